@@ -1,0 +1,23 @@
+namespace SparseNet.Engine.Devices;
+
+/// <summary>Elementwise binary operations with broadcasting.</summary>
+public enum BinaryOp
+{
+    /// <summary>a + b</summary>
+    Add,
+
+    /// <summary>a − b</summary>
+    Sub,
+
+    /// <summary>a · b</summary>
+    Mul,
+
+    /// <summary>a / b</summary>
+    Div,
+
+    /// <summary>1 where a == b, else 0 (not differentiable).</summary>
+    Equal,
+
+    /// <summary>1 where a &gt; b, else 0 (not differentiable).</summary>
+    Greater,
+}

@@ -1,0 +1,12 @@
+namespace SparseNet.Engine.Devices;
+
+/// <summary>Sizes of one 2-D convolution: input [N,C,H,W], weight [O,C,KH,KW], output [N,O,OH,OW].</summary>
+public readonly record struct Conv2dGeometry(
+    int N, int C, int H, int W, int O, int KH, int KW, int StrideH, int StrideW, int PadH, int PadW)
+{
+    /// <summary>Output height.</summary>
+    public int OH => ((H + (2 * PadH) - KH) / StrideH) + 1;
+
+    /// <summary>Output width.</summary>
+    public int OW => ((W + (2 * PadW) - KW) / StrideW) + 1;
+}

@@ -1,0 +1,449 @@
+using System.Numerics.Tensors;
+using SparseNet.Engine.Tensors;
+using Tensor = SparseNet.Engine.Tensors.Tensor;
+
+namespace SparseNet.Engine.Devices;
+
+/// <summary>The CPU backend: SIMD kernels from SparseNet.Kernels and TensorPrimitives over host arrays.</summary>
+internal sealed partial class CpuBackend : IBackend
+{
+    private static float[] D(Tensor t) => ((CpuStorage)t.Storage).Data;
+
+    public Storage Allocate(int length, bool zeroed) =>
+        new CpuStorage(zeroed ? new float[length] : GC.AllocateUninitializedArray<float>(length));
+
+    public Storage FromHost(ReadOnlySpan<float> data) => new CpuStorage(data.ToArray());
+
+    public void ToHost(Storage source, Span<float> destination) => ((CpuStorage)source).Data.AsSpan().CopyTo(destination);
+
+    public void Fill(Storage storage, float value) => ((CpuStorage)storage).Data.AsSpan().Fill(value);
+
+    public void Copy(Storage source, Storage destination) => ((CpuStorage)source).Data.AsSpan().CopyTo(((CpuStorage)destination).Data);
+
+    public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor result)
+    {
+        float[] x = D(a), y = D(b), r = D(result);
+        if (a.Size == result.Size && b.Size == result.Size)
+        {
+            BinarySame(op, x, y, r);
+            return;
+        }
+
+        if (a.Size == result.Size && b.Size == 1)
+        {
+            BinaryScalarRight(op, x, y[0], r);
+            return;
+        }
+
+        // Row broadcast (bias add and friends): b's shape is a suffix of the result's.
+        if (a.Size == result.Size && b.Size > 0 && IsSuffix(b.Shape, result.Shape))
+        {
+            int n = b.Size;
+            for (int off = 0; off < r.Length; off += n)
+            {
+                BinarySame(op, x.AsSpan(off, n), y, r.AsSpan(off, n));
+            }
+
+            return;
+        }
+
+        BinaryGeneral(op, a, b, result);
+    }
+
+    private static bool IsSuffix(int[] small, int[] big)
+    {
+        int skip = 0;
+        while (skip < small.Length && small[skip] == 1)
+        {
+            skip++;
+        }
+
+        int len = small.Length - skip;
+        return len <= big.Length && small.AsSpan(skip).SequenceEqual(big.AsSpan(big.Length - len));
+    }
+
+    private static void BinarySame(BinaryOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> r)
+    {
+        switch (op)
+        {
+            case BinaryOp.Add: TensorPrimitives.Add(x, y, r); break;
+            case BinaryOp.Sub: TensorPrimitives.Subtract(x, y, r); break;
+            case BinaryOp.Mul: TensorPrimitives.Multiply(x, y, r); break;
+            case BinaryOp.Div: TensorPrimitives.Divide(x, y, r); break;
+            default:
+                for (int i = 0; i < r.Length; i++)
+                {
+                    r[i] = Apply(op, x[i], y[i]);
+                }
+
+                break;
+        }
+    }
+
+    private static void BinaryScalarRight(BinaryOp op, ReadOnlySpan<float> x, float s, Span<float> r)
+    {
+        switch (op)
+        {
+            case BinaryOp.Add: TensorPrimitives.Add(x, s, r); break;
+            case BinaryOp.Sub: TensorPrimitives.Subtract(x, s, r); break;
+            case BinaryOp.Mul: TensorPrimitives.Multiply(x, s, r); break;
+            case BinaryOp.Div: TensorPrimitives.Divide(x, s, r); break;
+            default:
+                for (int i = 0; i < r.Length; i++)
+                {
+                    r[i] = Apply(op, x[i], s);
+                }
+
+                break;
+        }
+    }
+
+    private static float Apply(BinaryOp op, float a, float b) => op switch
+    {
+        BinaryOp.Add => a + b,
+        BinaryOp.Sub => a - b,
+        BinaryOp.Mul => a * b,
+        BinaryOp.Div => a / b,
+        BinaryOp.Equal => a == b ? 1f : 0f,
+        BinaryOp.Greater => a > b ? 1f : 0f,
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, "unknown binary op"),
+    };
+
+    private static void BinaryGeneral(BinaryOp op, Tensor a, Tensor b, Tensor result)
+    {
+        float[] x = D(a), y = D(b), r = D(result);
+        int[] shape = result.Shape;
+        int[] sa = Shape.BroadcastStrides(a.Shape, shape), sb = Shape.BroadcastStrides(b.Shape, shape);
+        var index = new int[shape.Length];
+        int ia = 0, ib = 0;
+        for (int i = 0; i < r.Length; i++)
+        {
+            r[i] = Apply(op, x[ia], y[ib]);
+            for (int d = shape.Length - 1; d >= 0; d--)
+            {
+                index[d]++;
+                ia += sa[d];
+                ib += sb[d];
+                if (index[d] < shape[d])
+                {
+                    break;
+                }
+
+                ia -= sa[d] * shape[d];
+                ib -= sb[d] * shape[d];
+                index[d] = 0;
+            }
+        }
+    }
+
+    public void Unary(UnaryOp op, Tensor a, Tensor result)
+    {
+        float[] x = D(a), r = D(result);
+        switch (op)
+        {
+            case UnaryOp.Neg: TensorPrimitives.Negate(x, r); break;
+            case UnaryOp.Exp: TensorPrimitives.Exp(x, r); break;
+            case UnaryOp.Log: TensorPrimitives.Log(x, r); break;
+            case UnaryOp.Relu: TensorPrimitives.Max(x, 0f, r); break;
+            case UnaryOp.Tanh: TensorPrimitives.Tanh(x, r); break;
+            case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, r); break;
+            case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, r); break;
+            case UnaryOp.Square: TensorPrimitives.Multiply(x, x, r); break;
+            case UnaryOp.Abs: TensorPrimitives.Abs(x, r); break;
+            case UnaryOp.Step:
+                for (int i = 0; i < r.Length; i++)
+                {
+                    r[i] = x[i] > 0f ? 1f : 0f;
+                }
+
+                break;
+            case UnaryOp.Sign:
+                for (int i = 0; i < r.Length; i++)
+                {
+                    r[i] = x[i] > 0f ? 1f : x[i] < 0f ? -1f : 0f;
+                }
+
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(op), op, "unknown unary op");
+        }
+    }
+
+    public void Affine(Tensor a, float scale, float shift, Tensor result)
+    {
+        if (shift == 0f)
+        {
+            TensorPrimitives.Multiply(D(a), scale, D(result));
+        }
+        else
+        {
+            TensorPrimitives.Multiply(D(a), scale, D(result));
+            TensorPrimitives.Add(D(result), shift, D(result));
+        }
+    }
+
+    public void Pow(Tensor a, float exponent, Tensor result) => TensorPrimitives.Pow(D(a), exponent, D(result));
+
+    public void SumTo(Tensor a, Tensor result)
+    {
+        float[] x = D(a), r = D(result);
+        if (result.Size == 1)
+        {
+            r[0] = TensorPrimitives.Sum(x);
+            return;
+        }
+
+        // Column sums over leading rows (bias gradients): the result's shape is a suffix of a's.
+        if (result.Size > 0 && IsSuffix(result.Shape, a.Shape))
+        {
+            int n = result.Size;
+            x.AsSpan(0, n).CopyTo(r);
+            for (int off = n; off < x.Length; off += n)
+            {
+                TensorPrimitives.Add(r, x.AsSpan(off, n), r);
+            }
+
+            return;
+        }
+
+        Array.Clear(r);
+        int[] shape = a.Shape;
+        int[] sr = Shape.BroadcastStrides(result.Shape, shape);
+        var index = new int[shape.Length];
+        int ir = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            r[ir] += x[i];
+            for (int d = shape.Length - 1; d >= 0; d--)
+            {
+                index[d]++;
+                ir += sr[d];
+                if (index[d] < shape[d])
+                {
+                    break;
+                }
+
+                ir -= sr[d] * shape[d];
+                index[d] = 0;
+            }
+        }
+    }
+
+    public void MaxAlong(Tensor a, int axis, Tensor result)
+    {
+        float[] x = D(a), r = D(result);
+        int outer = 1, inner = 1, n = a.Shape[axis];
+        for (int d = 0; d < axis; d++)
+        {
+            outer *= a.Shape[d];
+        }
+
+        for (int d = axis + 1; d < a.Rank; d++)
+        {
+            inner *= a.Shape[d];
+        }
+
+        for (int o = 0; o < outer; o++)
+        {
+            for (int i = 0; i < inner; i++)
+            {
+                float m = float.NegativeInfinity;
+                int baseIndex = (o * n * inner) + i;
+                for (int k = 0; k < n; k++)
+                {
+                    m = Math.Max(m, x[baseIndex + (k * inner)]);
+                }
+
+                r[(o * inner) + i] = m;
+            }
+        }
+    }
+
+    public void BroadcastTo(Tensor a, Tensor result)
+    {
+        float[] x = D(a), r = D(result);
+        if (a.Size == 1)
+        {
+            r.AsSpan().Fill(x[0]);
+            return;
+        }
+
+        if (IsSuffix(a.Shape, result.Shape))
+        {
+            for (int off = 0; off < r.Length; off += x.Length)
+            {
+                x.CopyTo(r, off);
+            }
+
+            return;
+        }
+
+        int[] shape = result.Shape;
+        int[] sa = Shape.BroadcastStrides(a.Shape, shape);
+        var index = new int[shape.Length];
+        int ia = 0;
+        for (int i = 0; i < r.Length; i++)
+        {
+            r[i] = x[ia];
+            for (int d = shape.Length - 1; d >= 0; d--)
+            {
+                index[d]++;
+                ia += sa[d];
+                if (index[d] < shape[d])
+                {
+                    break;
+                }
+
+                ia -= sa[d] * shape[d];
+                index[d] = 0;
+            }
+        }
+    }
+
+    public void Transpose(Tensor a, Tensor result)
+    {
+        float[] x = D(a), r = D(result);
+        int rows = a.Shape[^2], cols = a.Shape[^1], plane = rows * cols;
+        for (int p = 0; p + plane <= x.Length && plane > 0; p += plane)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                for (int j = 0; j < cols; j++)
+                {
+                    r[p + (j * rows) + i] = x[p + (i * cols) + j];
+                }
+            }
+        }
+    }
+
+    public void LogSoftmax(Tensor a, Tensor result) => RowSoftmax(D(a), D(result), a.Shape[^1], log: true);
+
+    public void Softmax(Tensor a, Tensor result) => RowSoftmax(D(a), D(result), a.Shape[^1], log: false);
+
+    private static void RowSoftmax(float[] x, float[] r, int n, bool log)
+    {
+        if (n == 0)
+        {
+            return;
+        }
+
+        for (int off = 0; off < x.Length; off += n)
+        {
+            var row = x.AsSpan(off, n);
+            var dst = r.AsSpan(off, n);
+            float max = TensorPrimitives.Max(row);
+            TensorPrimitives.Subtract(row, max, dst);
+            if (log)
+            {
+                float lse = MathF.Log(SumExp(dst));
+                TensorPrimitives.Subtract(dst, lse, dst);
+            }
+            else
+            {
+                TensorPrimitives.Exp(dst, dst);
+                TensorPrimitives.Divide(dst, TensorPrimitives.Sum(dst), dst);
+            }
+        }
+    }
+
+    private static float SumExp(ReadOnlySpan<float> shifted)
+    {
+        double s = 0;
+        foreach (float v in shifted)
+        {
+            s += MathF.Exp(v);
+        }
+
+        return (float)s;
+    }
+
+    public void SoftmaxCrossEntropy(Tensor logits, ReadOnlySpan<int> labels, Tensor result)
+    {
+        float[] x = D(logits);
+        int n = logits.Shape[1];
+        double total = 0;
+        for (int i = 0; i < labels.Length; i++)
+        {
+            var row = x.AsSpan(i * n, n);
+            float max = TensorPrimitives.Max(row);
+            double s = 0;
+            foreach (float v in row)
+            {
+                s += MathF.Exp(v - max);
+            }
+
+            total += Math.Log(s) + max - row[labels[i]];
+        }
+
+        D(result)[0] = labels.Length == 0 ? 0f : (float)(total / labels.Length);
+    }
+
+    public void OneHot(ReadOnlySpan<int> labels, Tensor result)
+    {
+        float[] r = D(result);
+        Array.Clear(r);
+        int n = result.Shape[^1];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            r[(i * n) + labels[i]] = 1f;
+        }
+    }
+
+    public void Narrow(Tensor a, int axis, int start, Tensor result) => CopyBlocks(a, result, axis, start, toResult: true);
+
+    public void Pad(Tensor a, int axis, int start, Tensor result)
+    {
+        Array.Clear(D(result));
+        CopyBlocks(result, a, axis, start, toResult: false);
+    }
+
+    // Copies between a big tensor and a slice of it along one axis; the slice is contiguous per outer index.
+    private static void CopyBlocks(Tensor big, Tensor slice, int axis, int start, bool toResult)
+    {
+        float[] b = D(big), s = D(slice);
+        int inner = 1, outer = 1;
+        for (int d = axis + 1; d < big.Rank; d++)
+        {
+            inner *= big.Shape[d];
+        }
+
+        for (int d = 0; d < axis; d++)
+        {
+            outer *= big.Shape[d];
+        }
+
+        int bigBlock = big.Shape[axis] * inner, sliceBlock = slice.Shape[axis] * inner;
+        for (int o = 0; o < outer; o++)
+        {
+            var bigSpan = b.AsSpan((o * bigBlock) + (start * inner), sliceBlock);
+            var sliceSpan = s.AsSpan(o * sliceBlock, sliceBlock);
+            if (toResult)
+            {
+                bigSpan.CopyTo(sliceSpan);
+            }
+            else
+            {
+                sliceSpan.CopyTo(bigSpan);
+            }
+        }
+    }
+
+    public void Gather(Tensor a, int[] index, Tensor result)
+    {
+        float[] x = D(a), r = D(result);
+        for (int i = 0; i < r.Length; i++)
+        {
+            r[i] = x[index[i]];
+        }
+    }
+
+    public void ScatterAdd(Tensor a, int[] index, Tensor result)
+    {
+        float[] x = D(a), r = D(result);
+        Array.Clear(r);
+        for (int i = 0; i < x.Length; i++)
+        {
+            r[index[i]] += x[i];
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using SparseNet.Engine.Tensors;
+
+namespace SparseNet.Engine.Devices;
+
+/// <summary>
+/// The compute primitives a device provides. Every tensor op is built from these; outputs are
+/// allocated by the caller (contiguous, row-major) and fully written unless stated otherwise.
+/// </summary>
+public interface IBackend
+{
+    /// <summary>Allocates a buffer; contents are zero when <paramref name="zeroed"/>, else unspecified.</summary>
+    Storage Allocate(int length, bool zeroed);
+
+    /// <summary>Copies host data into a new storage.</summary>
+    Storage FromHost(ReadOnlySpan<float> data);
+
+    /// <summary>Copies a storage to host memory.</summary>
+    void ToHost(Storage source, Span<float> destination);
+
+    /// <summary>Sets every element to <paramref name="value"/>.</summary>
+    void Fill(Storage storage, float value);
+
+    /// <summary>Copies <paramref name="source"/> into <paramref name="destination"/> (same length).</summary>
+    void Copy(Storage source, Storage destination);
+
+    /// <summary>out = a ∘ b with NumPy broadcasting to <paramref name="result"/>'s shape.</summary>
+    void Binary(BinaryOp op, Tensor a, Tensor b, Tensor result);
+
+    /// <summary>out = f(a), same shape.</summary>
+    void Unary(UnaryOp op, Tensor a, Tensor result);
+
+    /// <summary>out = a·scale + shift.</summary>
+    void Affine(Tensor a, float scale, float shift, Tensor result);
+
+    /// <summary>out = aᵖ.</summary>
+    void Pow(Tensor a, float exponent, Tensor result);
+
+    /// <summary>Sums <paramref name="a"/> down to <paramref name="result"/>'s shape (dimensions of size 1 or missing are summed over).</summary>
+    void SumTo(Tensor a, Tensor result);
+
+    /// <summary>Maximum over one axis; <paramref name="result"/> has that axis of size 1.</summary>
+    void MaxAlong(Tensor a, int axis, Tensor result);
+
+    /// <summary>Broadcasts <paramref name="a"/> to <paramref name="result"/>'s shape.</summary>
+    void BroadcastTo(Tensor a, Tensor result);
+
+    /// <summary>Batched op(A)·op(B) over the leading dimensions (A and B have equal rank ≥ 2 and equal batch dimensions).</summary>
+    void MatMul(Tensor a, Tensor b, bool transposeA, bool transposeB, Tensor result);
+
+    /// <summary>Swaps the last two dimensions.</summary>
+    void Transpose(Tensor a, Tensor result);
+
+    /// <summary>log-softmax over the last axis.</summary>
+    void LogSoftmax(Tensor a, Tensor result);
+
+    /// <summary>softmax over the last axis.</summary>
+    void Softmax(Tensor a, Tensor result);
+
+    /// <summary>Mean over rows of −log softmax(logits)[label] computed stably; writes a scalar.</summary>
+    void SoftmaxCrossEntropy(Tensor logits, ReadOnlySpan<int> labels, Tensor result);
+
+    /// <summary>One-hot rows [labels.Length, classes].</summary>
+    void OneHot(ReadOnlySpan<int> labels, Tensor result);
+
+    /// <summary>Copies a slice [start, start+length) along an axis.</summary>
+    void Narrow(Tensor a, int axis, int start, Tensor result);
+
+    /// <summary>Writes <paramref name="a"/> at [start, …) along an axis of a zero-filled <paramref name="result"/>.</summary>
+    void Pad(Tensor a, int axis, int start, Tensor result);
+
+    /// <summary>2-D convolution (cross-correlation) of x[N,C,H,W] with w[O,C,kh,kw] into [N,O,oh,ow].</summary>
+    void Conv2d(Tensor x, Tensor w, Conv2dGeometry g, Tensor result);
+
+    /// <summary>Gradient of <see cref="Conv2d"/> with respect to x, given dY and w.</summary>
+    void Conv2dInputGrad(Tensor dy, Tensor w, Conv2dGeometry g, Tensor result);
+
+    /// <summary>Gradient of <see cref="Conv2d"/> with respect to w, given x and dY.</summary>
+    void Conv2dWeightGrad(Tensor x, Tensor dy, Conv2dGeometry g, Tensor result);
+
+    /// <summary>Max pooling over planes; writes the flat input index of each maximum.</summary>
+    void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor result, int[] argmax);
+
+    /// <summary>result[i] = a[index[i]] over flat indices.</summary>
+    void Gather(Tensor a, int[] index, Tensor result);
+
+    /// <summary>result (zeroed first) [index[i]] += a[i] over flat indices.</summary>
+    void ScatterAdd(Tensor a, int[] index, Tensor result);
+
+    /// <summary>Average pooling (padding counts as zeros, divisor kh·kw).</summary>
+    void AvgPool2d(Tensor x, Pool2dGeometry g, Tensor result);
+
+    /// <summary>Adjoint of <see cref="AvgPool2d"/>.</summary>
+    void AvgPool2dBackward(Tensor dy, Pool2dGeometry g, Tensor result);
+}
