@@ -1,0 +1,87 @@
+using SparseNet.Engine.Autograd;
+using SparseNet.Engine.Tensors;
+
+namespace SparseNet.Engine.Nn;
+
+/// <summary>
+/// Batch normalisation over [N, C, H, W] per channel. Training uses batch statistics (biased variance)
+/// and updates running statistics (unbiased variance), as PyTorch does; evaluation uses the running ones.
+/// </summary>
+public sealed class BatchNorm2d : Module
+{
+    /// <summary>Creates a layer with γ = 1, β = 0, running mean 0 and running variance 1.</summary>
+    public BatchNorm2d(int channels, float eps = 1e-5f, float momentum = 0.1f)
+    {
+        if (channels <= 0)
+        {
+            throw new ArgumentException($"batch_norm: channels {channels} must be positive");
+        }
+
+        Channels = channels;
+        Eps = eps;
+        Momentum = momentum;
+        Weight = RegisterParameter("weight", new Parameter(Tensor.Ones(channels)));
+        Bias = RegisterParameter("bias", new Parameter(Tensor.Zeros(channels)));
+        RunningMean = RegisterBuffer("running_mean", Tensor.Zeros(channels));
+        RunningVar = RegisterBuffer("running_var", Tensor.Ones(channels));
+    }
+
+    /// <summary>Number of channels.</summary>
+    public int Channels { get; }
+
+    /// <summary>Added to the variance before the square root.</summary>
+    public float Eps { get; }
+
+    /// <summary>Weight of the new batch in the running statistics.</summary>
+    public float Momentum { get; }
+
+    /// <summary>Scale γ.</summary>
+    public Parameter Weight { get; }
+
+    /// <summary>Shift β.</summary>
+    public Parameter Bias { get; }
+
+    /// <summary>Running mean per channel.</summary>
+    public Tensor RunningMean { get; }
+
+    /// <summary>Running (unbiased) variance per channel.</summary>
+    public Tensor RunningVar { get; }
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor input)
+    {
+        if (input.Rank != 4 || input.Shape[1] != Channels)
+        {
+            throw new ArgumentException($"batch_norm: input {Shape.Format(input.Shape)} does not match {Channels} channels (expected [N,{Channels},H,W])");
+        }
+
+        int[] axes = [0, 2, 3];
+        Tensor mean, variance;
+        if (IsTraining)
+        {
+            int count = input.Size / Channels;
+            if (count < 2)
+            {
+                throw new ArgumentException($"batch_norm: training needs more than one value per channel, input is {Shape.Format(input.Shape)}");
+            }
+
+            mean = input.Mean(axes, keepDim: true);
+            var centered = input - mean;
+            variance = centered.Square().Mean(axes, keepDim: true);
+            using (GradMode.NoGrad())
+            {
+                var m = mean.Reshape(Channels);
+                var v = variance.Reshape(Channels) * (count / (float)(count - 1));
+                RunningMean.CopyFrom((RunningMean * (1f - Momentum)) + (m * Momentum));
+                RunningVar.CopyFrom((RunningVar * (1f - Momentum)) + (v * Momentum));
+            }
+
+            var normalized = centered / (variance + Eps).Sqrt();
+            return (normalized * Weight.Value.Reshape(1, Channels, 1, 1)) + Bias.Value.Reshape(1, Channels, 1, 1);
+        }
+
+        mean = RunningMean.Reshape(1, Channels, 1, 1);
+        variance = RunningVar.Reshape(1, Channels, 1, 1);
+        return ((input - mean) / (variance + Eps).Sqrt() * Weight.Value.Reshape(1, Channels, 1, 1)) + Bias.Value.Reshape(1, Channels, 1, 1);
+    }
+}

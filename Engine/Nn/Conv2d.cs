@@ -1,0 +1,36 @@
+using SparseNet.Engine.Tensors;
+
+namespace SparseNet.Engine.Nn;
+
+/// <summary>2-D convolution layer, weight [out, in, k, k], input [N, in, H, W].</summary>
+public sealed class Conv2d : Module
+{
+    /// <summary>Creates a layer with zero weights; an <see cref="Initializer"/> fills them.</summary>
+    public Conv2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, bool bias = true)
+    {
+        if (inChannels <= 0 || outChannels <= 0 || kernelSize <= 0 || stride <= 0 || padding < 0)
+        {
+            throw new ArgumentException($"conv2d: in {inChannels}, out {outChannels}, kernel {kernelSize}, stride {stride} must be positive and padding {padding} non-negative");
+        }
+
+        Stride = stride;
+        Padding = padding;
+        Weight = RegisterParameter("weight", new Parameter(Tensor.Zeros(outChannels, inChannels, kernelSize, kernelSize)));
+        Bias = bias ? RegisterParameter("bias", new Parameter(Tensor.Zeros(outChannels))) : null;
+    }
+
+    /// <summary>Stride in both directions.</summary>
+    public int Stride { get; }
+
+    /// <summary>Zero padding on every side.</summary>
+    public int Padding { get; }
+
+    /// <summary>Weights [out, in, k, k].</summary>
+    public Parameter Weight { get; }
+
+    /// <summary>Bias [out], if any.</summary>
+    public Parameter? Bias { get; }
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor input) => Tensor.Conv2d(input, Weight.Value, Bias?.Value, Stride, Padding);
+}

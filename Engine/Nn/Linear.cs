@@ -1,0 +1,45 @@
+using SparseNet.Engine.Tensors;
+
+namespace SparseNet.Engine.Nn;
+
+/// <summary>y = x·Wᵀ + b with W [out, in] (PyTorch layout), input [N, in].</summary>
+public sealed class Linear : Module
+{
+    /// <summary>Creates a layer with zero weights; an <see cref="Initializer"/> fills them.</summary>
+    public Linear(int inFeatures, int outFeatures, bool bias = true)
+    {
+        if (inFeatures <= 0 || outFeatures <= 0)
+        {
+            throw new ArgumentException($"linear: in_features {inFeatures} and out_features {outFeatures} must be positive");
+        }
+
+        InFeatures = inFeatures;
+        OutFeatures = outFeatures;
+        Weight = RegisterParameter("weight", new Parameter(Tensor.Zeros(outFeatures, inFeatures)));
+        Bias = bias ? RegisterParameter("bias", new Parameter(Tensor.Zeros(outFeatures))) : null;
+    }
+
+    /// <summary>Input width.</summary>
+    public int InFeatures { get; }
+
+    /// <summary>Output width.</summary>
+    public int OutFeatures { get; }
+
+    /// <summary>Weights [out, in].</summary>
+    public Parameter Weight { get; }
+
+    /// <summary>Bias [out], if any.</summary>
+    public Parameter? Bias { get; }
+
+    /// <inheritdoc />
+    public override Tensor Forward(Tensor input)
+    {
+        if (input.Rank != 2 || input.Shape[1] != InFeatures)
+        {
+            throw new ArgumentException($"linear: input {Shape.Format(input.Shape)} does not match in_features {InFeatures} (expected [N,{InFeatures}])");
+        }
+
+        var y = Tensor.MatMul(input, Weight.Value, transposeA: false, transposeB: true);
+        return Bias is null ? y : y + Bias.Value;
+    }
+}

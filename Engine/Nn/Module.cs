@@ -1,0 +1,162 @@
+using SparseNet.Engine.Tensors;
+
+namespace SparseNet.Engine.Nn;
+
+/// <summary>
+/// A layer or model. Submodules, parameters and buffers are registered explicitly (no reflection), in a
+/// fixed order that gives state-dict keys like <c>fc1.weight</c>.
+/// </summary>
+public abstract class Module
+{
+    private readonly List<(string Name, Parameter Value)> _parameters = [];
+    private readonly List<(string Name, Tensor Value)> _buffers = [];
+    private readonly List<(string Name, Module Value)> _children = [];
+
+    /// <summary>True in training mode (dropout active, batch norm uses batch statistics).</summary>
+    public bool IsTraining { get; private set; } = true;
+
+    /// <summary>Runs the module.</summary>
+    public abstract Tensor Forward(Tensor input);
+
+    /// <summary>Switches this module and its children to training mode.</summary>
+    public Module Train(bool training = true)
+    {
+        IsTraining = training;
+        foreach (var (_, child) in _children)
+        {
+            child.Train(training);
+        }
+
+        return this;
+    }
+
+    /// <summary>Switches this module and its children to evaluation mode.</summary>
+    public Module Eval() => Train(false);
+
+    /// <summary>All parameters with dotted names, depth first in registration order.</summary>
+    public IEnumerable<(string Name, Parameter Parameter)> NamedParameters(string prefix = "")
+    {
+        foreach (var (name, p) in _parameters)
+        {
+            yield return (prefix + name, p);
+        }
+
+        foreach (var (name, child) in _children)
+        {
+            foreach (var item in child.NamedParameters($"{prefix}{name}."))
+            {
+                yield return item;
+            }
+        }
+    }
+
+    /// <summary>All parameters, in the order of <see cref="NamedParameters"/>.</summary>
+    public IEnumerable<Parameter> Parameters() => NamedParameters().Select(p => p.Parameter);
+
+    /// <summary>All buffers (non-trained state such as running statistics) with dotted names.</summary>
+    public IEnumerable<(string Name, Tensor Buffer)> NamedBuffers(string prefix = "")
+    {
+        foreach (var (name, b) in _buffers)
+        {
+            yield return (prefix + name, b);
+        }
+
+        foreach (var (name, child) in _children)
+        {
+            foreach (var item in child.NamedBuffers($"{prefix}{name}."))
+            {
+                yield return item;
+            }
+        }
+    }
+
+    /// <summary>Direct submodules with their names.</summary>
+    public IEnumerable<(string Name, Module Module)> NamedChildren() => _children;
+
+    /// <summary>Parameters and buffers by name, sharing storage with the module.</summary>
+    public Dictionary<string, Tensor> StateDict()
+    {
+        var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, p) in NamedParameters())
+        {
+            state[name] = p.Value;
+        }
+
+        foreach (var (name, b) in NamedBuffers())
+        {
+            state[name] = b;
+        }
+
+        return state;
+    }
+
+    /// <summary>
+    /// Copies values from <paramref name="state"/> into the parameters and buffers. Returns the keys the
+    /// module has but the state lacks, and the keys the state has but the module lacks; when
+    /// <paramref name="strict"/>, either list being non-empty is an error. Shape mismatches are always errors.
+    /// </summary>
+    public (IReadOnlyList<string> Missing, IReadOnlyList<string> Unexpected) LoadStateDict(IReadOnlyDictionary<string, Tensor> state, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var own = StateDict();
+        var missing = own.Keys.Where(k => !state.ContainsKey(k)).ToList();
+        var unexpected = state.Keys.Where(k => !own.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        if (strict && (missing.Count > 0 || unexpected.Count > 0))
+        {
+            throw new ArgumentException($"load_state_dict: missing keys [{string.Join(", ", missing)}], unexpected keys [{string.Join(", ", unexpected)}]");
+        }
+
+        foreach (var (name, target) in own)
+        {
+            if (state.TryGetValue(name, out var source))
+            {
+                if (!Shape.Equal(source.Shape, target.Shape))
+                {
+                    throw new ArgumentException($"load_state_dict: {name} has shape {Shape.Format(source.Shape)} in the state but {Shape.Format(target.Shape)} in the module");
+                }
+
+                target.CopyFrom(source);
+            }
+        }
+
+        return (missing, unexpected);
+    }
+
+    /// <summary>Registers a parameter under a name.</summary>
+    protected Parameter RegisterParameter(string name, Parameter parameter)
+    {
+        CheckName(name);
+        _parameters.Add((name, parameter));
+        return parameter;
+    }
+
+    /// <summary>Registers a buffer (saved in the state dict, not trained).</summary>
+    protected Tensor RegisterBuffer(string name, Tensor buffer)
+    {
+        CheckName(name);
+        _buffers.Add((name, buffer));
+        return buffer;
+    }
+
+    /// <summary>Registers a submodule under a name.</summary>
+    protected T RegisterModule<T>(string name, T module)
+        where T : Module
+    {
+        CheckName(name);
+        _children.Add((name, module));
+        return module;
+    }
+
+    private void CheckName(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Contains('.', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"module: name '{name}' must be non-empty and contain no '.'");
+        }
+
+        if (_parameters.Any(p => p.Name == name) || _buffers.Any(b => b.Name == name) || _children.Any(c => c.Name == name))
+        {
+            throw new ArgumentException($"module: name '{name}' is already registered");
+        }
+    }
+}
