@@ -1,6 +1,16 @@
+using System.CommandLine;
+using SparseNet.Cli.Commands;
+
 namespace SparseNet.Cli;
 
 internal static class Program
 {
-    private static int Main(string[] args) => args.Length >= 0 ? 0 : 1;
+    private static int Main(string[] args)
+    {
+        var root = new RootCommand("SparseNet: find lottery tickets, sparse subnetworks that train to the accuracy of the dense network.")
+        {
+            TrainCommand.Create(),
+        };
+        return CliRunner.Run(root, args);
+    }
 }

@@ -1,0 +1,45 @@
+using System.CommandLine;
+using Spectre.Console;
+
+namespace SparseNet.Cli;
+
+/// <summary>Parses and runs a command line; turns every failure into one line on stderr and a non-zero exit.</summary>
+internal static class CliRunner
+{
+    /// <summary>Exit code for bad usage (unknown option, invalid value).</summary>
+    public const int UsageError = 2;
+
+    /// <summary>Exit code for a failure while running (bad data file, I/O error).</summary>
+    public const int RunError = 1;
+
+    public static int Run(RootCommand root, string[] args)
+    {
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors.Take(1))
+            {
+                Console.Error.WriteLine($"error: {error.Message} (see --help)");
+            }
+
+            return UsageError;
+        }
+
+        var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        try
+        {
+            return parse.Invoke(config);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            var inner = e is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerExceptions[0] : e;
+            Console.Error.WriteLine($"error: {OneLine(inner.Message)}");
+            return inner is ArgumentException or UsageException ? UsageError : RunError;
+        }
+    }
+
+    /// <summary>Writes a markup line to stdout (ANSI only when stdout is a terminal).</summary>
+    public static void Say(string markup) => AnsiConsole.MarkupLine(markup);
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+}

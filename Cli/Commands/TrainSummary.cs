@@ -1,0 +1,46 @@
+using System.Text;
+using System.Text.Json;
+using SparseNet.Engine.Training;
+
+namespace SparseNet.Cli.Commands;
+
+/// <summary>Writes <c>summary.json</c> of a training run with a fixed key order, so equal runs give equal bytes.</summary>
+internal static class TrainSummary
+{
+    public static string ToJson(TrainingSettings s, EvalResult final, int iterations, double seconds, IReadOnlyList<EpochResult> history)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("test_accuracy", final.Accuracy);
+            w.WriteNumber("test_loss", final.Loss);
+            w.WriteNumber("epochs", s.Epochs);
+            w.WriteNumber("iterations", iterations);
+            w.WriteNumber("seconds", Math.Round(seconds, 3));
+            w.WriteNumber("seed", s.Seed);
+            w.WriteString("model", s.Model);
+            w.WriteString("data", s.Data);
+            w.WriteString("optimizer", s.Optimizer);
+            w.WriteNumber("lr", s.LearningRate);
+            w.WriteNumber("batch_size", s.BatchSize);
+            w.WriteString("init", s.Init.ToString());
+            w.WriteStartArray("history");
+            foreach (var e in history)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("epoch", e.Epoch);
+                w.WriteNumber("iteration", e.Iteration);
+                w.WriteNumber("train_loss", e.TrainLoss);
+                w.WriteNumber("test_loss", e.Test.Loss);
+                w.WriteNumber("test_accuracy", e.Test.Accuracy);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+}

@@ -1,0 +1,41 @@
+using SparseNet.Engine.Nn;
+
+namespace SparseNet.Engine.Optim;
+
+/// <summary>Updates parameters from their gradients. Updates are in place and never recorded.</summary>
+public abstract class Optimizer
+{
+    /// <summary>Creates an optimizer over a fixed list of parameters.</summary>
+    protected Optimizer(IEnumerable<Parameter> parameters, float learningRate)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (!(learningRate >= 0f) || float.IsInfinity(learningRate))
+        {
+            throw new ArgumentException($"optimizer: learning rate {learningRate} must be a finite number ≥ 0");
+        }
+
+        Parameters = parameters.ToList();
+        LearningRate = learningRate;
+    }
+
+    /// <summary>The parameters updated by <see cref="Step"/>.</summary>
+    public IReadOnlyList<Parameter> Parameters { get; }
+
+    /// <summary>Learning rate used by the next <see cref="Step"/>; schedules set it every iteration.</summary>
+    public float LearningRate { get; set; }
+
+    /// <summary>Number of steps taken.</summary>
+    public int StepCount { get; protected set; }
+
+    /// <summary>Applies one update from the current gradients (parameters without a gradient are skipped).</summary>
+    public abstract void Step();
+
+    /// <summary>Drops every parameter's gradient.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters)
+        {
+            p.Grad = null;
+        }
+    }
+}
