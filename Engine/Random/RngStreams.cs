@@ -1,0 +1,24 @@
+namespace SparseNet.Engine.Random;
+
+/// <summary>
+/// Named Philox streams. Each consumer of randomness draws from its own stream, so that
+/// changing how many numbers one consumer takes (say, a different batch size) never shifts
+/// the numbers another one sees (say, the initial weights).
+/// </summary>
+public static class RngStreams
+{
+    /// <summary>Weight initialisation.</summary>
+    public const ulong Weights = 1;
+
+    /// <summary>Order in which training examples are visited each epoch.</summary>
+    public const ulong DataOrder = 2;
+
+    /// <summary>Dropout masks drawn during training.</summary>
+    public const ulong Dropout = 3;
+
+    /// <summary>Random pruning masks (random-prune baselines, shuffled masks).</summary>
+    public const ulong Masks = 4;
+
+    /// <summary>Choice of the validation examples held out of the training set.</summary>
+    public const ulong Validation = 5;
+}
