@@ -1,0 +1,133 @@
+using SparseNet.Engine.Random;
+
+namespace SparseNet.Engine.Data;
+
+/// <summary>
+/// A labelled classification dataset held in memory: features as float32, row-major
+/// [<see cref="Count"/>, <see cref="FeatureSize"/>], and one class index per example.
+/// </summary>
+public sealed class Dataset
+{
+    /// <summary>Creates a dataset over the given arrays (they are used as is, not copied).</summary>
+    /// <param name="features">Row-major [count, product of <paramref name="featureShape"/>].</param>
+    /// <param name="labels">Class index of each example, in [0, <paramref name="numClasses"/>).</param>
+    /// <param name="featureShape">Shape of one example, e.g. [1, 28, 28].</param>
+    /// <param name="numClasses">Number of classes.</param>
+    /// <exception cref="ArgumentException">Sizes disagree, or a label is out of range.</exception>
+    public Dataset(float[] features, int[] labels, int[] featureShape, int numClasses)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(featureShape);
+        if (numClasses <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "Dataset: number of classes must be positive.");
+        }
+
+        long featureSize = 1;
+        foreach (int d in featureShape)
+        {
+            if (d <= 0)
+            {
+                throw new ArgumentException($"Dataset: feature shape [{string.Join(',', featureShape)}] must have positive dimensions.", nameof(featureShape));
+            }
+
+            featureSize *= d;
+        }
+
+        if (featureShape.Length == 0 || featureSize > int.MaxValue)
+        {
+            throw new ArgumentException($"Dataset: feature shape [{string.Join(',', featureShape)}] is empty or too large.", nameof(featureShape));
+        }
+
+        if ((long)labels.Length * featureSize != features.Length)
+        {
+            throw new ArgumentException($"Dataset: {labels.Length} labels x {featureSize} features = {(long)labels.Length * featureSize} values expected, features hold {features.Length}.", nameof(features));
+        }
+
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if ((uint)labels[i] >= (uint)numClasses)
+            {
+                throw new ArgumentException($"Dataset: label {labels[i]} of example {i} is outside [0, {numClasses}).", nameof(labels));
+            }
+        }
+
+        Features = features;
+        Labels = labels;
+        FeatureShape = (int[])featureShape.Clone();
+        FeatureSize = (int)featureSize;
+        NumClasses = numClasses;
+    }
+
+    /// <summary>Features, row-major [<see cref="Count"/>, <see cref="FeatureSize"/>].</summary>
+    public float[] Features { get; }
+
+    /// <summary>Class index of each example.</summary>
+    public int[] Labels { get; }
+
+    /// <summary>Number of examples.</summary>
+    public int Count => Labels.Length;
+
+    /// <summary>Shape of one example, e.g. [1, 28, 28] (channels, height, width).</summary>
+    public int[] FeatureShape { get; }
+
+    /// <summary>Number of floats per example (product of <see cref="FeatureShape"/>).</summary>
+    public int FeatureSize { get; }
+
+    /// <summary>Number of classes; labels lie in [0, NumClasses).</summary>
+    public int NumClasses { get; }
+
+    /// <summary>Features of example <paramref name="index"/>.</summary>
+    public ReadOnlySpan<float> Example(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
+        return Features.AsSpan(index * FeatureSize, FeatureSize);
+    }
+
+    /// <summary>A new dataset holding copies of the examples at <paramref name="indices"/>, in that order.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An index is outside [0, Count).</exception>
+    public Dataset Subset(ReadOnlySpan<int> indices)
+    {
+        var features = new float[(long)indices.Length * FeatureSize];
+        var labels = new int[indices.Length];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            int src = indices[i];
+            if ((uint)src >= (uint)Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(indices), src, $"Dataset.Subset: index {src} is outside [0, {Count}).");
+            }
+
+            Features.AsSpan(src * FeatureSize, FeatureSize).CopyTo(features.AsSpan(i * FeatureSize));
+            labels[i] = Labels[src];
+        }
+
+        return new Dataset(features, labels, FeatureShape, NumClasses);
+    }
+
+    /// <summary>
+    /// Holds <paramref name="holdOut"/> examples out of this (training) set, chosen by a Philox
+    /// permutation on stream <see cref="RngStreams.Validation"/>. Both parts keep the original
+    /// order of their examples. The same seed always gives the same split.
+    /// </summary>
+    /// <param name="holdOut">Number of examples to hold out, in [0, Count).</param>
+    /// <param name="seed">Experiment seed.</param>
+    /// <returns>The remaining examples and the held-out ones.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="holdOut"/> is negative or not less than <see cref="Count"/>.</exception>
+    public (Dataset Remaining, Dataset HeldOut) Split(int holdOut, ulong seed)
+    {
+        if (holdOut < 0 || holdOut >= Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(holdOut), holdOut, $"Dataset.Split: cannot hold out {holdOut} of {Count} examples; need 0 <= holdOut < {Count}.");
+        }
+
+        int[] permutation = new Philox(seed, RngStreams.Validation).Permutation(Count);
+        int[] heldOut = permutation[..holdOut];
+        int[] rest = permutation[holdOut..];
+        Array.Sort(heldOut);
+        Array.Sort(rest);
+        return (Subset(rest), Subset(heldOut));
+    }
+}

@@ -1,0 +1,168 @@
+namespace SparseNet.Engine.Data;
+
+/// <summary>
+/// Resolves a dataset name or directory to its train and test splits of MNIST-style IDX files.
+/// </summary>
+public static class DatasetCatalog
+{
+    /// <summary>Name of the built-in dataset (8,000 train / 2,000 test MNIST digits shipped with SparseNet).</summary>
+    public const string Mnist10k = "mnist-10k";
+
+    /// <summary>Name of Fashion-MNIST as installed by Debian's <c>dataset-fashion-mnist</c> package.</summary>
+    public const string FashionMnist = "fashion-mnist";
+
+    /// <summary>Where Debian's <c>dataset-fashion-mnist</c> installs its files.</summary>
+    public const string FashionMnistDirectory = "/usr/share/datasets/fashion-mnist";
+
+    /// <summary>The four IDX files a dataset directory holds, each either raw or with a <c>.gz</c> suffix.</summary>
+    public static IReadOnlyList<string> FileNames { get; } =
+    [
+        "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+    ];
+
+    private const int MnistClasses = 10;
+
+    /// <summary>
+    /// Loads the train and test splits named by <paramref name="spec"/>: <c>mnist-10k</c> (the
+    /// default, built in), <c>fashion-mnist</c> (Debian package), or a directory holding the four
+    /// IDX files of <see cref="FileNames"/>. Pixels are scaled to [0, 1]; features are [1, rows, cols].
+    /// </summary>
+    /// <param name="spec">Dataset name or directory; null or empty means <c>mnist-10k</c>.</param>
+    /// <returns>The training and test sets.</returns>
+    /// <exception cref="ArgumentException">The spec is neither a known name nor an existing directory.</exception>
+    /// <exception cref="DirectoryNotFoundException">The named dataset is not installed or cannot be found.</exception>
+    /// <exception cref="FileNotFoundException">A directory lacks one of the four IDX files.</exception>
+    /// <exception cref="InvalidDataException">A file is corrupt, counts of images and labels differ, or a label is out of range.</exception>
+    public static (Dataset Train, Dataset Test) Load(string? spec = null)
+    {
+        if (string.IsNullOrWhiteSpace(spec) || spec.Equals(Mnist10k, StringComparison.OrdinalIgnoreCase))
+        {
+            return LoadDirectory(FindMnist10k());
+        }
+
+        if (spec.Equals(FashionMnist, StringComparison.OrdinalIgnoreCase))
+        {
+            return LoadFashionMnist(FashionMnistDirectory);
+        }
+
+        if (Directory.Exists(spec))
+        {
+            return LoadDirectory(spec);
+        }
+
+        throw new ArgumentException(
+            $"Unknown dataset '{spec}': expected '{Mnist10k}' (built in), '{FashionMnist}' (apt-get install dataset-fashion-mnist), or a directory holding {string.Join(", ", FileNames)} (raw or .gz).",
+            nameof(spec));
+    }
+
+    /// <summary>Loads a directory holding the four IDX files of <see cref="FileNames"/>, each raw or gzipped.</summary>
+    /// <param name="directory">Dataset directory.</param>
+    /// <returns>The training and test sets.</returns>
+    public static (Dataset Train, Dataset Test) LoadDirectory(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"Dataset directory not found: '{directory}'.");
+        }
+
+        Dataset train = LoadSplit(Resolve(directory, FileNames[0]), Resolve(directory, FileNames[1]));
+        Dataset test = LoadSplit(Resolve(directory, FileNames[2]), Resolve(directory, FileNames[3]));
+        if (!train.FeatureShape.AsSpan().SequenceEqual(test.FeatureShape))
+        {
+            throw new InvalidDataException($"Dataset '{directory}': train images are [{string.Join(',', train.FeatureShape)}] but test images are [{string.Join(',', test.FeatureShape)}].");
+        }
+
+        return (train, test);
+    }
+
+    /// <summary>
+    /// Finds the built-in <c>data/mnist-10k</c> folder: first beside the running assembly
+    /// (<see cref="AppContext.BaseDirectory"/>, where the CLI build copies it), then in the current
+    /// directory and each of its parents (a source checkout).
+    /// </summary>
+    /// <returns>Full path of the folder.</returns>
+    /// <exception cref="DirectoryNotFoundException">No candidate holds the dataset; the message lists where it looked.</exception>
+    public static string FindMnist10k()
+    {
+        var tried = new List<string>();
+        foreach (string root in SearchRoots())
+        {
+            string candidate = Path.Combine(root, "data", Mnist10k);
+            tried.Add(candidate);
+            if (Directory.Exists(candidate) && TryResolve(candidate, FileNames[0]) is not null)
+            {
+                return candidate;
+            }
+        }
+
+        throw new DirectoryNotFoundException(
+            $"Built-in dataset '{Mnist10k}' not found; looked in: {string.Join(", ", tried)}. Run from the repository or a build output that contains data/{Mnist10k}.");
+    }
+
+    internal static (Dataset Train, Dataset Test) LoadFashionMnist(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException(
+                $"Fashion-MNIST not found at '{directory}'. Install it with: apt-get install dataset-fashion-mnist");
+        }
+
+        return LoadDirectory(directory);
+    }
+
+    private static IEnumerable<string> SearchRoots()
+    {
+        yield return AppContext.BaseDirectory;
+        for (DirectoryInfo? dir = new(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+        {
+            yield return dir.FullName;
+        }
+    }
+
+    private static string? TryResolve(string directory, string name)
+    {
+        foreach (string file in new[] { name, name + ".gz" })
+        {
+            string path = Path.Combine(directory, file);
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+
+        return null;
+    }
+
+    private static string Resolve(string directory, string name) =>
+        TryResolve(directory, name)
+        ?? throw new FileNotFoundException($"Dataset '{directory}': missing '{name}' (or '{name}.gz').", Path.Combine(directory, name));
+
+    private static Dataset LoadSplit(string imagesPath, string labelsPath)
+    {
+        IdxImages images = IdxReader.ReadImages(imagesPath);
+        byte[] labelBytes = IdxReader.ReadLabels(labelsPath);
+        if (images.Count != labelBytes.Length)
+        {
+            throw new InvalidDataException($"'{imagesPath}' holds {images.Count} images but '{labelsPath}' holds {labelBytes.Length} labels.");
+        }
+
+        var labels = new int[labelBytes.Length];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (labelBytes[i] >= MnistClasses)
+            {
+                throw new InvalidDataException($"'{labelsPath}': label {labelBytes[i]} of example {i} is not a class in 0-{MnistClasses - 1}.");
+            }
+
+            labels[i] = labelBytes[i];
+        }
+
+        var features = new float[images.Pixels.Length];
+        for (int i = 0; i < features.Length; i++)
+        {
+            features[i] = images.Pixels[i] / 255f;
+        }
+
+        return new Dataset(features, labels, [1, images.Rows, images.Cols], MnistClasses);
+    }
+}
