@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Spectre.Console;
 
 namespace SparseNet.Cli;
 
@@ -38,8 +37,8 @@ internal static class CliRunner
         }
     }
 
-    /// <summary>Writes a markup line to stdout (ANSI only when stdout is a terminal).</summary>
-    public static void Say(string markup) => AnsiConsole.MarkupLine(markup);
+    /// <summary>Writes one line of plain text to stdout (never wrapped or coloured, so logs stay greppable).</summary>
+    public static void Say(string line) => Console.Out.WriteLine(line);
 
     private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 }

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using Spectre.Console;
 using SparseNet.Engine.Data;
 using SparseNet.Engine.IO;
 using SparseNet.Engine.Nn;
@@ -39,7 +38,7 @@ internal static class TrainCommand
         var optimizer = s.CreateOptimizer(model);
         var trainer = new Trainer(model, optimizer, s.CreateSchedule(), train, s.BatchSize, s.Seed);
         int total = trainer.IterationsPerEpoch * s.Epochs;
-        CliRunner.Say($"[bold]train[/] {s.Model} on {Markup.Escape(s.Data)} ({train.Count} train / {test.Count} test), {s.Epochs} epochs × {trainer.IterationsPerEpoch} iterations, {s.Optimizer} lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, seed {s.Seed}");
+        CliRunner.Say($"train {s.Model} on {s.Data} ({train.Count} train / {test.Count} test), {s.Epochs} epochs × {trainer.IterationsPerEpoch} iterations, {s.Optimizer} lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, seed {s.Seed}");
 
         var history = new List<EpochResult>();
         var clock = Stopwatch.StartNew();
@@ -61,8 +60,8 @@ internal static class TrainCommand
         AtomicFile.WriteAllText(summaryPath, TrainSummary.ToJson(s, final, trainer.Iteration, clock.Elapsed.TotalSeconds, history));
         string weightsPath = Path.Combine(outDir, "final.safetensors");
         Checkpoint.Save(weightsPath, model, new Dictionary<string, string> { ["model"] = s.Model, ["seed"] = s.Seed.ToString(CultureInfo.InvariantCulture) });
-        CliRunner.Say(string.Create(CultureInfo.InvariantCulture, $"test accuracy [bold]{final.Accuracy * 100:F2}%[/] after {trainer.Iteration} iterations in {clock.Elapsed.TotalSeconds:F1} s"));
-        CliRunner.Say($"wrote {Markup.Escape(summaryPath)} and {Markup.Escape(weightsPath)}");
+        CliRunner.Say(string.Create(CultureInfo.InvariantCulture, $"test accuracy {final.Accuracy * 100:F2}% after {trainer.Iteration} iterations in {clock.Elapsed.TotalSeconds:F1} s"));
+        CliRunner.Say($"wrote {summaryPath} and {weightsPath}");
         return 0;
     }
 }
