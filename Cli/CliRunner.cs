@@ -18,7 +18,7 @@ internal static class CliRunner
         {
             foreach (var error in parse.Errors.Take(1))
             {
-                Console.Error.WriteLine($"error: {error.Message} (see --help)");
+                Console.Error.WriteLine($"error: {OneLine(error.Message)} (see --help)");
             }
 
             return UsageError;
@@ -32,7 +32,8 @@ internal static class CliRunner
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             var inner = e is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerExceptions[0] : e;
-            Console.Error.WriteLine($"error: {OneLine(inner.Message)}");
+            string message = inner is ArgumentException { ParamName: { } name } ? inner.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal) : inner.Message;
+            Console.Error.WriteLine($"error: {OneLine(message)}");
             return inner is ArgumentException or UsageException ? UsageError : RunError;
         }
     }
@@ -40,5 +41,6 @@ internal static class CliRunner
     /// <summary>Writes one line of plain text to stdout (never wrapped or coloured, so logs stay greppable).</summary>
     public static void Say(string line) => Console.Out.WriteLine(line);
 
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+    private static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 }

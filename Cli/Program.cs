@@ -5,7 +5,10 @@ namespace SparseNet.Cli;
 
 internal static class Program
 {
-    private static int Main(string[] args)
+    private static int Main(string[] args) => Run(args);
+
+    /// <summary>Runs the command line (also the entry point for tests).</summary>
+    internal static int Run(string[] args)
     {
         var root = new RootCommand("SparseNet: find lottery tickets, sparse subnetworks that train to the accuracy of the dense network.")
         {

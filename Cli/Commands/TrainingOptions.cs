@@ -59,45 +59,6 @@ internal sealed class TrainingOptions
         _model.AcceptOnlyFromAmong([.. ModelZoo.Names]);
         _optimizer.AcceptOnlyFromAmong("adam", "sgd");
         _init.AcceptOnlyFromAmong("glorot", "kaiming");
-        Positive(_epochs);
-        Positive(_batchSize);
-        NonNegative(_warmup);
-        NonNegative(_validation);
-        _lr.Validators.Add(r =>
-        {
-            float v = r.GetValueOrDefault<float>();
-            if (!(v > 0f) || float.IsInfinity(v))
-            {
-                r.AddError($"--lr must be a positive finite number, got {v.ToString(CultureInfo.InvariantCulture)}");
-            }
-        });
-        _momentum.Validators.Add(r =>
-        {
-            float v = r.GetValueOrDefault<float>();
-            if (!(v >= 0f && v < 1f))
-            {
-                r.AddError($"--momentum must be in [0, 1), got {v.ToString(CultureInfo.InvariantCulture)}");
-            }
-        });
-        _weightDecay.Validators.Add(r =>
-        {
-            float v = r.GetValueOrDefault<float>();
-            if (!(v >= 0f))
-            {
-                r.AddError($"--weight-decay must be ≥ 0, got {v.ToString(CultureInfo.InvariantCulture)}");
-            }
-        });
-        _milestones.Validators.Add(r =>
-        {
-            try
-            {
-                ParseMilestones(r.GetValueOrDefault<string>() ?? string.Empty);
-            }
-            catch (FormatException e)
-            {
-                r.AddError(e.Message);
-            }
-        });
     }
 
     public void AddTo(Command command)
@@ -108,7 +69,9 @@ internal sealed class TrainingOptions
         }
     }
 
-    public TrainingSettings Read(ParseResult parse) => new(
+    public TrainingSettings Read(ParseResult parse)
+    {
+        var settings = new TrainingSettings(
         parse.GetValue(_model)!,
         parse.GetValue(_data)!,
         parse.GetValue(_epochs),
@@ -124,6 +87,33 @@ internal sealed class TrainingOptions
         parse.GetValue(_init) == "kaiming" ? InitScheme.KaimingNormal : InitScheme.GlorotNormal,
         parse.GetValue(_validation),
         parse.GetValue(_seed));
+        Validate(settings);
+        return settings;
+    }
+
+    // Range checks run after parsing, so a value that does not even parse is reported by the parser itself.
+    private static void Validate(TrainingSettings s)
+    {
+        Require(s.Epochs > 0, $"--epochs must be positive, got {s.Epochs}");
+        Require(s.BatchSize > 0, $"--batch-size must be positive, got {s.BatchSize}");
+        Require(s.LearningRate > 0f && float.IsFinite(s.LearningRate), $"--lr must be a positive finite number, got {F(s.LearningRate)}");
+        Require(s.Momentum >= 0f && s.Momentum < 1f, $"--momentum must be in [0, 1), got {F(s.Momentum)}");
+        Require(!s.Nesterov || (s.Optimizer == "sgd" && s.Momentum > 0f), "--nesterov needs --optimizer sgd and --momentum > 0");
+        Require(s.WeightDecay >= 0f && float.IsFinite(s.WeightDecay), $"--weight-decay must be ≥ 0, got {F(s.WeightDecay)}");
+        Require(s.LrGamma > 0f && float.IsFinite(s.LrGamma), $"--lr-gamma must be positive, got {F(s.LrGamma)}");
+        Require(s.WarmupIterations >= 0, $"--warmup must be ≥ 0, got {s.WarmupIterations}");
+        Require(s.ValidationSize >= 0, $"--validation-size must be ≥ 0, got {s.ValidationSize}");
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new UsageException(message);
+        }
+    }
+
+    private static string F(float v) => v.ToString(CultureInfo.InvariantCulture);
 
     private static int[] ParseMilestones(string text)
     {
@@ -138,28 +128,10 @@ internal sealed class TrainingOptions
         {
             if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out result[i]) || result[i] <= 0 || (i > 0 && result[i] <= result[i - 1]))
             {
-                throw new FormatException($"--lr-milestones '{text}': expected increasing positive iterations separated by commas");
+                throw new UsageException($"--lr-milestones '{text}': expected increasing positive iterations separated by commas");
             }
         }
 
         return result;
     }
-
-    private static void Positive(Option<int> option) => option.Validators.Add(r =>
-    {
-        int v = r.GetValueOrDefault<int>();
-        if (v <= 0)
-        {
-            r.AddError($"{option.Name} must be positive, got {v}");
-        }
-    });
-
-    private static void NonNegative(Option<int> option) => option.Validators.Add(r =>
-    {
-        int v = r.GetValueOrDefault<int>();
-        if (v < 0)
-        {
-            r.AddError($"{option.Name} must be ≥ 0, got {v}");
-        }
-    });
 }

@@ -1,0 +1,107 @@
+using SparseNet.Cli;
+using SparseNet.Tests.Engine;
+
+namespace SparseNet.Tests.Cli;
+
+[NonParallelizable]
+public class CliTests
+{
+    private string _dir = string.Empty;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), "sparsenet-cli-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_dir);
+        IdxTestFiles.WriteDataset(Path.Combine(_dir, "data"), train: 120, test: 40, gzip: true);
+    }
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var (oldOut, oldErr) = (Console.Out, Console.Error);
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try
+        {
+            int code = Program.Run(args);
+            return (code, stdout.ToString(), stderr.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    private string[] Train(string outDir, string seed = "7") =>
+        ["train", "--data", Path.Combine(_dir, "data"), "--epochs", "2", "--batch-size", "16", "--seed", seed, "--out", outDir];
+
+    [Test]
+    public void Train_SameSeed_GivesIdenticalFiles()
+    {
+        string a = Path.Combine(_dir, "a"), b = Path.Combine(_dir, "b");
+        Assert.That(Run(Train(a)).Code, Is.Zero);
+        Assert.That(Run(Train(b)).Code, Is.Zero);
+
+        Assert.That(File.ReadAllBytes(Path.Combine(a, "final.safetensors")), Is.EqualTo(File.ReadAllBytes(Path.Combine(b, "final.safetensors"))));
+        static string WithoutSeconds(string path) =>
+            string.Join('\n', File.ReadAllLines(path).Where(l => !l.Contains("\"seconds\"", StringComparison.Ordinal)));
+        Assert.That(WithoutSeconds(Path.Combine(a, "summary.json")), Is.EqualTo(WithoutSeconds(Path.Combine(b, "summary.json"))));
+        Assert.That(File.ReadAllText(Path.Combine(a, "summary.json")), Does.Contain("\"test_accuracy\"").And.Contain("\"iterations\": 16").And.Contain("\"seed\": 7"));
+    }
+
+    [Test]
+    public void Train_DifferentSeed_GivesDifferentWeights()
+    {
+        string a = Path.Combine(_dir, "a"), b = Path.Combine(_dir, "b");
+        Assert.That(Run(Train(a)).Code, Is.Zero);
+        Assert.That(Run(Train(b, seed: "8")).Code, Is.Zero);
+        Assert.That(File.ReadAllBytes(Path.Combine(a, "final.safetensors")), Is.Not.EqualTo(File.ReadAllBytes(Path.Combine(b, "final.safetensors"))));
+    }
+
+    [TestCase("train", "--model", "resnet9000", "resnet9000")]
+    [TestCase("train", "--optimizer", "rmsprop", "rmsprop")]
+    [TestCase("train", "--epochs", "0", "--epochs")]
+    [TestCase("train", "--lr", "abc", "abc")]
+    [TestCase("train", "--lr", "-1", "--lr")]
+    [TestCase("train", "--no-such-option", "x", "--no-such-option")]
+    [TestCase("train", "--data", "/no/such/dir", "/no/such/dir")]
+    [TestCase("train", "--lr-milestones", "5,3", "5,3")]
+    public void BadInput_GivesOneLineError_AndNonZeroExit(string command, string option, string value, string mention)
+    {
+        var (code, _, err) = Run(command, option, value, "--out", Path.Combine(_dir, "bad"));
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(err.TrimEnd().Split('\n'), Has.Length.EqualTo(1), err);
+        Assert.That(err, Does.StartWith("error: ").And.Contain(mention));
+        Assert.That(err, Does.Not.Contain("   at "));
+    }
+
+    [Test]
+    public void CorruptDataFile_GivesOneLineError()
+    {
+        string data = Path.Combine(_dir, "data");
+        File.WriteAllBytes(Path.Combine(data, "train-images-idx3-ubyte.gz"), [1, 2, 3]);
+        var (code, _, err) = Run(Train(Path.Combine(_dir, "o")));
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(err.TrimEnd().Split('\n'), Has.Length.EqualTo(1), err);
+        Assert.That(err, Does.StartWith("error: ").And.Contain("train-images"));
+    }
+
+    [Test]
+    public void Help_ListsEveryTrainOptionWithItsDefault()
+    {
+        var (code, output, _) = Run("train", "--help");
+        Assert.That(code, Is.Zero);
+        foreach (string option in new[] { "--model", "--data", "--epochs", "--batch-size", "--optimizer", "--lr", "--seed", "--out" })
+        {
+            Assert.That(output, Does.Contain(option));
+        }
+
+        Assert.That(output, Does.Contain("[default: 60]").And.Contain("[default: lenet_300_100]"));
+    }
+}

@@ -1,0 +1,50 @@
+using SparseNet.Engine.Data;
+using SparseNet.Engine.Nn;
+using SparseNet.Engine.Optim;
+using SparseNet.Engine.Training;
+
+namespace SparseNet.Tests.Engine.Nn;
+
+public class TrainerTests
+{
+    // Two well separated Gaussian-ish blobs per class in 6 dimensions.
+    private static Dataset Blobs(int count, int seed)
+    {
+        var rng = new System.Random(seed);
+        var x = new float[count * 6];
+        var y = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            y[i] = i % 3;
+            for (int j = 0; j < 6; j++)
+            {
+                x[(i * 6) + j] = (float)((rng.NextDouble() - 0.5) + (j == y[i] * 2 ? 2.0 : 0.0));
+            }
+        }
+
+        return new Dataset(x, y, [6], 3);
+    }
+
+    [Test]
+    public void Training_LearnsASeparableProblem_Deterministically()
+    {
+        float[] Run()
+        {
+            var model = ModelZoo.Create("lenet_300_100", [6], 3, InitScheme.GlorotNormal, 3);
+            var trainer = new Trainer(model, new Adam(model.Parameters(), 1e-2f), LearningRateSchedule.Constant(1e-2f), Blobs(300, 1), 20, seed: 9);
+            for (int e = 0; e < 3; e++)
+            {
+                trainer.TrainEpoch(e);
+            }
+
+            var eval = Trainer.Evaluate(model, Blobs(150, 2));
+            Assert.That(eval.Accuracy, Is.GreaterThan(0.95));
+            Assert.That(trainer.Iteration, Is.EqualTo(45));
+            return model.StateDict()["fc1.weight"].ToArray();
+        }
+
+        float[] first = Run();
+        float[] second = Run();
+        Assert.That(second, Is.EqualTo(first));
+    }
+}
