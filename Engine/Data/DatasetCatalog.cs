@@ -82,10 +82,12 @@ public static class DatasetCatalog
     /// </summary>
     /// <returns>Full path of the folder.</returns>
     /// <exception cref="DirectoryNotFoundException">No candidate holds the dataset; the message lists where it looked.</exception>
-    public static string FindMnist10k()
+    public static string FindMnist10k() => FindMnist10k(AppContext.BaseDirectory, Directory.GetCurrentDirectory());
+
+    internal static string FindMnist10k(string baseDirectory, string currentDirectory)
     {
         var tried = new List<string>();
-        foreach (string root in SearchRoots())
+        foreach (string root in SearchRoots(baseDirectory, currentDirectory))
         {
             string candidate = Path.Combine(root, "data", Mnist10k);
             tried.Add(candidate);
@@ -110,10 +112,10 @@ public static class DatasetCatalog
         return LoadDirectory(directory);
     }
 
-    private static IEnumerable<string> SearchRoots()
+    private static IEnumerable<string> SearchRoots(string baseDirectory, string currentDirectory)
     {
-        yield return AppContext.BaseDirectory;
-        for (DirectoryInfo? dir = new(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+        yield return baseDirectory;
+        for (DirectoryInfo? dir = new(currentDirectory); dir is not null; dir = dir.Parent)
         {
             yield return dir.FullName;
         }

@@ -51,7 +51,7 @@ public class AtomicFileTests
             throw new InvalidOperationException("boom");
         }));
         Assert.That(File.ReadAllText(path), Is.EqualTo("old"));
-        Assert.That(Directory.GetFiles(_dir), Is.EqualTo(new[] { path }));
+        Assert.That(Directory.GetFiles(_dir), Is.EqualTo(Values.Of(path)));
     }
 
     [Test]

@@ -82,16 +82,19 @@ public class PhiloxTests
     {
         var rng = new Philox(11, 0);
         const int n = 100_000;
-        double sumF = 0, sumD = 0;
+        double sumF = 0, sumD = 0, min = 1, max = 0;
         for (int i = 0; i < n; i++)
         {
             float f = rng.NextSingle();
             double d = rng.NextDouble();
-            Assert.That(f, Is.GreaterThanOrEqualTo(0f).And.LessThan(1f));
-            Assert.That(d, Is.GreaterThanOrEqualTo(0.0).And.LessThan(1.0));
+            min = Math.Min(min, Math.Min(f, d));
+            max = Math.Max(max, Math.Max(f, d));
             sumF += f;
             sumD += d;
         }
+
+        Assert.That(min, Is.GreaterThanOrEqualTo(0.0));
+        Assert.That(max, Is.LessThan(1.0));
 
         // Standard error of the mean is sqrt(1/12/n) ~ 0.0009; 5 sigma.
         Assert.That(sumF / n, Is.EqualTo(0.5).Within(0.0046));
@@ -177,9 +180,12 @@ public class PhiloxTests
     public void NextInt_StaysInRange(int max)
     {
         var rng = new Philox(8, 0);
-        for (int i = 0; i < 10_000; i++)
+        int[] draws = Enumerable.Range(0, 10_000).Select(_ => rng.NextInt(max)).ToArray();
+        Assert.That(draws.Min(), Is.GreaterThanOrEqualTo(0));
+        Assert.That(draws.Max(), Is.LessThan(max));
+        if (max >= 10)
         {
-            Assert.That(rng.NextInt(max), Is.GreaterThanOrEqualTo(0).And.LessThan(max));
+            Assert.That(draws.Distinct().Count(), Is.GreaterThan(Math.Min(max, 10_000) / 2), "draws are spread over the range");
         }
     }
 
@@ -198,6 +204,27 @@ public class PhiloxTests
         double expected = n / 7.0;
         double chi2 = counts.Sum(c => (c - expected) * (c - expected) / expected);
         Assert.That(chi2, Is.LessThan(22.46), string.Join(",", counts));
+    }
+
+    [Test]
+    public void NextInt_RejectsTheWordsThatWouldBiasALargeBound()
+    {
+        // For s = 1.5 * 2^30, multiply-shift alone maps 3 words to 2/3 of the results and 2 words
+        // to the rest, so those "heavy" results would get 75% of the draws instead of 2/3.
+        const int s = 1_610_612_736;
+        static bool Heavy(long r) => CeilDiv((r + 1) << 32, s) - CeilDiv(r << 32, s) == 3;
+        static long CeilDiv(long a, long b) => (a + b - 1) / b;
+
+        var rng = new Philox(77, 0);
+        const int n = 30_000;
+        int heavy = 0;
+        for (int i = 0; i < n; i++)
+        {
+            heavy += Heavy(rng.NextInt(s)) ? 1 : 0;
+        }
+
+        // Standard error is about 0.0027; the biased value 0.75 is 30 of them away.
+        Assert.That(heavy / (double)n, Is.EqualTo(2.0 / 3.0).Within(0.015));
     }
 
     [Test]

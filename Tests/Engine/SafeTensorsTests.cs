@@ -109,10 +109,10 @@ public class SafeTensorsTests
         File.WriteAllBytes(path, file);
 
         (Dictionary<string, SafeTensor> tensors, Dictionary<string, string> meta) = SafeTensors.Read(path);
-        Assert.That(tensors["w"].Shape, Is.EqualTo(Arr(2, 2)));
-        Assert.That(tensors["w"].Data, Is.EqualTo(Arr(1f, 2f, 3f, 4f)));
+        Assert.That(tensors["w"].Shape, Is.EqualTo(Values.Of(2, 2)));
+        Assert.That(tensors["w"].Data, Is.EqualTo(Values.Of(1f, 2f, 3f, 4f)));
         Assert.That(tensors["s"].Shape, Is.Empty);
-        Assert.That(tensors["s"].Data, Is.EqualTo(Arr(7f)));
+        Assert.That(tensors["s"].Data, Is.EqualTo(Values.Of(7f)));
         Assert.That(meta["format"], Is.EqualTo("pt"));
     }
 
@@ -181,7 +181,7 @@ public class SafeTensorsTests
     public void Deserialize_ReadsWhatSerializeWrote()
     {
         (Dictionary<string, SafeTensor> tensors, Dictionary<string, string> meta) = SafeTensors.Deserialize(SafeTensors.Serialize(Sample()));
-        Assert.That(tensors["layer1.bias"].Data, Is.EqualTo(Arr(0.1f, 0.2f, 0.3f)));
+        Assert.That(tensors["layer1.bias"].Data, Is.EqualTo(Values.Of(0.1f, 0.2f, 0.3f)));
         Assert.That(meta, Is.Empty);
     }
 }
