@@ -46,7 +46,7 @@ public static class Reference
         return mag;
     }
 
-    /// <summary>Input pixel (or −1 for padding) that column (ky,kx) of output position (oy,ox) reads.</summary>
+    /// <summary>Naive im2col: cols[(ch·kh+ky)·kw+kx, oy·outW+ox] = image[ch, oy·sh−ph+ky, ox·sw−pw+kx], 0 in the padding.</summary>
     public static void Im2Col(float[] image, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, float[] cols)
     {
         int outH = ((h + (2 * ph) - kh) / sh) + 1, outW = ((w + (2 * pw) - kw) / sw) + 1;
