@@ -6,9 +6,9 @@ internal static class Program
 {
     private static void Main(string[] args)
     {
-        if (args is ["quick"])
+        if (args is ["quick", ..])
         {
-            QuickSgemm.Run();
+            QuickSgemm.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 0);
             return;
         }
 

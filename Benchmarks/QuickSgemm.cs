@@ -9,8 +9,9 @@ namespace SparseNet.Benchmarks;
 /// </summary>
 internal static class QuickSgemm
 {
-    public static void Run()
+    public static void Run(int threads = 0)
     {
+        Sgemm.ThreadLimit = threads;
         double peak1 = FmaPeak.Measure(1), peakAll = FmaPeak.AllCoresGflops;
         Console.WriteLine($"FMA peak: 1 thread {peak1:F1} GFLOP/s, {Environment.ProcessorCount} threads {peakAll:F1} GFLOP/s");
         foreach (var shape in SgemmShape.All)

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SparseNet.Kernels.Cpu;
 
@@ -42,6 +43,9 @@ public static unsafe class Sgemm
     /// 16, 8, 4 or 1 floats. Never set outside tests.
     /// </summary>
     internal static int ForcedWidth { get; set; }
+
+    /// <summary>Caps the threads one call uses (0 = all workers); for benchmarks and tests.</summary>
+    internal static int ThreadLimit { get; set; }
 
     [ThreadStatic]
     private static float[]? packStore;
@@ -111,6 +115,11 @@ public static unsafe class Sgemm
             var work = cachedWork ??= new GemmWork();
             work.Set(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, SelectWidth());
             int parts = (long)m * n * k < ParallelThreshold ? 1 : KernelWorkers.MaxParts;
+            if (ThreadLimit > 0)
+            {
+                parts = Math.Min(parts, ThreadLimit);
+            }
+
             if (parts == 1)
             {
                 work.Execute(0, 1);
@@ -156,12 +165,12 @@ public static unsafe class Sgemm
         return forced != 0 && forced < widest ? forced : widest;
     }
 
-    /// <summary>Per-thread packing buffers: B panel, then A block, 64-byte aligned.</summary>
+    /// <summary>Per-thread packing buffers: B panel, then A block, 64-byte aligned, with slack after A for the packing's overlapping stores.</summary>
     private static float* PackBuffers(out float* packA)
     {
         const int bFloats = KC * NC;
         const int aFloats = KC * MC;
-        var store = packStore ??= GC.AllocateUninitializedArray<float>(bFloats + aFloats + 16, pinned: true);
+        var store = packStore ??= GC.AllocateUninitializedArray<float>(bFloats + aFloats + 32, pinned: true);
         float* p = (float*)Unsafe.AsPointer(ref store[0]);
         p = (float*)(((nint)p + 63) & ~(nint)63);
         packA = p + bFloats;
@@ -332,11 +341,23 @@ public static unsafe class Sgemm
             }
             else
             {
-                // B is stored n×k: column j of op(B) is row j of B, contiguous in p.
+                // B is stored n×k: column j of op(B) is row j of B, contiguous in p. Full
+                // 8×8 blocks go through an in-register transpose; the rest element by element.
+                int p8 = Avx.IsSupported && cols == NR ? kc & ~7 : 0;
+                int jFull = p8 > 0 ? NR : 0;
+                for (int j8 = 0; j8 < jFull; j8 += 8)
+                {
+                    float* src = b + ((nint)(jc + jr + j8) * ldb) + pc;
+                    for (int p = 0; p < p8; p += 8)
+                    {
+                        Transpose8x8(src + p, ldb, panel + (p * NR) + j8, NR);
+                    }
+                }
+
                 for (int j = 0; j < cols; j++)
                 {
                     float* src = b + ((nint)(jc + jr + j) * ldb) + pc;
-                    for (int p = 0; p < kc; p++)
+                    for (int p = p8; p < kc; p++)
                     {
                         panel[(p * NR) + j] = src[p];
                     }
@@ -386,10 +407,23 @@ public static unsafe class Sgemm
             }
             else
             {
+                // A full panel goes through 8×8 in-register transposes of rows 0..5 (plus row 5
+                // twice more as filler); each 8-float store spills two lanes into the next p's
+                // slot, which the next store overwrites (the buffer has slack for the last).
+                int p8 = Avx.IsSupported && rows == MR && MR == 6 ? kc & ~7 : 0;
+                if (p8 > 0)
+                {
+                    float* src = a + ((nint)(ic + ir) * lda) + pc;
+                    for (int p = 0; p < p8; p += 8)
+                    {
+                        TransposeA6x8(src + p, lda, panel + (p * MR));
+                    }
+                }
+
                 for (int i = 0; i < rows; i++)
                 {
                     float* src = a + ((nint)(ic + ir + i) * lda) + pc;
-                    for (int p = 0; p < kc; p++)
+                    for (int p = p8; p < kc; p++)
                     {
                         panel[(p * MR) + i] = src[p];
                     }
@@ -404,6 +438,48 @@ public static unsafe class Sgemm
                 }
             }
         }
+    }
+
+
+    /// <summary>Transposes the 8×8 block at src (row stride ld) into dst (row stride ldd).</summary>
+    private static void Transpose8x8(float* src, nint ld, float* dst, nint ldd)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + ld);
+        Vector256<float> r2 = Avx.LoadVector256(src + (2 * ld)), r3 = Avx.LoadVector256(src + (3 * ld));
+        Vector256<float> r4 = Avx.LoadVector256(src + (4 * ld)), r5 = Avx.LoadVector256(src + (5 * ld));
+        Vector256<float> r6 = Avx.LoadVector256(src + (6 * ld)), r7 = Avx.LoadVector256(src + (7 * ld));
+        Transpose8x8Store(r0, r1, r2, r3, r4, r5, r6, r7, dst, ldd);
+    }
+
+    /// <summary>Rows 0..5 of an A panel, 8 columns, transposed into 8 slots of 6 floats.</summary>
+    private static void TransposeA6x8(float* src, nint ld, float* dst)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + ld);
+        Vector256<float> r2 = Avx.LoadVector256(src + (2 * ld)), r3 = Avx.LoadVector256(src + (3 * ld));
+        Vector256<float> r4 = Avx.LoadVector256(src + (4 * ld)), r5 = Avx.LoadVector256(src + (5 * ld));
+        Transpose8x8Store(r0, r1, r2, r3, r4, r5, r5, r5, dst, MR);
+    }
+
+    private static void Transpose8x8Store(
+        Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, float* dst, nint ldd)
+    {
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE);
+        Vector256<float> s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(dst + ldd, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(dst + (2 * ldd), Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(dst + (3 * ldd), Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(dst + (4 * ldd), Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(dst + (5 * ldd), Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(dst + (6 * ldd), Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(dst + (7 * ldd), Avx.Permute2x128(s3, s7, 0x31));
     }
 
     /// <summary>
