@@ -14,11 +14,13 @@ internal interface IPartitionedWork
 /// tens of microseconds long, so a Parallel.For per call would cost as much as the work: the
 /// workers spin briefly on a generation counter after each job (the next kernel call usually
 /// comes within microseconds), then fall back to a blocking wait so an idle process burns
-/// no CPU.
+/// no CPU. Parts are claimed from a shared counter rather than assigned to threads, so when
+/// a worker is slow to wake (another process holds its core) the caller takes its part too
+/// instead of waiting; which thread runs a part never changes what the part computes.
 /// </summary>
 internal static class KernelWorkers
 {
-    /// <summary>Most parts one job may be split into (the caller runs part 0).</summary>
+    /// <summary>Most parts one job may be split into (one per thread, the caller included).</summary>
     public static readonly int MaxParts = Math.Clamp(Environment.ProcessorCount, 1, 8);
 
     private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 µs
@@ -28,6 +30,7 @@ internal static class KernelWorkers
     private static IPartitionedWork? job;
     private static int jobParts;
     private static int pending;
+    private static int nextPart;
     private static Exception? failure;
 
     /// <summary>
@@ -53,13 +56,14 @@ internal static class KernelWorkers
             job = work;
             jobParts = parts;
             failure = null;
-            Volatile.Write(ref pending, parts - 1);
+            Volatile.Write(ref pending, parts);
+            Interlocked.Exchange(ref nextPart, 0);
             for (int w = 0; w < parts - 1; w++)
             {
                 Workers[w].Start();
             }
 
-            work.Execute(0, parts);
+            RunClaimedParts();
 
             var spinner = default(SpinWait);
             while (Volatile.Read(ref pending) != 0)
@@ -79,6 +83,27 @@ internal static class KernelWorkers
         }
     }
 
+    /// <summary>Claims and runs parts of the current job until none is left.</summary>
+    private static void RunClaimedParts()
+    {
+        int part;
+        while ((part = Interlocked.Increment(ref nextPart) - 1) < jobParts)
+        {
+            try
+            {
+                job!.Execute(part, jobParts);
+            }
+#pragma warning disable CA1031 // Any failure is handed to the caller, which rethrows it.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                failure = e;
+            }
+
+            Interlocked.Decrement(ref pending);
+        }
+    }
+
     private static Worker[] CreateWorkers()
     {
         var workers = new Worker[MaxParts - 1];
@@ -95,19 +120,19 @@ internal static class KernelWorkers
     private sealed class Worker
 #pragma warning restore CA1001
     {
-        private readonly int part;
+        private readonly int index;
         private readonly ManualResetEventSlim wake = new(false, 0);
         private int generation;
         private int sleeping;
         private Thread? thread;
 
-        public Worker(int part) => this.part = part;
+        public Worker(int index) => this.index = index;
 
         public void Start()
         {
             if (thread is null)
             {
-                thread = new Thread(Loop) { IsBackground = true, Name = $"SparseNet kernel worker {part}" };
+                thread = new Thread(Loop) { IsBackground = true, Name = $"SparseNet kernel worker {index}" };
                 thread.Start();
             }
 
@@ -124,18 +149,7 @@ internal static class KernelWorkers
             while (true)
             {
                 seen = WaitForGeneration(seen);
-                try
-                {
-                    job!.Execute(part, jobParts);
-                }
-#pragma warning disable CA1031 // Any failure is handed to the caller, which rethrows it.
-                catch (Exception e)
-#pragma warning restore CA1031
-                {
-                    failure = e;
-                }
-
-                Interlocked.Decrement(ref pending);
+                RunClaimedParts();
             }
         }
 
