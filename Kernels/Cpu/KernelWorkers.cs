@@ -1,0 +1,184 @@
+using System.Diagnostics;
+
+namespace SparseNet.Kernels.Cpu;
+
+/// <summary>A unit of work split into a fixed number of parts, each run once by index.</summary>
+internal interface IPartitionedWork
+{
+    /// <summary>Runs part <paramref name="part"/> of <paramref name="parts"/>.</summary>
+    void Execute(int part, int parts);
+}
+
+/// <summary>
+/// A few persistent worker threads for the CPU kernels. Kernel calls in a training step are
+/// tens of microseconds long, so a Parallel.For per call would cost as much as the work: the
+/// workers spin briefly on a generation counter after each job (the next kernel call usually
+/// comes within microseconds), then fall back to a blocking wait so an idle process burns
+/// no CPU. Parts are claimed from a shared counter rather than assigned to threads, so when
+/// a worker is slow to wake (another process holds its core) the caller takes its part too
+/// instead of waiting; which thread runs a part never changes what the part computes.
+/// </summary>
+internal static class KernelWorkers
+{
+    /// <summary>Most parts one job may be split into (one per thread, the caller included).</summary>
+    public static readonly int MaxParts = Math.Clamp(Environment.ProcessorCount, 1, 8);
+
+    private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 µs
+    private static readonly object Gate = new();
+    private static readonly Worker[] Workers = CreateWorkers();
+
+    private static IPartitionedWork? job;
+    private static int jobParts;
+    private static int pending;
+    private static int nextPart;
+    private static Exception? failure;
+
+    /// <summary>
+    /// Runs all parts of <paramref name="work"/> and returns when every part has finished.
+    /// Results must not depend on which thread runs a part: if the workers are busy with
+    /// another caller's job, this runs every part on the calling thread instead of waiting.
+    /// </summary>
+    public static void Run(IPartitionedWork work, int parts)
+    {
+        parts = Math.Min(parts, MaxParts);
+        if (parts <= 1 || !Monitor.TryEnter(Gate))
+        {
+            for (int p = 0; p < parts; p++)
+            {
+                work.Execute(p, parts);
+            }
+
+            return;
+        }
+
+        try
+        {
+            job = work;
+            jobParts = parts;
+            failure = null;
+            Volatile.Write(ref pending, parts);
+            Interlocked.Exchange(ref nextPart, 0);
+            for (int w = 0; w < parts - 1; w++)
+            {
+                Workers[w].Start();
+            }
+
+            RunClaimedParts();
+
+            var spinner = default(SpinWait);
+            while (Volatile.Read(ref pending) != 0)
+            {
+                spinner.SpinOnce(-1);
+            }
+
+            job = null;
+            if (failure is { } e)
+            {
+                throw new AggregateException("kernel worker failed", e);
+            }
+        }
+        finally
+        {
+            Monitor.Exit(Gate);
+        }
+    }
+
+    /// <summary>Claims and runs parts of the current job until none is left.</summary>
+    private static void RunClaimedParts()
+    {
+        int part;
+        while ((part = Interlocked.Increment(ref nextPart) - 1) < jobParts)
+        {
+            try
+            {
+                job!.Execute(part, jobParts);
+            }
+#pragma warning disable CA1031 // Any failure is handed to the caller, which rethrows it.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                failure = e;
+            }
+
+            Interlocked.Decrement(ref pending);
+        }
+    }
+
+    private static Worker[] CreateWorkers()
+    {
+        var workers = new Worker[MaxParts - 1];
+        for (int i = 0; i < workers.Length; i++)
+        {
+            workers[i] = new Worker(i + 1);
+        }
+
+        return workers;
+    }
+
+    // The workers live as long as the process, so their wake events are never disposed.
+#pragma warning disable CA1001
+    private sealed class Worker
+#pragma warning restore CA1001
+    {
+        private readonly int index;
+        private readonly ManualResetEventSlim wake = new(false, 0);
+        private int generation;
+        private int sleeping;
+        private Thread? thread;
+
+        public Worker(int index) => this.index = index;
+
+        public void Start()
+        {
+            if (thread is null)
+            {
+                thread = new Thread(Loop) { IsBackground = true, Name = $"SparseNet kernel worker {index}" };
+                thread.Start();
+            }
+
+            Interlocked.Increment(ref generation);
+            if (Interlocked.CompareExchange(ref sleeping, 0, 0) != 0)
+            {
+                wake.Set();
+            }
+        }
+
+        private void Loop()
+        {
+            int seen = 0;
+            while (true)
+            {
+                seen = WaitForGeneration(seen);
+                RunClaimedParts();
+            }
+        }
+
+        private int WaitForGeneration(int seen)
+        {
+            long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            int g;
+            while ((g = Volatile.Read(ref generation)) == seen)
+            {
+                if (Stopwatch.GetTimestamp() < deadline)
+                {
+                    Thread.SpinWait(8);
+                    continue;
+                }
+
+                // Dekker-style handshake with Start: both sides use full fences, so either
+                // Start sees sleeping = 1 and sets the event, or we see the new generation.
+                wake.Reset();
+                Interlocked.Exchange(ref sleeping, 1);
+                if (Volatile.Read(ref generation) == seen)
+                {
+                    wake.Wait();
+                }
+
+                Interlocked.Exchange(ref sleeping, 0);
+                deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            }
+
+            return g;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using SparseNet.Kernels.Cpu;
+
+namespace SparseNet.Tests.Kernels;
+
+public class Pool2dTests
+{
+    private static readonly (int Planes, int H, int W, int Kh, int Kw, int Sh, int Sw, int Ph, int Pw)[] Configs =
+    [
+        (1, 1, 1, 1, 1, 1, 1, 0, 0),
+        (2, 4, 4, 2, 2, 2, 2, 0, 0),
+        (3, 7, 9, 3, 3, 2, 2, 1, 1),
+        (2, 5, 8, 3, 2, 1, 2, 1, 1),
+        (4, 11, 6, 2, 3, 3, 1, 0, 1),
+        (1, 28, 28, 2, 2, 2, 2, 0, 0),
+    ];
+
+    [Test]
+    public void MaxForward_MatchesReference_IncludingAllNegativeWindowsNextToPadding()
+    {
+        var rng = new Random(20);
+        foreach (var p in Configs)
+        {
+            float[] input = Reference.Random(rng, p.Planes * p.H * p.W);
+            for (int i = 0; i < input.Length; i += 3)
+            {
+                input[i] = -10 - i; // padding (−∞) must not beat negative inputs
+            }
+
+            var (expected, expectedIndex) = Reference.MaxPool(input, p.Planes, p.H, p.W, p.Kh, p.Kw, p.Sh, p.Sw, p.Ph, p.Pw);
+            var output = new float[expected.Length];
+            var index = new int[expected.Length];
+            Pool2d.MaxForward(input, p.Planes, p.H, p.W, p.Kh, p.Kw, p.Sh, p.Sw, p.Ph, p.Pw, output, index);
+            Assert.That(output, Is.EqualTo(expected).AsCollection, $"config {p}");
+            Assert.That(index, Is.EqualTo(expectedIndex).AsCollection, $"config {p}");
+        }
+    }
+
+    [Test]
+    public void MaxBackward_ScattersIntoArgmaxAndAccumulates()
+    {
+        var rng = new Random(21);
+        foreach (var p in Configs)
+        {
+            float[] input = Reference.Random(rng, p.Planes * p.H * p.W);
+            var (output, index) = Reference.MaxPool(input, p.Planes, p.H, p.W, p.Kh, p.Kw, p.Sh, p.Sw, p.Ph, p.Pw);
+            float[] dOut = Reference.Random(rng, output.Length);
+            float[] dIn = Reference.Random(rng, input.Length);
+            double[] expected = dIn.Select(v => (double)v).ToArray();
+            int outSize = output.Length / p.Planes;
+            for (int o = 0; o < output.Length; o++)
+            {
+                expected[((o / outSize) * p.H * p.W) + index[o]] += dOut[o];
+            }
+
+            Pool2d.MaxBackward(dOut, index, p.Planes, p.H, p.W, p.Kh, p.Kw, p.Sh, p.Sw, p.Ph, p.Pw, dIn);
+            for (int i = 0; i < dIn.Length; i++)
+            {
+                Assert.That(dIn[i], Is.EqualTo(expected[i]).Within(1e-6), $"config {p}, input {i}");
+            }
+        }
+    }
+
+    [Test]
+    public void AvgForward_MatchesReference_CountingPadding()
+    {
+        var rng = new Random(22);
+        foreach (var p in Configs)
+        {
+            float[] input = Reference.Random(rng, p.Planes * p.H * p.W);
+            double[] expected = Reference.AvgPool(input, p.Planes, p.H, p.W, p.Kh, p.Kw, p.Sh, p.Sw, p.Ph, p.Pw);
+            var output = new float[expected.Length];
+            Pool2d.AvgForward(input, p.Planes, p.H, p.W, p.Kh, p.Kw, p.Sh, p.Sw, p.Ph, p.Pw, output);
+            for (int i = 0; i < output.Length; i++)
+            {
+                Assert.That(output[i], Is.EqualTo(expected[i]).Within(1e-6 + (1e-6 * Math.Abs(expected[i]))), $"config {p}, output {i}");
+            }
+        }
+
+        // One 3×3 window at a corner with padding 1: 4 real inputs of 1, divided by 9.
+        var corner = new float[1];
+        Pool2d.AvgForward(new float[] { 1, 1, 1, 1 }, 1, 2, 2, 3, 3, 2, 2, 1, 1, corner);
+        Assert.That(corner[0], Is.EqualTo(4f / 9).Within(1e-7));
+    }
+
+    [Test]
+    public void AvgBackward_IsTheAdjointOfForward_AndAccumulates()
+    {
+        var rng = new Random(23);
+        foreach (var p in Configs)
+        {
+            float[] x = Reference.Random(rng, p.Planes * p.H * p.W);
+            var y = new float[Reference.AvgPool(x, p.Planes, p.H, p.W, p.Kh, p.Kw, p.Sh, p.Sw, p.Ph, p.Pw).Length];
+            float[] g = Reference.Random(rng, y.Length);
+            float[] dIn = Reference.Random(rng, x.Length);
+            float[] initial = (float[])dIn.Clone();
+            Pool2d.AvgForward(x, p.Planes, p.H, p.W, p.Kh, p.Kw, p.Sh, p.Sw, p.Ph, p.Pw, y);
+            Pool2d.AvgBackward(g, p.Planes, p.H, p.W, p.Kh, p.Kw, p.Sh, p.Sw, p.Ph, p.Pw, dIn);
+            double lhs = y.Zip(g, (a, b) => (double)a * b).Sum();
+            double rhs = 0;
+            for (int i = 0; i < x.Length; i++)
+            {
+                rhs += (double)x[i] * ((double)dIn[i] - initial[i]);
+            }
+
+            Assert.That(rhs, Is.EqualTo(lhs).Within(1e-5 * (1 + x.Length)), $"config {p}");
+        }
+    }
+
+    [Test]
+    public void InvalidArguments_Throw()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Pool2d.MaxForward(new float[16], 1, 4, 4, 2, 2, 2, 2, 0, 0, new float[3], new int[4]));
+        Assert.That(e!.Message, Does.Contain("output has 3 elements, expected at least 4"));
+        Assert.Throws<ArgumentException>(() => Pool2d.MaxForward(new float[16], 1, 4, 4, 2, 2, 2, 2, 0, 0, new float[4], new int[3]));
+        Assert.Throws<ArgumentException>(() => Pool2d.AvgForward(new float[16], 1, 4, 4, 2, 2, 2, 2, 2, 2, new float[9]));
+        Assert.Throws<ArgumentException>(() => Pool2d.MaxBackward(new float[4], new[] { 0, 1, 99, 2 }, 1, 4, 4, 2, 2, 2, 2, 0, 0, new float[16]));
+    }
+}
