@@ -1,4 +1,5 @@
 using SparseNet.Engine.Tensors;
+using SparseNet.Kernels.Cpu;
 
 namespace SparseNet.Engine.Devices;
 
@@ -19,33 +20,8 @@ internal sealed partial class CpuBackend
         }
     }
 
-    private static void Gemm(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
-    {
-        for (int i = 0; i < m; i++)
-        {
-            var row = c.Slice(i * ldc, n);
-            if (!accumulate)
-            {
-                row.Clear();
-            }
-
-            for (int p = 0; p < k; p++)
-            {
-                float av = ta ? a[(p * lda) + i] : a[(i * lda) + p];
-                if (tb)
-                {
-                    for (int j = 0; j < n; j++)
-                    {
-                        row[j] += av * b[(j * ldb) + p];
-                    }
-                }
-                else
-                {
-                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(b.Slice(p * ldb, n), av, row, row);
-                }
-            }
-        }
-    }
+    private static void Gemm(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate) =>
+        Sgemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 
     public void Conv2d(Tensor x, Tensor w, Conv2dGeometry g, Tensor result)
     {
@@ -88,152 +64,30 @@ internal sealed partial class CpuBackend
         }
     }
 
-    private static void Im2Col(ReadOnlySpan<float> image, Conv2dGeometry g, Span<float> cols)
-    {
-        int ohw = g.OH * g.OW;
-        for (int c = 0; c < g.C; c++)
-        {
-            for (int ki = 0; ki < g.KH; ki++)
-            {
-                for (int kj = 0; kj < g.KW; kj++)
-                {
-                    var dst = cols.Slice((((c * g.KH) + ki) * g.KW + kj) * ohw, ohw);
-                    for (int oy = 0; oy < g.OH; oy++)
-                    {
-                        int iy = (oy * g.StrideH) - g.PadH + ki;
-                        for (int ox = 0; ox < g.OW; ox++)
-                        {
-                            int ix = (ox * g.StrideW) - g.PadW + kj;
-                            dst[(oy * g.OW) + ox] = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W ? image[(((c * g.H) + iy) * g.W) + ix] : 0f;
-                        }
-                    }
-                }
-            }
-        }
-    }
+    private static void Im2Col(ReadOnlySpan<float> image, Conv2dGeometry g, Span<float> cols) =>
+        Kernels.Cpu.Im2Col.Forward(image, g.C, g.H, g.W, g.KH, g.KW, g.StrideH, g.StrideW, g.PadH, g.PadW, cols);
 
-    private static void Col2Im(ReadOnlySpan<float> cols, Conv2dGeometry g, Span<float> image)
-    {
-        int ohw = g.OH * g.OW;
-        for (int c = 0; c < g.C; c++)
-        {
-            for (int ki = 0; ki < g.KH; ki++)
-            {
-                for (int kj = 0; kj < g.KW; kj++)
-                {
-                    var src = cols.Slice((((c * g.KH) + ki) * g.KW + kj) * ohw, ohw);
-                    for (int oy = 0; oy < g.OH; oy++)
-                    {
-                        int iy = (oy * g.StrideH) - g.PadH + ki;
-                        if (iy < 0 || iy >= g.H)
-                        {
-                            continue;
-                        }
-
-                        for (int ox = 0; ox < g.OW; ox++)
-                        {
-                            int ix = (ox * g.StrideW) - g.PadW + kj;
-                            if (ix >= 0 && ix < g.W)
-                            {
-                                image[(((c * g.H) + iy) * g.W) + ix] += src[(oy * g.OW) + ox];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
+    private static void Col2Im(ReadOnlySpan<float> cols, Conv2dGeometry g, Span<float> image) =>
+        Kernels.Cpu.Im2Col.Backward(cols, g.C, g.H, g.W, g.KH, g.KW, g.StrideH, g.StrideW, g.PadH, g.PadW, image);
 
     public void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor result, int[] argmax)
     {
-        float[] xd = D(x), yd = D(result);
+        Pool2d.MaxForward(D(x), g.Planes, g.H, g.W, g.KH, g.KW, g.StrideH, g.StrideW, g.PadH, g.PadW, D(result), argmax);
+
+        // The kernel indexes within a plane; autograd gathers and scatters over the whole tensor.
         int hw = g.H * g.W, ohw = g.OH * g.OW;
-        for (int p = 0; p < g.Planes; p++)
+        for (int o = 0; o < argmax.Length; o++)
         {
-            for (int oy = 0; oy < g.OH; oy++)
-            {
-                for (int ox = 0; ox < g.OW; ox++)
-                {
-                    float best = float.NegativeInfinity;
-                    int bestIndex = -1;
-                    for (int ki = 0; ki < g.KH; ki++)
-                    {
-                        int iy = (oy * g.StrideH) - g.PadH + ki;
-                        for (int kj = 0; kj < g.KW; kj++)
-                        {
-                            int ix = (ox * g.StrideW) - g.PadW + kj;
-                            if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W)
-                            {
-                                continue;
-                            }
-
-                            int idx = (p * hw) + (iy * g.W) + ix;
-                            if (bestIndex < 0 || xd[idx] > best)
-                            {
-                                best = xd[idx];
-                                bestIndex = idx;
-                            }
-                        }
-                    }
-
-                    int o = (p * ohw) + (oy * g.OW) + ox;
-                    yd[o] = best;
-                    argmax[o] = bestIndex;
-                }
-            }
+            argmax[o] += o / ohw * hw;
         }
     }
 
-    public void AvgPool2d(Tensor x, Pool2dGeometry g, Tensor result) => AvgPool(D(x), D(result), g, forward: true);
+    public void AvgPool2d(Tensor x, Pool2dGeometry g, Tensor result) =>
+        Pool2d.AvgForward(D(x), g.Planes, g.H, g.W, g.KH, g.KW, g.StrideH, g.StrideW, g.PadH, g.PadW, D(result));
 
     public void AvgPool2dBackward(Tensor dy, Pool2dGeometry g, Tensor result)
     {
         Array.Clear(D(result));
-        AvgPool(D(result), D(dy), g, forward: false);
-    }
-
-    // One loop serves the pooling and its adjoint: forward reads the image, backward scatters into it.
-    private static void AvgPool(float[] image, float[] pooled, Pool2dGeometry g, bool forward)
-    {
-        int hw = g.H * g.W, ohw = g.OH * g.OW;
-        float scale = 1f / (g.KH * g.KW);
-        for (int p = 0; p < g.Planes; p++)
-        {
-            for (int oy = 0; oy < g.OH; oy++)
-            {
-                for (int ox = 0; ox < g.OW; ox++)
-                {
-                    int o = (p * ohw) + (oy * g.OW) + ox;
-                    float s = 0f, share = pooled[o] * scale;
-                    for (int ki = 0; ki < g.KH; ki++)
-                    {
-                        int iy = (oy * g.StrideH) - g.PadH + ki;
-                        for (int kj = 0; kj < g.KW; kj++)
-                        {
-                            int ix = (ox * g.StrideW) - g.PadW + kj;
-                            if (iy < 0 || iy >= g.H || ix < 0 || ix >= g.W)
-                            {
-                                continue;
-                            }
-
-                            int idx = (p * hw) + (iy * g.W) + ix;
-                            if (forward)
-                            {
-                                s += image[idx];
-                            }
-                            else
-                            {
-                                image[idx] += share;
-                            }
-                        }
-                    }
-
-                    if (forward)
-                    {
-                        pooled[o] = s * scale;
-                    }
-                }
-            }
-        }
+        Pool2d.AvgBackward(D(dy), g.Planes, g.H, g.W, g.KH, g.KW, g.StrideH, g.StrideW, g.PadH, g.PadW, D(result));
     }
 }

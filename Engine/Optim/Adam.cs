@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using SparseNet.Kernels.Cpu;
 using SparseNet.Engine.Nn;
 
 namespace SparseNet.Engine.Optim;
@@ -11,7 +11,6 @@ public sealed class Adam : Optimizer
 {
     private readonly float[]?[] _m;
     private readonly float[]?[] _v;
-    private float[] _scratch = [];
 
     /// <summary>Creates the optimizer.</summary>
     public Adam(IEnumerable<Parameter> parameters, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f)
@@ -52,10 +51,8 @@ public sealed class Adam : Optimizer
     public override void Step()
     {
         StepCount++;
-        float c1 = 1f - MathF.Pow(Beta1, StepCount);
-        float c2 = 1f - MathF.Pow(Beta2, StepCount);
-        float stepSize = LearningRate / c1;
-        float rootC2 = MathF.Sqrt(c2);
+        float stepSize = LearningRate / (1f - MathF.Pow(Beta1, StepCount));
+        float invRootC2 = 1f / MathF.Sqrt(1f - MathF.Pow(Beta2, StepCount));
         for (int i = 0; i < Parameters.Count; i++)
         {
             var p = Parameters[i];
@@ -65,34 +62,9 @@ public sealed class Adam : Optimizer
             }
 
             Span<float> theta = p.Value.Span;
-            ReadOnlySpan<float> g = p.Grad.Span;
             var m = _m[i] ??= new float[theta.Length];
             var v = _v[i] ??= new float[theta.Length];
-            if (_scratch.Length < theta.Length)
-            {
-                _scratch = new float[theta.Length];
-            }
-
-            var t = _scratch.AsSpan(0, theta.Length);
-            if (WeightDecay != 0f)
-            {
-                TensorPrimitives.MultiplyAdd(theta, WeightDecay, g, t);
-                g = t;
-            }
-
-            // m ← β₁m + (1−β₁)g ; v ← β₂v + (1−β₂)g²
-            TensorPrimitives.Multiply(m, Beta1, m);
-            TensorPrimitives.MultiplyAdd(g, 1f - Beta1, m, m);
-            TensorPrimitives.Multiply(v, Beta2, v);
-            TensorPrimitives.Multiply(g, g, t);
-            TensorPrimitives.MultiplyAdd(t, 1f - Beta2, v, v);
-
-            // θ ← θ − (lr/c₁)·m / (√v/√c₂ + ε)
-            TensorPrimitives.Sqrt(v, t);
-            TensorPrimitives.Multiply(t, 1f / rootC2, t);
-            TensorPrimitives.Add(t, Eps, t);
-            TensorPrimitives.Divide(m, t, t);
-            TensorPrimitives.MultiplyAdd(t, -stepSize, theta, theta);
+            AdamKernel.Step(theta, p.Grad.Span, m, v, Beta1, Beta2, Eps, WeightDecay, stepSize, invRootC2);
         }
     }
 }
