@@ -103,6 +103,28 @@ public class AutogradBehaviourTests
     }
 
     [Test]
+    public void Grad_from_createGraph_backward_is_private_to_each_leaf()
+    {
+        // Through an add of equal shapes the upstream gradient reaches both leaves unchanged; each leaf
+        // must still own its Grad, so a later in-place accumulation touches neither the other leaf nor r.
+        var x = Param([1, 2, 3], 3);
+        var b = Param([4, 5, 6], 3);
+        var r = Tensor.FromArray([0.5f, -1, 2], 3);
+        AG.Backward(x + b, r, createGraph: true);
+        AG.Backward((x * 2f).Sum());
+        Assert.That(x.Grad!.ToArray(), Is.EqualTo(new[] { 2.5f, 1, 4 }));
+        Assert.That(b.Grad!.ToArray(), Is.EqualTo(new[] { 0.5f, -1, 2 }));
+        Assert.That(r.ToArray(), Is.EqualTo(new[] { 0.5f, -1, 2 }));
+
+        // A leaf used directly as the output must not adopt the caller's gradient tensor either.
+        var leaf = Param([1, 1], 2);
+        var seed = Tensor.FromArray([3f, 4], 2);
+        AG.Backward(leaf, seed, createGraph: true);
+        leaf.Grad!.Fill(0f);
+        Assert.That(seed.ToArray(), Is.EqualTo(new[] { 3f, 4 }));
+    }
+
+    [Test]
     public void NoGrad_scope_records_nothing()
     {
         var x = Param([1, 2, 3], 3);
