@@ -151,8 +151,10 @@ public static class Autograd
     {
         if (leaf.Grad is null)
         {
-            // Without a graph the gradient may be a view of a buffer an op still uses; keep a private copy.
-            leaf.Grad = createGraph ? g : g.Clone();
+            // The incoming gradient may be the caller's tensor, a view of a buffer an op still uses, or the very
+            // tensor another leaf receives (add passes its gradient through unchanged); keep a private copy.
+            // With a graph the copy is a recorded identity so the gradient stays differentiable.
+            leaf.Grad = createGraph ? g.Affine(1f, 0f) : g.Clone();
         }
         else if (createGraph)
         {

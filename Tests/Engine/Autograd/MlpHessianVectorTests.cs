@@ -1,0 +1,183 @@
+using SparseNet.Engine.Tensors;
+using AG = SparseNet.Engine.Autograd.Autograd;
+using R = SparseNet.Tests.Engine.Autograd.DoubleReference;
+
+namespace SparseNet.Tests.Engine.Autograd;
+
+/// <summary>
+/// Hessian-vector product of a small MLP's cross-entropy loss with respect to all parameters jointly
+/// (the quantity GraSP needs), by double backward, against finite differences of float32 gradients
+/// and against the double reference.
+/// </summary>
+public class MlpHessianVectorTests
+{
+    private static readonly int[] Labels = [0, 2, 1, 1, 0, 2, 2, 1];
+    private static readonly int[][] ParamShapes = [[7, 5], [7], [3, 7], [3]];
+
+    private static Tensor Loss(Tensor x, Tensor[] p, bool relu)
+    {
+        var pre = Tensor.MatMul(x, p[0], false, true) + p[1];
+        var h = relu ? pre.Relu() : pre.Tanh();
+        var logits = Tensor.MatMul(h, p[2], false, true) + p[3];
+        return Tensor.SoftmaxCrossEntropy(logits, Labels);
+    }
+
+    private static RefTensor RefLoss(RefTensor x, RefTensor[] p, bool relu)
+    {
+        var pre = R.Add(R.MatMul(x, p[0], false, true), p[1]);
+        var h = relu ? R.Relu(pre) : R.Tanh(pre);
+        var logits = R.Add(R.MatMul(h, p[2], false, true), p[3]);
+        return R.SoftmaxCrossEntropy(logits, Labels);
+    }
+
+    private static (RefTensor X, RefTensor[] Theta, RefTensor[] V) Draw(int seed)
+    {
+        var rng = new Random(seed);
+        var x = GradientChecker.Sample(rng, [8, 5], InputKind.Uniform);
+        var theta = ParamShapes.Select(s => GradientChecker.Sample(rng, s, InputKind.Uniform)).ToArray();
+        var v = ParamShapes.Select(s => GradientChecker.Sample(rng, s, InputKind.Uniform)).ToArray();
+        return (x, theta, v);
+    }
+
+    private static Tensor[] Params(IEnumerable<RefTensor> theta) => theta.Select(t => t.ToTensor(requiresGrad: true)).ToArray();
+
+    /// <summary>∇L(θ) in float32 by ordinary backward.</summary>
+    private static float[][] Gradient(RefTensor x, RefTensor[] theta, bool relu)
+    {
+        var p = Params(theta);
+        var g = AG.Grad([Loss(x.ToTensor(), p, relu)], p);
+        return g.Select(t => t!.ToArray()).ToArray();
+    }
+
+    /// <summary>H·v by double backward: ∇θ ⟨∇θ L, v⟩.</summary>
+    private static float[][] DoubleBackwardHvp(RefTensor x, RefTensor[] theta, RefTensor[] v, bool relu)
+    {
+        var p = Params(theta);
+        var g = AG.Grad([Loss(x.ToTensor(), p, relu)], p, createGraph: true);
+        Tensor dot = (g[0]! * v[0].ToTensor()).Sum();
+        for (int i = 1; i < p.Length; i++)
+        {
+            dot = dot + (g[i]! * v[i].ToTensor()).Sum();
+        }
+
+        var hv = AG.Grad([dot], p, allowUnused: true);
+        for (int i = 0; i < p.Length; i++)
+        {
+            Assert.That(p[i].Grad, Is.Null, "Autograd.Grad must not write .Grad");
+        }
+
+        return hv.Select((t, i) => t?.ToArray() ?? new float[theta[i].Size]).ToArray();
+    }
+
+    private static RefTensor[] Shift(RefTensor[] theta, RefTensor[] v, double eps) =>
+        theta.Select((t, i) =>
+        {
+            var s = t.Copy();
+            for (int j = 0; j < s.Size; j++)
+            {
+                s.Data[j] += eps * v[i].Data[j];
+            }
+
+            return s;
+        }).ToArray();
+
+    [TestCase(false, 1e-2, 11)]
+    [TestCase(true, 1e-3, 12)]
+    public void Hvp_matches_finite_difference_of_float_gradients(bool relu, double eps, int seed)
+    {
+        var (x, theta, v) = Draw(seed);
+        var hv = DoubleBackwardHvp(x, theta, v, relu);
+
+        var plus = Shift(theta, v, eps);
+        var minus = Shift(theta, v, -eps);
+        if (relu)
+        {
+            // Finite differences are only meaningful when θ ± εv stay in θ's linear region of every relu.
+            var mask = ReluPattern(x, theta);
+            Assert.That(ReluPattern(x, plus), Is.EqualTo(mask), "θ+εv crosses a relu kink; pick another seed");
+            Assert.That(ReluPattern(x, minus), Is.EqualTo(mask), "θ−εv crosses a relu kink; pick another seed");
+            Assert.That(mask.Count(m => m), Is.InRange(10, mask.Length - 10), "both relu branches should be in use");
+        }
+
+        var gPlus = Gradient(x, plus, relu);
+        var gMinus = Gradient(x, minus, relu);
+        double largest = 0;
+        for (int i = 0; i < theta.Length; i++)
+        {
+            // Hv ≈ (∇L(θ+εv) − ∇L(θ−εv)) / 2ε. Rounding θ ± εv to float moves each coordinate by at most
+            // 6e-8·|θ|, a relative change of ≤ 1e-4 in the step: negligible against the tolerance.
+            var fd = new double[theta[i].Size];
+            for (int j = 0; j < fd.Length; j++)
+            {
+                fd[j] = ((double)gPlus[i][j] - gMinus[i][j]) / (2 * eps);
+            }
+
+            // Float32 gradients carry ~1e-7 relative error, divided by 2ε that is ≤ 1e-4 absolute; the
+            // truncation error of the central difference is O(ε²·‖∇³L‖) ≲ 1e-4 here. The tolerance leaves an
+            // order of magnitude above both while a missing second-order term (O(0.1)) still fails.
+            GradientChecker.ExpectClose($"H·v for parameter {i}", hv[i], fd, 2e-3, 2e-2);
+            largest = Math.Max(largest, fd.Max(Math.Abs));
+        }
+
+        Assert.That(largest, Is.GreaterThan(0.05), "the Hessian-vector product should not be negligible");
+    }
+
+    [TestCase(false, 21)]
+    [TestCase(true, 22)]
+    public void Hvp_matches_double_reference(bool relu, int seed)
+    {
+        var (x, theta, v) = Draw(seed);
+        var hv = DoubleBackwardHvp(x, theta, v, relu);
+
+        // Mixed central differences of the double reference loss: ∂/∂θⱼ (d/dε L(θ + εv)).
+        const double eps = 1e-4, h = 1e-4;
+        for (int i = 0; i < theta.Length; i++)
+        {
+            var numeric = new double[theta[i].Size];
+            for (int j = 0; j < numeric.Length; j++)
+            {
+                double Eval(double e, double d)
+                {
+                    var p = theta.Select((t, k) =>
+                    {
+                        var s = t.Copy();
+                        for (int q = 0; q < s.Size; q++)
+                        {
+                            s.Data[q] += e * v[k].Data[q];
+                        }
+
+                        return s;
+                    }).ToArray();
+                    p[i].Data[j] += d;
+                    return RefLoss(x, p, relu).Data[0];
+                }
+
+                numeric[j] = (Eval(eps, h) - Eval(eps, -h) - Eval(-eps, h) + Eval(-eps, -h)) / (4 * eps * h);
+            }
+
+            GradientChecker.ExpectClose($"H·v for parameter {i}", hv[i], numeric, 1e-4, 1e-3);
+        }
+    }
+
+    [Test]
+    public void Hvp_is_linear_in_the_direction()
+    {
+        var (x, theta, v) = Draw(31);
+        var w = ParamShapes.Select(s => GradientChecker.Sample(new Random(32), s, InputKind.Uniform)).ToArray();
+        var combo = v.Select((t, i) => R.Add(R.Affine(t, 2, 0), R.Affine(w[i], -0.5, 0))).ToArray();
+        var hvV = DoubleBackwardHvp(x, theta, v, relu: false);
+        var hvW = DoubleBackwardHvp(x, theta, w, relu: false);
+        var hvCombo = DoubleBackwardHvp(x, theta, combo, relu: false);
+        for (int i = 0; i < theta.Length; i++)
+        {
+            var expected = hvV[i].Select((a, j) => (2.0 * a) - (0.5 * hvW[i][j])).ToArray();
+            GradientChecker.ExpectClose($"H(2v − w/2) for parameter {i}", hvCombo[i], expected, 1e-5, 1e-4);
+        }
+    }
+
+    private static bool[] ReluPattern(RefTensor x, RefTensor[] theta)
+    {
+        var pre = R.Add(R.MatMul(x, theta[0], false, true), theta[1]);
+        return pre.Data.Select(d => d > 0).ToArray();
+    }
+}
