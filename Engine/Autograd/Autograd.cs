@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using SparseNet.Engine.Devices;
 using SparseNet.Engine.Tensors;
 
 namespace SparseNet.Engine.Autograd;
@@ -73,6 +74,15 @@ public static class Autograd
     {
         var order = TopologicalOrder(roots);
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
+        var handedOut = new HashSet<Storage>(ReferenceEqualityComparer.Instance);
+        foreach (var given in rootGrads)
+        {
+            if (given is not null)
+            {
+                handedOut.Add(given.Storage);
+            }
+        }
+
         for (int i = 0; i < roots.Length; i++)
         {
             var root = roots[i];
@@ -117,7 +127,7 @@ public static class Autograd
             {
                 if (captured is null)
                 {
-                    AccumulateLeaf(t, g, createGraph);
+                    AccumulateLeaf(t, g, createGraph, handedOut);
                 }
 
                 continue;
@@ -147,14 +157,16 @@ public static class Autograd
         slot = exists ? slot! + g : g;
     }
 
-    private static void AccumulateLeaf(Tensor leaf, Tensor g, bool createGraph)
+    private static void AccumulateLeaf(Tensor leaf, Tensor g, bool createGraph, HashSet<Storage> handedOut)
     {
         if (leaf.Grad is null)
         {
-            // The incoming gradient may be the caller's tensor, a view of a buffer an op still uses, or the very
-            // tensor another leaf receives (add passes its gradient through unchanged); keep a private copy.
+            // The incoming gradient may be the caller's tensor or the very buffer another leaf receives (add
+            // passes its gradient through unchanged, reshape hands out a view). A buffer is kept as is the first
+            // time and copied after that, so no two leaves ever share one and in-place accumulation stays safe.
             // With a graph the copy is a recorded identity so the gradient stays differentiable.
-            leaf.Grad = createGraph ? g.Affine(1f, 0f) : g.Clone();
+            bool shared = !handedOut.Add(g.Storage);
+            leaf.Grad = createGraph ? g.Affine(1f, 0f) : shared ? g.Clone() : g;
         }
         else if (createGraph)
         {

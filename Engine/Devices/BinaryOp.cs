@@ -20,4 +20,7 @@ public enum BinaryOp
 
     /// <summary>1 where a &gt; b, else 0 (not differentiable).</summary>
     Greater,
+
+    /// <summary>a where b &gt; 0, else 0 (the gradient of relu in one pass).</summary>
+    WherePositive,
 }

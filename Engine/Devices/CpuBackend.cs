@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using SparseNet.Engine.Tensors;
 using Tensor = SparseNet.Engine.Tensors.Tensor;
 
@@ -70,6 +71,7 @@ internal sealed partial class CpuBackend : IBackend
             case BinaryOp.Sub: TensorPrimitives.Subtract(x, y, r); break;
             case BinaryOp.Mul: TensorPrimitives.Multiply(x, y, r); break;
             case BinaryOp.Div: TensorPrimitives.Divide(x, y, r); break;
+            case BinaryOp.WherePositive: WherePositive(x, y, r); break;
             default:
                 for (int i = 0; i < r.Length; i++)
                 {
@@ -77,6 +79,24 @@ internal sealed partial class CpuBackend : IBackend
                 }
 
                 break;
+        }
+    }
+
+    private static void WherePositive(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> r)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; i <= r.Length - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                var keep = Vector512.GreaterThan(Vector512.Create(y.Slice(i, Vector512<float>.Count)), Vector512<float>.Zero);
+                (Vector512.Create(x.Slice(i, Vector512<float>.Count)) & keep).CopyTo(r.Slice(i));
+            }
+        }
+
+        for (; i < r.Length; i++)
+        {
+            r[i] = y[i] > 0f ? x[i] : 0f;
         }
     }
 
@@ -106,6 +126,7 @@ internal sealed partial class CpuBackend : IBackend
         BinaryOp.Div => a / b,
         BinaryOp.Equal => a == b ? 1f : 0f,
         BinaryOp.Greater => a > b ? 1f : 0f,
+        BinaryOp.WherePositive => b > 0f ? a : 0f,
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, "unknown binary op"),
     };
 

@@ -122,7 +122,19 @@ public sealed partial class Tensor
     {
         var x = this;
         var y = UnaryForward(UnaryOp.Relu);
-        return Record(y, "relu", [x], g => [g * x.StepMask()]);
+        return Record(y, "relu", [x], g => [g.WherePositive(x)]);
+    }
+
+    /// <summary>
+    /// This tensor where <paramref name="condition"/> &gt; 0, else 0 (same shape). Differentiable in this
+    /// tensor only: the condition acts as a constant mask.
+    /// </summary>
+    public Tensor WherePositive(Tensor condition)
+    {
+        RequireSameShape("where_positive", this, condition);
+        var y = NewEmpty((int[])Shape.Clone());
+        Device.Backend.Binary(BinaryOp.WherePositive, this, condition, y);
+        return Record(y, "where_positive", [this], g => [g.WherePositive(condition)]);
     }
 
     /// <summary>1 where x &gt; 0, else 0; a constant (no gradient).</summary>
