@@ -133,8 +133,9 @@ public static class Autograd
                 continue;
             }
 
-            var inputGrads = t.Node.Backward(g);
             var inputs = t.Node.Inputs;
+            var skip = createGraph || captured is not null ? null : SinkIntoLeaves(t.Node, g);
+            var inputGrads = t.Node.Backward(g, skip);
             for (int j = 0; j < inputs.Length; j++)
             {
                 var gi = inputGrads[j];
@@ -149,6 +150,31 @@ public static class Autograd
                 }
             }
         }
+    }
+
+    // A leaf that already has a gradient buffer can take its gradient straight from the op (a matrix
+    // product accumulating into the buffer), saving a temporary as large as the parameter.
+    private static bool[]? SinkIntoLeaves(GradNode node, Tensor g)
+    {
+        if (node.Sink is null)
+        {
+            return null;
+        }
+
+        bool[]? skip = null;
+        var inputs = node.Inputs;
+        for (int j = 0; j < inputs.Length; j++)
+        {
+            var input = inputs[j];
+            if (input.IsLeaf && input.RequiresGrad && input.Grad is { } buffer && Shape.Equal(buffer.Shape, input.Shape)
+                && node.Sink(g, j, buffer))
+            {
+                skip ??= new bool[inputs.Length];
+                skip[j] = true;
+            }
+        }
+
+        return skip;
     }
 
     private static void Accumulate(Dictionary<Tensor, Tensor> grads, Tensor t, Tensor g)

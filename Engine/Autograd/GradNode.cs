@@ -7,11 +7,20 @@ namespace SparseNet.Engine.Autograd;
 /// gradient per input (null where an input gets none), written with differentiable tensor ops so that
 /// a backward pass run with grad mode on builds a graph of its own.
 /// </summary>
-internal sealed class GradNode(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+/// <remarks>
+/// An op may also offer a <see cref="Sink"/>: a way to add an input's gradient straight into an existing
+/// buffer (a parameter's <c>Grad</c>) instead of returning a new tensor. A plain backward pass uses it for
+/// leaves, and then tells the rule, through the skip mask, not to compute that input's gradient again.
+/// </remarks>
+internal sealed class GradNode(string op, Tensor[] inputs, Func<Tensor, bool[]?, Tensor?[]> backward, Func<Tensor, int, Tensor, bool>? sink = null)
 {
     public string Op { get; } = op;
 
     public Tensor[] Inputs { get; } = inputs;
 
-    public Func<Tensor, Tensor?[]> Backward { get; } = backward;
+    /// <summary>Output gradient and skip mask (null: compute all) to input gradients.</summary>
+    public Func<Tensor, bool[]?, Tensor?[]> Backward { get; } = backward;
+
+    /// <summary>Adds input i's gradient into the destination; false when it cannot for that input.</summary>
+    public Func<Tensor, int, Tensor, bool>? Sink { get; } = sink;
 }

@@ -20,6 +20,18 @@ internal sealed partial class CpuBackend
         }
     }
 
+    public bool MatMulAccumulate(Tensor a, Tensor b, bool transposeA, bool transposeB, Tensor result)
+    {
+        if (a.Rank != 2 || b.Rank != 2 || result.Rank != 2)
+        {
+            return false;
+        }
+
+        int k = transposeA ? a.Shape[0] : a.Shape[1];
+        Gemm(transposeA, transposeB, result.Shape[0], result.Shape[1], k, D(a), a.Shape[1], D(b), b.Shape[1], D(result), result.Shape[1], accumulate: true);
+        return true;
+    }
+
     private static void Gemm(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate) =>
         Sgemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 

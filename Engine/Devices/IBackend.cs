@@ -47,6 +47,12 @@ public interface IBackend
     /// <summary>Batched op(A)·op(B) over the leading dimensions (A and B have equal rank ≥ 2 and equal batch dimensions).</summary>
     void MatMul(Tensor a, Tensor b, bool transposeA, bool transposeB, Tensor result);
 
+    /// <summary>
+    /// result += op(A)·op(B) for rank-2 operands; returns false (and does nothing) when this backend
+    /// cannot accumulate in place for these operands, so the caller falls back to <see cref="MatMul"/>.
+    /// </summary>
+    bool MatMulAccumulate(Tensor a, Tensor b, bool transposeA, bool transposeB, Tensor result);
+
     /// <summary>Swaps the last two dimensions.</summary>
     void Transpose(Tensor a, Tensor result);
 

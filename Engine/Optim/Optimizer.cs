@@ -30,12 +30,23 @@ public abstract class Optimizer
     /// <summary>Applies one update from the current gradients (parameters without a gradient are skipped).</summary>
     public abstract void Step();
 
-    /// <summary>Drops every parameter's gradient.</summary>
-    public void ZeroGrad()
+    /// <summary>
+    /// Clears every parameter's gradient before the next backward pass. By default the buffers are kept and
+    /// zero-filled, so backward can accumulate into them without allocating; <paramref name="setToNone"/>
+    /// drops them instead.
+    /// </summary>
+    public void ZeroGrad(bool setToNone = false)
     {
         foreach (var p in Parameters)
         {
-            p.Grad = null;
+            if (setToNone)
+            {
+                p.Grad = null;
+            }
+            else
+            {
+                p.Grad?.Fill(0f);
+            }
         }
     }
 }

@@ -39,11 +39,23 @@ public sealed partial class Tensor
         shape[^1] = n;
         var y = a.NewEmpty(shape);
         a.Device.Backend.MatMul(a, b, transposeA, transposeB, y);
-        return Record(y, "matmul", [a, b], g =>
-        [
-            !a.RequiresGrad ? null : transposeA ? MatMul(b, g, transposeB, true) : MatMul(g, b, false, !transposeB),
-            !b.RequiresGrad ? null : transposeB ? MatMul(g, a, true, transposeA) : MatMul(a, g, !transposeA, false),
-        ]);
+        return Record(
+            y,
+            "matmul",
+            [a, b],
+            (g, skip) =>
+            [
+                !a.RequiresGrad || (skip?[0] ?? false) ? null : transposeA ? MatMul(b, g, transposeB, true) : MatMul(g, b, false, !transposeB),
+                !b.RequiresGrad || (skip?[1] ?? false) ? null : transposeB ? MatMul(g, a, true, transposeA) : MatMul(a, g, !transposeA, false),
+            ],
+            (g, input, destination) =>
+            {
+                // The same products as the rule above, accumulated into the destination (a parameter's gradient).
+                var (l, r, tl, tr) = input == 0
+                    ? transposeA ? (b, g, transposeB, true) : (g, b, false, !transposeB)
+                    : transposeB ? (g, a, true, transposeA) : (a, g, !transposeA, false);
+                return g.Device.Backend.MatMulAccumulate(l, r, tl, tr, destination);
+            });
     }
 
     /// <summary>log-softmax over the last axis, computed stably.</summary>

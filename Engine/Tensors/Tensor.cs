@@ -163,7 +163,11 @@ public sealed partial class Tensor
     }
 
     /// <summary>Records <paramref name="result"/> as produced by an op when grad mode is on and an input needs grad.</summary>
-    internal static Tensor Record(Tensor result, string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+    internal static Tensor Record(Tensor result, string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward) =>
+        Record(result, op, inputs, (g, _) => backward(g), sink: null);
+
+    /// <summary>Records an op whose gradient for some inputs can be added straight into an existing buffer.</summary>
+    internal static Tensor Record(Tensor result, string op, Tensor[] inputs, Func<Tensor, bool[]?, Tensor?[]> backward, Func<Tensor, int, Tensor, bool>? sink)
     {
         if (!GradMode.IsEnabled)
         {
@@ -174,7 +178,7 @@ public sealed partial class Tensor
         {
             if (input.RequiresGrad)
             {
-                result.Node = new GradNode(op, inputs, backward);
+                result.Node = new GradNode(op, inputs, backward, sink);
                 result._requiresGrad = true;
                 return result;
             }

@@ -14,7 +14,7 @@ public static class AdamKernel
     /// where stepSize = lr/(1−β₁ᵗ) and invRootC2 = 1/√(1−β₂ᵗ) carry the bias corrections.
     /// All four spans have the same length; θ, m and v are updated in place.
     /// </summary>
-    public static void Step(Span<float> theta, ReadOnlySpan<float> grad, Span<float> m, Span<float> v,
+    public static unsafe void Step(Span<float> theta, ReadOnlySpan<float> grad, Span<float> m, Span<float> v,
         float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2)
     {
         int n = theta.Length;
@@ -22,6 +22,62 @@ public static class AdamKernel
         {
             throw new ArgumentException($"adam: θ has {n} elements but g {grad.Length}, m {m.Length}, v {v.Length}");
         }
+
+        if (n < ParallelThreshold)
+        {
+            Range(theta, grad, m, v, beta1, beta2, eps, weightDecay, stepSize, invRootC2);
+            return;
+        }
+
+        // Each element's update is independent of every other, so splitting the range between threads
+        // cannot change any result.
+        fixed (float* t = theta, g = grad, mm = m, vv = v)
+        {
+            var work = t_work ??= new AdamWork();
+            work.Set(t, g, mm, vv, n, beta1, beta2, eps, weightDecay, stepSize, invRootC2);
+            KernelWorkers.Run(work, KernelWorkers.MaxParts);
+            work.Set(null, null, null, null, 0, 0, 0, 0, 0, 0, 0);
+        }
+    }
+
+    /// <summary>Below this many elements one thread is faster than waking the workers.</summary>
+    internal const int ParallelThreshold = 1 << 15;
+
+    [ThreadStatic]
+    private static AdamWork? t_work;
+
+    private sealed unsafe class AdamWork : IPartitionedWork
+    {
+        private float* _t, _g, _m, _v;
+        private int _n;
+        private float _beta1, _beta2, _eps, _weightDecay, _stepSize, _invRootC2;
+
+        public void Set(float* t, float* g, float* m, float* v, int n, float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2)
+        {
+            _t = t;
+            _g = g;
+            _m = m;
+            _v = v;
+            _n = n;
+            (_beta1, _beta2, _eps, _weightDecay, _stepSize, _invRootC2) = (beta1, beta2, eps, weightDecay, stepSize, invRootC2);
+        }
+
+        public void Execute(int part, int parts)
+        {
+            // Part boundaries on multiples of 64 floats keep every part's vectors on whole cache lines.
+            int blocks = (_n + 63) / 64;
+            int start = Math.Min(_n, (int)((long)blocks * part / parts) * 64);
+            int end = Math.Min(_n, (int)((long)blocks * (part + 1) / parts) * 64);
+            int len = end - start;
+            Range(new Span<float>(_t + start, len), new ReadOnlySpan<float>(_g + start, len), new Span<float>(_m + start, len), new Span<float>(_v + start, len),
+                _beta1, _beta2, _eps, _weightDecay, _stepSize, _invRootC2);
+        }
+    }
+
+    private static void Range(Span<float> theta, ReadOnlySpan<float> grad, Span<float> m, Span<float> v,
+        float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2)
+    {
+        int n = theta.Length;
 
         ref float t = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(theta);
         ref float g = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
