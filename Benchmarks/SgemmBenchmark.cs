@@ -31,6 +31,9 @@ public class SgemmBenchmark
         public Config()
         {
             AddColumn(new GflopsColumn(false, Flops), new GflopsColumn(true, Flops));
+
+            // Case names are longer than the default 20-character parameter column.
+            SummaryStyle = BenchmarkDotNet.Reports.SummaryStyle.Default.WithMaxParameterColumnWidth(40);
         }
     }
 }
