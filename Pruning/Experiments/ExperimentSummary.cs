@@ -1,0 +1,89 @@
+using System.Text;
+using System.Text.Json;
+
+namespace SparseNet.Pruning.Experiments;
+
+/// <summary>
+/// The results of an experiment by branch (<c>lottery</c>, <c>random_reinit</c>, <c>random_prune</c>, ...),
+/// each a list of levels; stored as <c>summary.json</c> in the run directory.
+/// </summary>
+public sealed class ExperimentSummary
+{
+    /// <summary>Creates a summary from branches (each list ordered by level).</summary>
+    public ExperimentSummary(IReadOnlyDictionary<string, IReadOnlyList<LevelPoint>> branches) =>
+        Branches = new SortedDictionary<string, IReadOnlyList<LevelPoint>>(branches.ToDictionary(kv => kv.Key, kv => kv.Value), StringComparer.Ordinal);
+
+    /// <summary>Branch name to its points, in ordinal name order.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<LevelPoint>> Branches { get; }
+
+    /// <summary>The JSON form: <c>{"branches": {"lottery": [{"level": 0, "weights_remaining": 1.0, ...}]}}</c>.</summary>
+    public string ToJson()
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("branches");
+            foreach (var (name, points) in Branches)
+            {
+                w.WriteStartArray(name);
+                foreach (var p in points)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("level", p.Level);
+                    w.WriteNumber("weights_remaining", p.WeightsRemaining);
+                    w.WriteNumber("test_accuracy", p.TestAccuracy);
+                    w.WriteNumber("test_accuracy_std", p.TestAccuracyStd);
+                    w.WriteNumber("early_stop_iteration", p.EarlyStopIteration);
+                    w.WriteNumber("early_stop_iteration_std", p.EarlyStopIterationStd);
+                    w.WriteNumber("early_stop_test_accuracy", p.EarlyStopTestAccuracy);
+                    w.WriteNumber("early_stop_test_accuracy_std", p.EarlyStopTestAccuracyStd);
+                    w.WriteNumber("replicates", p.Replicates);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    /// <summary>Parses the JSON form; errors name the file's problem.</summary>
+    public static ExperimentSummary FromJson(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var branches = new Dictionary<string, IReadOnlyList<LevelPoint>>(StringComparer.Ordinal);
+            foreach (var branch in doc.RootElement.GetProperty("branches").EnumerateObject())
+            {
+                var points = new List<LevelPoint>();
+                foreach (var e in branch.Value.EnumerateArray())
+                {
+                    points.Add(new LevelPoint(
+                        e.GetProperty("level").GetInt32(),
+                        e.GetProperty("weights_remaining").GetDouble(),
+                        e.GetProperty("test_accuracy").GetDouble(),
+                        e.GetProperty("test_accuracy_std").GetDouble(),
+                        e.GetProperty("early_stop_iteration").GetDouble(),
+                        e.GetProperty("early_stop_iteration_std").GetDouble(),
+                        e.GetProperty("early_stop_test_accuracy").GetDouble(),
+                        e.GetProperty("early_stop_test_accuracy_std").GetDouble(),
+                        e.GetProperty("replicates").GetInt32()));
+                }
+
+                branches[branch.Name] = points;
+            }
+
+            return new ExperimentSummary(branches);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"summary.json: {e.Message}", e);
+        }
+    }
+}
