@@ -64,7 +64,7 @@ public sealed class Adam : Optimizer
             Span<float> theta = p.Value.Span;
             var m = _m[i] ??= new float[theta.Length];
             var v = _v[i] ??= new float[theta.Length];
-            AdamKernel.Step(theta, p.Grad.Span, m, v, Beta1, Beta2, Eps, WeightDecay, stepSize, invRootC2);
+            AdamKernel.Step(theta, MaskedGradient(p), m, v, Beta1, Beta2, Eps, WeightDecay, stepSize, invRootC2);
         }
     }
 }

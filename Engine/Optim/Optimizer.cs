@@ -27,6 +27,18 @@ public abstract class Optimizer
     /// <summary>Number of steps taken.</summary>
     public int StepCount { get; protected set; }
 
+    /// <summary>
+    /// The gradient an update should use: the parameter's gradient with pruned positions zeroed in place
+    /// (so the stored gradient of a pruned weight is exactly zero too).
+    /// </summary>
+    protected static Span<float> MaskedGradient(Parameter parameter)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        var grad = parameter.Grad ?? throw new InvalidOperationException("optimizer: parameter has no gradient");
+        grad.MulInPlaceIfMasked(parameter.Mask);
+        return grad.Span;
+    }
+
     /// <summary>Applies one update from the current gradients (parameters without a gradient are skipped).</summary>
     public abstract void Step();
 

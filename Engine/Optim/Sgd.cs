@@ -52,7 +52,7 @@ public sealed class Sgd : Optimizer
             }
 
             Span<float> theta = p.Value.Span;
-            float[] g = p.Grad.ToArray();
+            float[] g = MaskedGradient(p).ToArray();
             if (WeightDecay != 0f)
             {
                 TensorPrimitives.MultiplyAdd(theta, WeightDecay, g, g);

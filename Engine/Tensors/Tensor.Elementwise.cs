@@ -194,6 +194,15 @@ public sealed partial class Tensor
         Device.Backend.Binary(BinaryOp.Mul, this, other, this);
     }
 
+    /// <summary>this *= mask in place when a mask is given; not recorded.</summary>
+    internal void MulInPlaceIfMasked(Tensor? mask)
+    {
+        if (mask is not null)
+        {
+            MulInPlace(mask);
+        }
+    }
+
     private static Tensor BinaryForward(BinaryOp op, string name, Tensor a, Tensor b)
     {
         if (a.Device != b.Device)

@@ -1,0 +1,113 @@
+using SparseNet.Engine.IO;
+using SparseNet.Engine.Nn;
+using SparseNet.Engine.Tensors;
+
+namespace SparseNet.Pruning.Masks;
+
+/// <summary>
+/// One 0/1 mask per prunable tensor, by parameter name (e.g. <c>fc1.weight</c>), in a fixed order.
+/// Saved as safetensors next to the weights.
+/// </summary>
+public sealed class MaskSet
+{
+    private readonly List<(string Name, int[] Shape, float[] Mask)> _masks;
+
+    /// <summary>Creates a set from (name, shape, mask) entries; values must be 0 or 1.</summary>
+    public MaskSet(IEnumerable<(string Name, int[] Shape, float[] Mask)> masks)
+    {
+        ArgumentNullException.ThrowIfNull(masks);
+        _masks = masks.ToList();
+        foreach (var (name, shape, mask) in _masks)
+        {
+            if (Shape.Size(shape) != mask.Length)
+            {
+                throw new ArgumentException($"mask {name}: {mask.Length} values for shape {Shape.Format(shape)}");
+            }
+
+            for (int i = 0; i < mask.Length; i++)
+            {
+                if (mask[i] is not (0f or 1f))
+                {
+                    throw new ArgumentException($"mask {name}: value {mask[i]} at {i} is neither 0 nor 1");
+                }
+            }
+        }
+    }
+
+    /// <summary>The entries in order.</summary>
+    public IReadOnlyList<(string Name, int[] Shape, float[] Mask)> Entries => _masks;
+
+    /// <summary>Names of the masked tensors.</summary>
+    public IEnumerable<string> Names => _masks.Select(m => m.Name);
+
+    /// <summary>An all-ones (dense) mask for each of the given prunable layers.</summary>
+    public static MaskSet Dense(IReadOnlyList<(string Name, Parameter Parameter)> layers) =>
+        new(layers.Select(l => (l.Name, (int[])l.Parameter.Shape.Clone(), Enumerable.Repeat(1f, l.Parameter.Size).ToArray())));
+
+    /// <summary>The mask of one tensor.</summary>
+    public float[] this[string name] => _masks.FirstOrDefault(m => m.Name == name).Mask
+        ?? throw new KeyNotFoundException($"mask: no mask for '{name}'; masks exist for {string.Join(", ", Names)}");
+
+    /// <summary>Kept weights per tensor.</summary>
+    public IReadOnlyDictionary<string, int> KeptCounts() => _masks.ToDictionary(m => m.Name, m => Kept(m.Mask), StringComparer.Ordinal);
+
+    /// <summary>Total weights covered by the masks.</summary>
+    public long TotalCount => _masks.Sum(m => (long)m.Mask.Length);
+
+    /// <summary>Total kept weights.</summary>
+    public long KeptCount => _masks.Sum(m => (long)Kept(m.Mask));
+
+    /// <summary>Fraction of masked weights kept, in [0, 1].</summary>
+    public double Density => TotalCount == 0 ? 1 : KeptCount / (double)TotalCount;
+
+    /// <summary>Kept fraction per tensor.</summary>
+    public IReadOnlyDictionary<string, double> Densities() =>
+        _masks.ToDictionary(m => m.Name, m => m.Mask.Length == 0 ? 1 : Kept(m.Mask) / (double)m.Mask.Length, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Attaches the masks to the model's parameters and zeroes the pruned weights, so they stay zero through
+    /// training (optimizers zero their gradients).
+    /// </summary>
+    public void Apply(Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var parameters = model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter, StringComparer.Ordinal);
+        foreach (var (name, shape, mask) in _masks)
+        {
+            if (!parameters.TryGetValue(name, out var p))
+            {
+                throw new ArgumentException($"mask: the model has no parameter '{name}'");
+            }
+
+            p.Mask = Tensor.FromArray(mask, shape, p.Value.Device);
+            p.ApplyMask();
+        }
+    }
+
+    /// <summary>Writes the masks to a safetensors file atomically.</summary>
+    public void Save(string path) =>
+        SafeTensors.Write(path, _masks.ToDictionary(m => m.Name, m => new SafeTensor(m.Shape, m.Mask), StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "sparsenet-mask" });
+
+    /// <summary>Reads masks written by <see cref="Save"/>, in the order of <paramref name="names"/>.</summary>
+    public static MaskSet Load(string path, IEnumerable<string> names)
+    {
+        var (tensors, _) = SafeTensors.Read(path);
+        return new MaskSet(names.Select(n => tensors.TryGetValue(n, out var t)
+            ? (n, t.Shape, t.Data)
+            : throw new InvalidDataException($"{path}: no mask for '{n}'")));
+    }
+
+    private static int Kept(float[] mask)
+    {
+        int kept = 0;
+        foreach (float v in mask)
+        {
+            if (v != 0f)
+            {
+                kept++;
+            }
+        }
+
+        return kept;
+    }
+}
