@@ -12,7 +12,9 @@ internal static class Program
     {
         var root = new RootCommand("SparseNet: find lottery tickets, sparse subnetworks that train to the accuracy of the dense network.")
         {
+            LotteryCommand.Create(),
             TrainCommand.Create(),
+            ReportCommand.Create(),
         };
         return CliRunner.Run(root, args);
     }

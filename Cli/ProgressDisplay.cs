@@ -37,4 +37,47 @@ internal static class ProgressDisplay
                 task.Increment(pending);
             });
     }
+
+    /// <summary>
+    /// Runs <paramref name="work"/>, whose callback reports (units done, fraction of the current unit, caption);
+    /// the bar shows units done plus the current unit's fraction. Without a terminal, prints a line per finished unit.
+    /// </summary>
+    public static void RunUnits(int totalUnits, Action<Action<int, double, string>> work)
+    {
+        if (Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            int lastDone = 0;
+            work((done, _, _) =>
+            {
+                if (done != lastDone)
+                {
+                    lastDone = done;
+                    Console.Out.WriteLine($"  {done}/{totalUnits} trainings done");
+                }
+            });
+            return;
+        }
+
+        AnsiConsole.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("starting", maxValue: Math.Max(1, totalUnits));
+                int calls = 0;
+                work((done, fraction, caption) =>
+                {
+                    // Redrawing on every iteration costs more than the iteration itself; update now and then.
+                    if (++calls % 25 == 0 || fraction == 0)
+                    {
+                        task.Value = done + fraction;
+                        if (caption.Length > 0)
+                        {
+                            task.Description = Markup.Escape(caption);
+                        }
+                    }
+                });
+                task.Value = totalUnits;
+            });
+    }
 }

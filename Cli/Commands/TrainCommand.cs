@@ -22,23 +22,23 @@ internal static class TrainCommand
         var command = new Command("train", "Train a dense network and report test accuracy per epoch.");
         o.AddTo(command);
         command.Options.Add(outDir);
-        command.SetAction(parse => Run(o.Read(parse), parse.GetValue(outDir)!));
+        command.SetAction(parse => Run(o.Read(parse), o.Seed(parse), parse.GetValue(outDir)!));
         return command;
     }
 
-    private static int Run(TrainingSettings s, string outDir)
+    private static int Run(TrainingRecipe s, ulong seed, string outDir)
     {
         var (train, test) = DatasetCatalog.Load(s.Data);
         if (s.ValidationSize > 0)
         {
-            (train, _) = train.Split(s.ValidationSize, s.Seed);
+            (train, _) = train.Split(s.ValidationSize, seed);
         }
 
-        var model = ModelZoo.Create(s.Model, train.FeatureShape, train.NumClasses, s.Init, s.Seed);
+        var model = ModelZoo.Create(s.Model, train.FeatureShape, train.NumClasses, s.Init, seed);
         var optimizer = s.CreateOptimizer(model);
-        var trainer = new Trainer(model, optimizer, s.CreateSchedule(), train, s.BatchSize, s.Seed);
+        var trainer = new Trainer(model, optimizer, s.CreateSchedule(), train, s.BatchSize, seed);
         int total = trainer.IterationsPerEpoch * s.Epochs;
-        CliRunner.Say($"train {s.Model} on {s.Data} ({train.Count} train / {test.Count} test), {s.Epochs} epochs × {trainer.IterationsPerEpoch} iterations, {s.Optimizer} lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, seed {s.Seed}");
+        CliRunner.Say($"train {s.Model} on {s.Data} ({train.Count} train / {test.Count} test), {s.Epochs} epochs × {trainer.IterationsPerEpoch} iterations, {s.Optimizer} lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, seed {seed}");
 
         var history = new List<EpochResult>();
         var clock = Stopwatch.StartNew();
@@ -57,9 +57,9 @@ internal static class TrainCommand
         Directory.CreateDirectory(outDir);
         var final = history.Count > 0 ? history[^1].Test : Trainer.Evaluate(model, test);
         string summaryPath = Path.Combine(outDir, "summary.json");
-        AtomicFile.WriteAllText(summaryPath, TrainSummary.ToJson(s, final, trainer.Iteration, clock.Elapsed.TotalSeconds, history));
+        AtomicFile.WriteAllText(summaryPath, TrainSummary.ToJson(s, seed, final, trainer.Iteration, clock.Elapsed.TotalSeconds, history));
         string weightsPath = Path.Combine(outDir, "final.safetensors");
-        Checkpoint.Save(weightsPath, model, new Dictionary<string, string> { ["model"] = s.Model, ["seed"] = s.Seed.ToString(CultureInfo.InvariantCulture) });
+        Checkpoint.Save(weightsPath, model, new Dictionary<string, string> { ["model"] = s.Model, ["seed"] = seed.ToString(CultureInfo.InvariantCulture) });
         CliRunner.Say(string.Create(CultureInfo.InvariantCulture, $"test accuracy {final.Accuracy * 100:F2}% after {trainer.Iteration} iterations in {clock.Elapsed.TotalSeconds:F1} s"));
         CliRunner.Say($"wrote {summaryPath} and {weightsPath}");
         return 0;

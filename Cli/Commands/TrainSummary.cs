@@ -7,7 +7,7 @@ namespace SparseNet.Cli.Commands;
 /// <summary>Writes <c>summary.json</c> of a training run with a fixed key order, so equal runs give equal bytes.</summary>
 internal static class TrainSummary
 {
-    public static string ToJson(TrainingSettings s, EvalResult final, int iterations, double seconds, IReadOnlyList<EpochResult> history)
+    public static string ToJson(TrainingRecipe s, ulong seed, EvalResult final, int iterations, double seconds, IReadOnlyList<EpochResult> history)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
@@ -18,7 +18,7 @@ internal static class TrainSummary
             w.WriteNumber("epochs", s.Epochs);
             w.WriteNumber("iterations", iterations);
             w.WriteNumber("seconds", Math.Round(seconds, 3));
-            w.WriteNumber("seed", s.Seed);
+            w.WriteNumber("seed", seed);
             w.WriteString("model", s.Model);
             w.WriteString("data", s.Data);
             w.WriteString("optimizer", s.Optimizer);

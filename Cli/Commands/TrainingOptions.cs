@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using SparseNet.Engine.Data;
 using SparseNet.Engine.Nn;
+using SparseNet.Engine.Training;
 
 namespace SparseNet.Cli.Commands;
 
@@ -46,16 +47,17 @@ internal sealed class TrainingOptions
 
     private readonly Option<string> _init = new("--init") { Description = "Weight initialisation: glorot (Xavier normal) or kaiming (He normal)", DefaultValueFactory = _ => "glorot" };
 
-    private readonly Option<int> _validation = new("--validation-size")
-    {
-        Description = "Training examples held out (not trained on) as a validation set",
-        DefaultValueFactory = _ => 0,
-    };
+    private readonly Option<int> _validation;
 
     private readonly Option<ulong> _seed = new("--seed") { Description = "Seed for weights, data order and any randomness", DefaultValueFactory = _ => 1UL };
 
-    public TrainingOptions()
+    public TrainingOptions(int defaultValidationSize = 0)
     {
+        _validation = new("--validation-size")
+        {
+            Description = "Training examples held out (not trained on) as a validation set",
+            DefaultValueFactory = _ => defaultValidationSize,
+        };
         _model.AcceptOnlyFromAmong([.. ModelZoo.Names]);
         _optimizer.AcceptOnlyFromAmong("adam", "sgd");
         _init.AcceptOnlyFromAmong("glorot", "kaiming");
@@ -69,51 +71,38 @@ internal sealed class TrainingOptions
         }
     }
 
-    public TrainingSettings Read(ParseResult parse)
+    public TrainingRecipe Read(ParseResult parse)
     {
-        var settings = new TrainingSettings(
-        parse.GetValue(_model)!,
-        parse.GetValue(_data)!,
-        parse.GetValue(_epochs),
-        parse.GetValue(_batchSize),
-        parse.GetValue(_optimizer)!,
-        parse.GetValue(_lr),
-        parse.GetValue(_momentum),
-        parse.GetValue(_nesterov),
-        parse.GetValue(_weightDecay),
-        ParseMilestones(parse.GetValue(_milestones) ?? string.Empty),
-        parse.GetValue(_gamma),
-        parse.GetValue(_warmup),
-        parse.GetValue(_init) == "kaiming" ? InitScheme.KaimingNormal : InitScheme.GlorotNormal,
-        parse.GetValue(_validation),
-        parse.GetValue(_seed));
-        Validate(settings);
-        return settings;
-    }
-
-    // Range checks run after parsing, so a value that does not even parse is reported by the parser itself.
-    private static void Validate(TrainingSettings s)
-    {
-        Require(s.Epochs > 0, $"--epochs must be positive, got {s.Epochs}");
-        Require(s.BatchSize > 0, $"--batch-size must be positive, got {s.BatchSize}");
-        Require(s.LearningRate > 0f && float.IsFinite(s.LearningRate), $"--lr must be a positive finite number, got {F(s.LearningRate)}");
-        Require(s.Momentum >= 0f && s.Momentum < 1f, $"--momentum must be in [0, 1), got {F(s.Momentum)}");
-        Require(!s.Nesterov || (s.Optimizer == "sgd" && s.Momentum > 0f), "--nesterov needs --optimizer sgd and --momentum > 0");
-        Require(s.WeightDecay >= 0f && float.IsFinite(s.WeightDecay), $"--weight-decay must be ≥ 0, got {F(s.WeightDecay)}");
-        Require(s.LrGamma > 0f && float.IsFinite(s.LrGamma), $"--lr-gamma must be positive, got {F(s.LrGamma)}");
-        Require(s.WarmupIterations >= 0, $"--warmup must be ≥ 0, got {s.WarmupIterations}");
-        Require(s.ValidationSize >= 0, $"--validation-size must be ≥ 0, got {s.ValidationSize}");
-    }
-
-    private static void Require(bool condition, string message)
-    {
-        if (!condition)
+        var recipe = new TrainingRecipe
         {
-            throw new UsageException(message);
+            Model = parse.GetValue(_model)!,
+            Data = parse.GetValue(_data)!,
+            Epochs = parse.GetValue(_epochs),
+            BatchSize = parse.GetValue(_batchSize),
+            Optimizer = parse.GetValue(_optimizer)!,
+            LearningRate = parse.GetValue(_lr),
+            Momentum = parse.GetValue(_momentum),
+            Nesterov = parse.GetValue(_nesterov),
+            WeightDecay = parse.GetValue(_weightDecay),
+            LrMilestones = ParseMilestones(parse.GetValue(_milestones) ?? string.Empty),
+            LrGamma = parse.GetValue(_gamma),
+            WarmupIterations = parse.GetValue(_warmup),
+            Init = parse.GetValue(_init) == "kaiming" ? InitScheme.KaimingNormal : InitScheme.GlorotNormal,
+            ValidationSize = parse.GetValue(_validation),
+        };
+        try
+        {
+            recipe.Validate();
         }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+
+        return recipe;
     }
 
-    private static string F(float v) => v.ToString(CultureInfo.InvariantCulture);
+    public ulong Seed(ParseResult parse) => parse.GetValue(_seed);
 
     private static int[] ParseMilestones(string text)
     {

@@ -66,9 +66,9 @@ public class CliTests
 
     [TestCase("train", "--model", "resnet9000", "resnet9000")]
     [TestCase("train", "--optimizer", "rmsprop", "rmsprop")]
-    [TestCase("train", "--epochs", "0", "--epochs")]
+    [TestCase("train", "--epochs", "0", "epochs must be positive, got 0")]
     [TestCase("train", "--lr", "abc", "abc")]
-    [TestCase("train", "--lr", "-1", "--lr")]
+    [TestCase("train", "--lr", "-1", "learning rate must be a positive finite number, got -1")]
     [TestCase("train", "--no-such-option", "x", "--no-such-option")]
     [TestCase("train", "--data", "/no/such/dir", "/no/such/dir")]
     [TestCase("train", "--lr-milestones", "5,3", "5,3")]

@@ -1,0 +1,33 @@
+using System.CommandLine;
+using SparseNet.Engine.IO;
+using SparseNet.Pruning.Experiments;
+using SparseNet.Pruning.Reporting;
+
+namespace SparseNet.Cli.Commands;
+
+/// <summary><c>sparsenet report RUN_DIR</c>: summarises a run's finished levels as a table and plots.</summary>
+internal static class ReportCommand
+{
+    public static Command Create()
+    {
+        var runDir = new Argument<string>("RUN_DIR") { Description = "An experiment's run directory (printed by the experiment command)" };
+        var command = new Command("report", "Print the results table of a run and write its plots (PNG and SVG) and summary.json into the run directory.") { runDir };
+        command.SetAction(parse =>
+        {
+            Print(parse.GetValue(runDir)!);
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Refreshes summary.json and the plots from the unit results, then prints the table.</summary>
+    public static void Print(string runDirectory)
+    {
+        var summary = LotteryExperiment.Summarize(runDirectory);
+        AtomicFile.WriteAllText(Path.Combine(runDirectory, "summary.json"), summary.ToJson());
+        var files = ReportPlots.Write(summary, runDirectory);
+        CliRunner.Say(ReportTable.Format(summary));
+        CliRunner.Say($"summary: {Path.Combine(runDirectory, "summary.json")}");
+        CliRunner.Say($"plots: {string.Join(", ", files)}");
+    }
+}

@@ -1,0 +1,93 @@
+using SparseNet.Engine.Nn;
+using SparseNet.Engine.Optim;
+
+namespace SparseNet.Engine.Training;
+
+/// <summary>
+/// How a network is built and trained: architecture, data, initialisation, optimizer and schedule. The
+/// defaults are the LeNet-300-100 recipe of Frankle and Carbin (2019): Glorot normal initialisation, Adam
+/// at 1.2e-3, batch 60, 20 epochs.
+/// </summary>
+public sealed record TrainingRecipe
+{
+    /// <summary>Architecture name (see <see cref="ModelZoo.Names"/>).</summary>
+    public string Model { get; init; } = "lenet_300_100";
+
+    /// <summary>Dataset: <c>mnist-10k</c>, <c>fashion-mnist</c> or a directory.</summary>
+    public string Data { get; init; } = "mnist-10k";
+
+    /// <summary>Training epochs.</summary>
+    public int Epochs { get; init; } = 20;
+
+    /// <summary>Examples per mini-batch.</summary>
+    public int BatchSize { get; init; } = 60;
+
+    /// <summary><c>adam</c> or <c>sgd</c>.</summary>
+    public string Optimizer { get; init; } = "adam";
+
+    /// <summary>Base learning rate.</summary>
+    public float LearningRate { get; init; } = 1.2e-3f;
+
+    /// <summary>SGD momentum.</summary>
+    public float Momentum { get; init; }
+
+    /// <summary>Nesterov momentum (SGD).</summary>
+    public bool Nesterov { get; init; }
+
+    /// <summary>L2 weight decay.</summary>
+    public float WeightDecay { get; init; }
+
+    /// <summary>Iterations at which the learning rate is multiplied by <see cref="LrGamma"/>.</summary>
+    public IReadOnlyList<int> LrMilestones { get; init; } = [];
+
+    /// <summary>Decay factor per milestone.</summary>
+    public float LrGamma { get; init; } = 0.1f;
+
+    /// <summary>Iterations of linear warm-up.</summary>
+    public int WarmupIterations { get; init; }
+
+    /// <summary>Weight initialisation.</summary>
+    public InitScheme Init { get; init; } = InitScheme.GlorotNormal;
+
+    /// <summary>Training examples held out as a validation set.</summary>
+    public int ValidationSize { get; init; }
+
+    /// <summary>Checks every value, naming the bad one.</summary>
+    public void Validate()
+    {
+        Require(ModelZoo.Names.Contains(Model), $"unknown model '{Model}'; choose one of: {string.Join(", ", ModelZoo.Names)}");
+        Require(Epochs > 0, $"epochs must be positive, got {Epochs}");
+        Require(BatchSize > 0, $"batch size must be positive, got {BatchSize}");
+        Require(Optimizer is "adam" or "sgd", $"unknown optimizer '{Optimizer}'; choose adam or sgd");
+        Require(LearningRate > 0f && float.IsFinite(LearningRate), $"learning rate must be a positive finite number, got {LearningRate}");
+        Require(Momentum >= 0f && Momentum < 1f, $"momentum must be in [0, 1), got {Momentum}");
+        Require(!Nesterov || (Optimizer == "sgd" && Momentum > 0f), "Nesterov momentum needs the sgd optimizer and momentum > 0");
+        Require(WeightDecay >= 0f && float.IsFinite(WeightDecay), $"weight decay must be ≥ 0, got {WeightDecay}");
+        Require(LrGamma > 0f && float.IsFinite(LrGamma), $"learning-rate gamma must be positive, got {LrGamma}");
+        Require(WarmupIterations >= 0, $"warm-up must be ≥ 0 iterations, got {WarmupIterations}");
+        Require(ValidationSize >= 0, $"validation size must be ≥ 0, got {ValidationSize}");
+    }
+
+    /// <summary>The optimizer over <paramref name="model"/>'s parameters.</summary>
+    public Optimizer CreateOptimizer(Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Optimizer switch
+        {
+            "adam" => new Adam(model.Parameters(), LearningRate, weightDecay: WeightDecay),
+            "sgd" => new Sgd(model.Parameters(), LearningRate, Momentum, Nesterov, WeightDecay),
+            _ => throw new ArgumentException($"unknown optimizer '{Optimizer}'; choose adam or sgd"),
+        };
+    }
+
+    /// <summary>The learning-rate schedule.</summary>
+    public LearningRateSchedule CreateSchedule() => new(LearningRate, LrMilestones, LrGamma, WarmupIterations);
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException(message);
+        }
+    }
+}

@@ -1,0 +1,153 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using SparseNet.Engine.Training;
+
+namespace SparseNet.Pruning.Experiments;
+
+/// <summary>
+/// Hyperparameters of an iterative-magnitude-pruning experiment. The defaults are the main job:
+/// LeNet-300-100 on mnist-10k, 1,000 training images held out for validation, layerwise pruning of 20%
+/// per level with the output layer at 10%, reset to θ₀, 16 levels (dense plus 15 prunings, down to about
+/// 3.6% of weights), with the random-reinitialisation and random-pruning branches.
+/// </summary>
+public sealed record LotteryConfig
+{
+    /// <summary>Branch names an experiment can run besides the lottery tickets themselves.</summary>
+    public static IReadOnlyList<string> KnownBranches { get; } = ["random_reinit", "random_prune", "shuffle"];
+
+    /// <summary>Architecture, data and training recipe of every level.</summary>
+    public TrainingRecipe Recipe { get; init; } = new() { ValidationSize = 1000 };
+
+    /// <summary>Levels including the dense one (level 0); levels − 1 pruning steps.</summary>
+    public int Levels { get; init; } = 16;
+
+    /// <summary>Fraction of surviving weights removed per level (all layers, or globally).</summary>
+    public double PruneRate { get; init; } = 0.2;
+
+    /// <summary>Per-level rate for the output layer in layerwise pruning.</summary>
+    public double OutputPruneRate { get; init; } = 0.1;
+
+    /// <summary>One threshold across all layers instead of a rate per layer.</summary>
+    public bool Global { get; init; }
+
+    /// <summary>Layers never pruned (e.g. <c>fc3</c>).</summary>
+    public IReadOnlyList<string> Exclude { get; init; } = [];
+
+    /// <summary>0: reset survivors to θ₀ each level; k &gt; 0: rewind to θₖ, the dense run's weights after k iterations.</summary>
+    public int RewindIteration { get; init; }
+
+    /// <summary>Evaluate on validation and test data every this many iterations.</summary>
+    public int EvalEvery { get; init; } = 100;
+
+    /// <summary>Branches run at every pruned level (see <see cref="KnownBranches"/>).</summary>
+    public IReadOnlyList<string> Branches { get; init; } = ["random_reinit", "random_prune"];
+
+    /// <summary>Base seed; replicate r uses seed + r.</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>Checks every value, naming the bad one.</summary>
+    public void Validate()
+    {
+        Recipe.Validate();
+        Require(Levels >= 1, $"levels must be ≥ 1, got {Levels}");
+        Require(PruneRate > 0 && PruneRate < 1, $"prune rate must be in (0, 1), got {PruneRate.ToString(CultureInfo.InvariantCulture)}");
+        Require(OutputPruneRate >= 0 && OutputPruneRate < 1, $"output prune rate must be in [0, 1), got {OutputPruneRate.ToString(CultureInfo.InvariantCulture)}");
+        Require(RewindIteration >= 0, $"rewind iteration must be ≥ 0, got {RewindIteration}");
+        Require(EvalEvery > 0, $"eval-every must be positive, got {EvalEvery}");
+        Require(Recipe.ValidationSize > 0, "a lottery experiment needs a validation set (validation size > 0) for early stopping");
+        foreach (string b in Branches)
+        {
+            Require(KnownBranches.Contains(b), $"unknown branch '{b}'; choose from {string.Join(", ", KnownBranches)}");
+        }
+    }
+
+    /// <summary>Number of levels that reach <paramref name="targetSparsity"/> at <paramref name="pruneRate"/> per level: ⌈log(1−s)/log(1−p)⌉ prunings plus the dense level.</summary>
+    public static int LevelsFor(double targetSparsity, double pruneRate)
+    {
+        if (!(targetSparsity > 0 && targetSparsity < 1) || !(pruneRate > 0 && pruneRate < 1))
+        {
+            throw new ArgumentException($"target sparsity {targetSparsity.ToString(CultureInfo.InvariantCulture)} and prune rate {pruneRate.ToString(CultureInfo.InvariantCulture)} must be in (0, 1)");
+        }
+
+        // A small tolerance keeps exact powers (e.g. s = 1 − 0.8²) from rounding up to an extra level.
+        return (int)Math.Ceiling((Math.Log(1 - targetSparsity) / Math.Log(1 - pruneRate)) - 1e-9) + 1;
+    }
+
+    /// <summary>
+    /// The settings that differ from the defaults, as canonical key/value text pairs in key order; only
+    /// these enter the run's name, so leaving an option at its default never changes it.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> NonDefaultSettings()
+    {
+        var mine = Settings(this);
+        var defaults = Settings(new LotteryConfig());
+        return mine.Where(kv => defaults[kv.Key] != kv.Value).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Short hash of the non-default settings, e.g. <c>3fa9c0e1d2</c>.</summary>
+    public string Hash()
+    {
+        var text = string.Join("\n", NonDefaultSettings().Select(kv => $"{kv.Key}={kv.Value}"));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..10];
+    }
+
+    /// <summary>All settings as a JSON object with fixed key order.</summary>
+    public string ToJson()
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            foreach (var (key, value) in Settings(this).OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                w.WriteString(key, value);
+            }
+
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    private static Dictionary<string, string> Settings(LotteryConfig c)
+    {
+        static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+        var r = c.Recipe;
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["model"] = r.Model,
+            ["data"] = r.Data,
+            ["epochs"] = r.Epochs.ToString(CultureInfo.InvariantCulture),
+            ["batch_size"] = r.BatchSize.ToString(CultureInfo.InvariantCulture),
+            ["optimizer"] = r.Optimizer,
+            ["lr"] = F(r.LearningRate),
+            ["momentum"] = F(r.Momentum),
+            ["nesterov"] = r.Nesterov ? "true" : "false",
+            ["weight_decay"] = F(r.WeightDecay),
+            ["lr_milestones"] = string.Join(",", r.LrMilestones),
+            ["lr_gamma"] = F(r.LrGamma),
+            ["warmup"] = r.WarmupIterations.ToString(CultureInfo.InvariantCulture),
+            ["init"] = r.Init.ToString(),
+            ["validation_size"] = r.ValidationSize.ToString(CultureInfo.InvariantCulture),
+            ["levels"] = c.Levels.ToString(CultureInfo.InvariantCulture),
+            ["prune_rate"] = F(c.PruneRate),
+            ["output_prune_rate"] = F(c.OutputPruneRate),
+            ["global"] = c.Global ? "true" : "false",
+            ["exclude"] = string.Join(",", c.Exclude),
+            ["rewind_iteration"] = c.RewindIteration.ToString(CultureInfo.InvariantCulture),
+            ["eval_every"] = c.EvalEvery.ToString(CultureInfo.InvariantCulture),
+            ["branches"] = string.Join(",", c.Branches),
+            ["seed"] = c.Seed.ToString(CultureInfo.InvariantCulture),
+        };
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new ArgumentException(message);
+        }
+    }
+}
