@@ -103,7 +103,7 @@ internal static class LotteryCommand
         return 0;
     }
 
-    private static IReadOnlyList<string> SplitList(string? text) =>
+    private static string[] SplitList(string? text) =>
         string.IsNullOrWhiteSpace(text) ? [] : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
     private static T Usage<T>(Func<T> f)

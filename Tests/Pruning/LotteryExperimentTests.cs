@@ -1,0 +1,147 @@
+using SparseNet.Engine.IO;
+using SparseNet.Engine.Training;
+using SparseNet.Pruning.Experiments;
+using SparseNet.Tests.Engine;
+
+namespace SparseNet.Tests.Pruning;
+
+[NonParallelizable]
+public class LotteryExperimentTests
+{
+    private string _dir = string.Empty;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), "sparsenet-lottery-" + Guid.NewGuid().ToString("N"));
+        IdxTestFiles.WriteDataset(Path.Combine(_dir, "data"), train: 160, test: 40, gzip: false);
+    }
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private LotteryConfig Config(int rewind = 0) => new()
+    {
+        Recipe = new TrainingRecipe { Data = Path.Combine(_dir, "data"), Epochs = 2, BatchSize = 16, LearningRate = 5e-3f, ValidationSize = 32 },
+        Levels = 3,
+        EvalEvery = 4,
+        RewindIteration = rewind,
+        Branches = ["random_reinit", "random_prune", "shuffle"],
+        Seed = 11,
+    };
+
+    private static Dictionary<string, byte[]> Files(string root) =>
+        Directory.GetFiles(root, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => Path.GetRelativePath(root, f), File.ReadAllBytes, StringComparer.Ordinal);
+
+    [Test]
+    public void InterruptedRun_Resumes_AndEndsByteIdenticalToAnUninterruptedRun()
+    {
+        string whole = Path.Combine(_dir, "whole"), broken = Path.Combine(_dir, "broken");
+        new LotteryExperiment(Config(), whole).Run(replicates: 2);
+
+        // Stop in the middle of the fourth training (level 1, a baseline branch), as Ctrl-C would.
+        using var cts = new CancellationTokenSource();
+        var experiment = new LotteryExperiment(Config(), broken);
+        Assert.Throws<OperationCanceledException>(() => experiment.Run(2, p =>
+        {
+            if (p.UnitsDone == 3 && p.Iteration == 5)
+            {
+                cts.Cancel();
+            }
+        }, cts.Token));
+        Assert.That(Directory.GetFiles(broken, "result.json", SearchOption.AllDirectories), Has.Length.EqualTo(3));
+
+        int resumedFrom = -1;
+        new LotteryExperiment(Config(), broken).Run(2, p => resumedFrom = resumedFrom < 0 && p.Replicate >= 0 ? p.UnitsDone : resumedFrom);
+        Assert.That(resumedFrom, Is.EqualTo(3), "finished trainings are not repeated");
+
+        var expected = Files(whole);
+        var actual = Files(broken);
+        Assert.That(actual.Keys.Order(), Is.EqualTo(expected.Keys.Order()));
+        Assert.That(expected.Keys.Count(k => k.EndsWith("result.json", StringComparison.Ordinal)), Is.EqualTo(2 * (3 + (2 * 3))));
+        foreach (var (path, bytes) in expected)
+        {
+            Assert.That(actual[path], Is.EqualTo(bytes), path);
+        }
+    }
+
+    [Test]
+    public void PrunedWeights_StayExactlyZero_AndLevelsPruneTheExpectedCounts()
+    {
+        string run = Path.Combine(_dir, "run");
+        var summary = new LotteryExperiment(Config(), run).Run(1);
+        string level2 = Path.Combine(run, "replicate_0", "level_02", "lottery");
+        var mask = SafeTensors.Read(Path.Combine(level2, "mask.safetensors")).Tensors;
+        var final = SafeTensors.Read(Path.Combine(level2, "final.safetensors")).Tensors;
+        foreach (var (name, m) in mask)
+        {
+            var w = final[name].Data;
+            for (int i = 0; i < w.Length; i++)
+            {
+                if (m.Data[i] == 0f)
+                {
+                    Assert.That(w[i], Is.EqualTo(0f), $"{name}[{i}] is pruned but nonzero");
+                }
+            }
+        }
+
+        // 12 inputs → fc1 [300,12] = 3600 weights: 3600 → 2880 → 2304 kept; the output layer [10,100] at 10%: 1000 → 900 → 810.
+        Assert.That(mask["fc1.weight"].Data.Count(v => v != 0f), Is.EqualTo(2304));
+        Assert.That(mask["fc2.weight"].Data.Count(v => v != 0f), Is.EqualTo(19200));
+        Assert.That(mask["fc3.weight"].Data.Count(v => v != 0f), Is.EqualTo(810));
+
+        var lottery = summary.Branches["lottery"];
+        Assert.That(lottery.Select(p => p.Level), Is.EqualTo(new[] { 0, 1, 2 }));
+        Assert.That(lottery[2].WeightsRemaining, Is.EqualTo((2304 + 19200 + 810) / (double)(3600 + 30000 + 1000)).Within(1e-12));
+        Assert.That(summary.Branches["random_prune"][2].WeightsRemaining, Is.EqualTo(lottery[2].WeightsRemaining).Within(1e-12));
+        Assert.That(File.Exists(Path.Combine(run, "summary.json")), Is.True);
+        Assert.That(File.ReadAllLines(Path.Combine(level2, "metrics.jsonl")), Has.Length.EqualTo(1 + 4 + 1));
+    }
+
+    [Test]
+    public void Rewinding_StartsLevelsFromTheDenseRunsWeightsAtIterationK()
+    {
+        string run = Path.Combine(_dir, "rewind");
+        new LotteryExperiment(Config(rewind: 3), run).Run(1);
+        var rewind = SafeTensors.Read(Path.Combine(run, "replicate_0", "rewind.safetensors")).Tensors;
+        var init1 = SafeTensors.Read(Path.Combine(run, "replicate_0", "level_01", "lottery", "init.safetensors")).Tensors;
+        var mask1 = SafeTensors.Read(Path.Combine(run, "replicate_0", "level_01", "lottery", "mask.safetensors")).Tensors;
+        var init0 = SafeTensors.Read(Path.Combine(run, "replicate_0", "level_00", "lottery", "init.safetensors")).Tensors;
+        var w = init1["fc2.weight"].Data;
+        var m = mask1["fc2.weight"].Data;
+        var expected = rewind["fc2.weight"].Data.Select((v, i) => v * m[i]).ToArray();
+        Assert.That(w, Is.EqualTo(expected));
+        Assert.That(w, Is.Not.EqualTo(init0["fc2.weight"].Data.Select((v, i) => v * m[i]).ToArray()));
+    }
+
+    [Test]
+    public void LevelsFor_TargetSparsity_FollowsTheLogFormula()
+    {
+        Assert.That(LotteryConfig.LevelsFor(0.964, 0.2), Is.EqualTo(16));
+        Assert.That(LotteryConfig.LevelsFor(0.36, 0.2), Is.EqualTo(3));
+        Assert.That(LotteryConfig.LevelsFor(0.5, 0.2), Is.EqualTo(5));
+        Assert.Throws<ArgumentException>(() => LotteryConfig.LevelsFor(1.0, 0.2));
+    }
+
+    [Test]
+    public void RunName_DependsOnlyOnNonDefaultSettings()
+    {
+        var defaults = new LotteryConfig();
+        var explicitDefaults = new LotteryConfig { Levels = 16, PruneRate = 0.2, Recipe = new TrainingRecipe { ValidationSize = 1000, Epochs = 20 } };
+        Assert.That(explicitDefaults.Hash(), Is.EqualTo(defaults.Hash()));
+        Assert.That(defaults.NonDefaultSettings(), Is.Empty);
+        var other = new LotteryConfig { Levels = 5 };
+        Assert.That(other.Hash(), Is.Not.EqualTo(defaults.Hash()));
+        Assert.That(other.NonDefaultSettings().Single().Key, Is.EqualTo("levels"));
+    }
+
+    [Test]
+    public void BadSettings_AreRejectedNamingTheValue()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new LotteryConfig { PruneRate = 1.5 }.Validate());
+        Assert.That(ex!.Message, Does.Contain("1.5"));
+        ex = Assert.Throws<ArgumentException>(() => new LotteryConfig { Branches = ["bogus"] }.Validate());
+        Assert.That(ex!.Message, Does.Contain("bogus"));
+    }
+}
