@@ -26,7 +26,7 @@ namespace SparseNet.Kernels.Cpu;
 public static class Selection
 {
     /// <summary>At or below this many values introselect beats the radix select's fixed histogram costs.</summary>
-    internal const int RadixThreshold = 2048;
+    internal const int RadixThreshold = 8192;
 
     /// <summary>Ranges this short are finished by insertion sort.</summary>
     private const int InsertionThreshold = 16;

@@ -6,7 +6,7 @@ namespace SparseNet.Tests.Kernels;
 public class SelectionTests
 {
     private static readonly int[] Sizes =
-        [1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 33, 63, 100, 127, 128, 129, 130, 255, 257, 511, 1000, 1023,
+        [1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 33, 63, 100, 127, 128, 129, 130, 255, 257, 511, 1000, 1023, 8191, 8192, 8193,
          2047, 2048, 2049, 2050, 3001, 4097, 5003, 100_000];
 
     private static readonly string[] Patterns =
