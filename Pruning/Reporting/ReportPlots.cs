@@ -19,9 +19,6 @@ public static class ReportPlots
     /// <summary>Height of every plot in pixels.</summary>
     public const int Height = 500;
 
-    /// <summary>File stems written by <see cref="Write"/>, each as <c>.png</c> and <c>.svg</c>.</summary>
-    public static IReadOnlyList<string> FileStems { get; } = ["accuracy", "early_stop", "early_stop_accuracy"];
-
     // Horizontal room each x tick label needs, in pixels, before the next one may be drawn.
     private const double TickLabelSpacingPixels = 48;
 
