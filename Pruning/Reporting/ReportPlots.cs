@@ -19,14 +19,18 @@ public static class ReportPlots
     /// <summary>Height of every plot in pixels.</summary>
     public const int Height = 500;
 
-    /// <summary>File stems written by <see cref="Write"/>, each as <c>.png</c> and <c>.svg</c>.</summary>
-    public static IReadOnlyList<string> FileStems { get; } = ["accuracy", "early_stop", "early_stop_accuracy"];
-
     // Horizontal room each x tick label needs, in pixels, before the next one may be drawn.
     private const double TickLabelSpacingPixels = 48;
 
     // Approximate width of the data area: the plot minus the y axis and the legend beside it.
     private const double DataAreaPixels = 620;
+
+    // Without fontconfig (the headless Skia build) every family falls back to the first font Skia finds, often a
+    // serif; a sans family that resolves to itself is used instead, in this order.
+    private static readonly string[] SansFamilies = ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica"];
+
+    private static readonly string? SansFamily =
+        SansFamilies.FirstOrDefault(f => string.Equals(Fonts.GetTypeface(f, false, false).FamilyName, f, StringComparison.OrdinalIgnoreCase));
 
     private sealed record Figure(string Stem, string Title, string YLabel, Func<LevelPoint, double> Value, Func<LevelPoint, double> Std);
 
@@ -104,6 +108,7 @@ public static class ReportPlots
     private static Plot Build(ExperimentSummary summary, Figure figure)
     {
         var plot = new Plot();
+        var references = new List<(double Y, Color Color)>();
         var names = BranchOrder.Sort(summary.Branches.Where(kv => kv.Value.Count > 0).Select(kv => kv.Key));
         foreach (string name in names)
         {
@@ -114,16 +119,13 @@ public static class ReportPlots
 
             if (points.Count == 1)
             {
-                // One point is a reference level (e.g. the dense network): a line across the plot compares
-                // every sparsity against it, and the marker shows where it was measured.
-                var line = plot.Add.HorizontalLine(ys[0]);
-                line.Color = color;
-                line.LineWidth = 1.5f;
-                line.LinePattern = LinePattern.Dashed;
-                line.LegendText = name;
+                // One point is a reference level (e.g. the dense network): a dashed line across the plot compares
+                // every sparsity against it, and the marker (the legend entry) shows where it was measured.
+                references.Add((ys[0], color));
                 var marker = plot.Add.Marker(xs[0], ys[0]);
                 marker.Color = color;
                 marker.Size = 8;
+                marker.LegendText = name;
             }
             else
             {
@@ -146,6 +148,7 @@ public static class ReportPlots
         plot.Title(figure.Title);
         plot.XLabel("Weights remaining (%)");
         plot.YLabel(figure.YLabel);
+        UseSansFont(plot);
         plot.ShowLegend(Edge.Right);
 
         // Autoscale y first: setting the x limits marks the axes as set, after which nothing rescales.
@@ -158,7 +161,41 @@ public static class ReportPlots
         // Left > right reverses the axis: dense on the left, sparsity increasing to the right.
         plot.Axes.SetLimitsX(hi + pad, lo - pad);
         plot.Axes.Bottom.TickGenerator = LogPercentTicks(percents, hi - lo + 2 * pad);
+        foreach (var (y, color) in references)
+        {
+            AddDashedLine(plot, hi + pad, lo - pad, y, color);
+        }
+
         return plot;
+    }
+
+    private static void UseSansFont(Plot plot)
+    {
+        if (SansFamily is null)
+        {
+            return;
+        }
+
+        plot.Font.Set(SansFamily);
+    }
+
+    /// <summary>
+    /// A horizontal dashed line from <paramref name="left"/> to <paramref name="right"/>, drawn as separate segments:
+    /// Skia's SVG backend has no dash path effect and writes a warning to stderr for every dashed stroke.
+    /// The x axis is linear in its (log) coordinates, so equal segments in data units look equal on screen.
+    /// </summary>
+    private static void AddDashedLine(Plot plot, double left, double right, double y, Color color)
+    {
+        const int Dashes = 40;
+        double period = (right - left) / Dashes;
+        for (int i = 0; i < Dashes; i++)
+        {
+            double start = left + i * period;
+            var dash = plot.Add.Line(start, y, start + 0.55 * period, y);
+            dash.Color = color;
+            dash.LineWidth = 1.5f;
+            dash.MarkerSize = 0;
+        }
     }
 
     /// <summary>

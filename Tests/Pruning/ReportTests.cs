@@ -104,6 +104,17 @@ public sealed class ReportTests
     }
 
     [Test]
+    public void Write_draws_a_summary_of_one_reference_point()
+    {
+        var summary = new ExperimentSummary(new Dictionary<string, IReadOnlyList<LevelPoint>>
+        {
+            ["dense"] = [new LevelPoint(0, 1.0, 0.981, 0.001, 5000, 100, 0.98, 0.001, 3)],
+        });
+        var paths = ReportPlots.Write(summary, _dir);
+        Assert.That(paths, Has.Count.EqualTo(6).And.All.Matches<string>(p => new FileInfo(p).Length > 1000));
+    }
+
+    [Test]
     public void Write_rejects_a_fraction_outside_the_log_axis()
     {
         var summary = new ExperimentSummary(new Dictionary<string, IReadOnlyList<LevelPoint>>
