@@ -27,12 +27,17 @@ internal static class LotteryCommand
             Description = $"Comma-separated baseline branches run at every pruned level ({string.Join(", ", LotteryConfig.KnownBranches)}); empty for none",
             DefaultValueFactory = _ => "random_reinit,random_prune",
         };
+        var branchLevels = new Option<string>("--branch-levels")
+        {
+            Description = "Comma-separated levels at which the branches run (e.g. 7,12); empty for every pruned level",
+            DefaultValueFactory = _ => string.Empty,
+        };
         var replicates = new Option<int>("--replicates") { Description = "Repeat the whole run with seeds seed, seed+1, ... for error bars", DefaultValueFactory = _ => 1 };
         var root = new Option<string>("--root") { Description = "Directory holding experiment runs", DefaultValueFactory = _ => "runs" };
 
         var command = new Command("lottery", "Find lottery tickets by iterative magnitude pruning, next to random-reinitialisation and random-pruning baselines. Interrupted runs resume when the same command is run again.");
         training.AddTo(command);
-        foreach (var option in new Option[] { levels, target, rate, outputRate, global, exclude, rewind, evalEvery, branches, replicates, root })
+        foreach (var option in new Option[] { levels, target, rate, outputRate, global, exclude, rewind, evalEvery, branches, branchLevels, replicates, root })
         {
             command.Options.Add(option);
         }
@@ -53,6 +58,7 @@ internal static class LotteryCommand
                 RewindIteration = parse.GetValue(rewind),
                 EvalEvery = parse.GetValue(evalEvery),
                 Branches = SplitList(parse.GetValue(branches)),
+                BranchLevels = Usage(() => SplitList(parse.GetValue(branchLevels)).Select(v => int.TryParse(v, System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out int l) ? l : throw new ArgumentException($"--branch-levels: '{v}' is not a level number")).ToArray()),
             };
             Usage(() =>
             {

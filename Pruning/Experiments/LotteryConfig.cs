@@ -44,6 +44,9 @@ public sealed record LotteryConfig
     /// <summary>Branches run at every pruned level (see <see cref="KnownBranches"/>).</summary>
     public IReadOnlyList<string> Branches { get; init; } = ["random_reinit", "random_prune"];
 
+    /// <summary>Levels at which the branches run; empty: every pruned level.</summary>
+    public IReadOnlyList<int> BranchLevels { get; init; } = [];
+
     /// <summary>Base seed; replicate r uses seed + r.</summary>
     public ulong Seed { get; init; } = 1;
 
@@ -57,6 +60,11 @@ public sealed record LotteryConfig
         Require(RewindIteration >= 0, $"rewind iteration must be ≥ 0, got {RewindIteration}");
         Require(EvalEvery > 0, $"eval-every must be positive, got {EvalEvery}");
         Require(Recipe.ValidationSize > 0, "a lottery experiment needs a validation set (validation size > 0) for early stopping");
+        foreach (int level in BranchLevels)
+        {
+            Require(level >= 1 && level < Levels, $"branch level {level} must be a pruned level, 1 to {Levels - 1}");
+        }
+
         foreach (string b in Branches)
         {
             Require(KnownBranches.Contains(b), $"unknown branch '{b}'; choose from {string.Join(", ", KnownBranches)}");
@@ -75,16 +83,23 @@ public sealed record LotteryConfig
         return (int)Math.Ceiling((Math.Log(1 - targetSparsity) / Math.Log(1 - pruneRate)) - 1e-9) + 1;
     }
 
+    /// <summary>Whether the branches run at <paramref name="level"/>.</summary>
+    public bool RunsBranchesAt(int level) => level > 0 && (BranchLevels.Count == 0 || BranchLevels.Contains(level));
+
     /// <summary>
-    /// The settings that differ from the defaults, as canonical key/value text pairs in key order; only
-    /// these enter the run's name, so leaving an option at its default never changes it.
+    /// The settings that differ from the defaults and decide what each training computes, as canonical
+    /// key/value text pairs in key order; only these enter the run's name, so leaving an option at its
+    /// default never changes it. How much of the experiment runs (levels, branches, the levels the
+    /// branches run at, replicates) is left out: running more of it later adds to the same run directory.
     /// </summary>
     public IReadOnlyList<KeyValuePair<string, string>> NonDefaultSettings()
     {
         var mine = Settings(this);
         var defaults = Settings(new LotteryConfig());
-        return mine.Where(kv => defaults[kv.Key] != kv.Value).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        return mine.Where(kv => defaults[kv.Key] != kv.Value && !ScopeKeys.Contains(kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
     }
+
+    private static readonly string[] ScopeKeys = ["levels", "branches", "branch_levels"];
 
     /// <summary>Short hash of the non-default settings, e.g. <c>3fa9c0e1d2</c>.</summary>
     public string Hash()
@@ -139,6 +154,7 @@ public sealed record LotteryConfig
             ["rewind_iteration"] = c.RewindIteration.ToString(CultureInfo.InvariantCulture),
             ["eval_every"] = c.EvalEvery.ToString(CultureInfo.InvariantCulture),
             ["branches"] = string.Join(",", c.Branches),
+            ["branch_levels"] = string.Join(",", c.BranchLevels),
             ["seed"] = c.Seed.ToString(CultureInfo.InvariantCulture),
         };
     }

@@ -45,7 +45,7 @@ public sealed class LotteryExperiment
     }
 
     /// <summary>Units (trainings) in an experiment of <paramref name="replicates"/> replicates.</summary>
-    public int UnitCount(int replicates) => replicates * (_config.Levels + ((_config.Levels - 1) * _config.Branches.Count));
+    public int UnitCount(int replicates) => replicates * (_config.Levels + (Enumerable.Range(0, _config.Levels).Count(_config.RunsBranchesAt) * _config.Branches.Count));
 
     /// <summary>Runs (or resumes) every unit of <paramref name="replicates"/> replicates, then writes and returns the summary.</summary>
     public ExperimentSummary Run(int replicates, Action<ExperimentProgress>? progress = null, CancellationToken cancellation = default)
@@ -147,7 +147,7 @@ public sealed class LotteryExperiment
                 start = SafeTensors.Read(rewindPath).Tensors.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
             }
 
-            if (level == 0)
+            if (!_config.RunsBranchesAt(level))
             {
                 continue;
             }

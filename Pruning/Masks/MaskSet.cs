@@ -97,7 +97,8 @@ public sealed class MaskSet
             : throw new InvalidDataException($"{path}: no mask for '{n}'")));
     }
 
-    private static int Kept(float[] mask)
+    /// <summary>Number of kept (non-zero) entries of one mask.</summary>
+    public static int Kept(ReadOnlySpan<float> mask)
     {
         int kept = 0;
         foreach (float v in mask)

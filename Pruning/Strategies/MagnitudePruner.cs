@@ -31,7 +31,7 @@ public static class MagnitudePruner
         foreach (var (name, _, mask) in next.Entries)
         {
             var group = new List<(float[] Scores, float[] Mask)> { (ScoresOf(scores, name, mask.Length), mask) };
-            PruneLowest(group, CountToPrune(Survivors(mask), rateOf(name)));
+            PruneLowest(group, CountToPrune(MaskSet.Kept(mask), rateOf(name)));
         }
 
         return next;
@@ -58,7 +58,7 @@ public static class MagnitudePruner
             return;
         }
 
-        long survivors = groups.Sum(g => Survivors(g.Mask));
+        long survivors = groups.Sum(g => (long)MaskSet.Kept(g.Mask));
         if (count > survivors)
         {
             throw new ArgumentException($"prune: cannot prune {count} of {survivors} surviving weights");
@@ -128,18 +128,4 @@ public static class MagnitudePruner
     }
 
     private static MaskSet Copy(MaskSet m) => new(m.Entries.Select(e => (e.Name, (int[])e.Shape.Clone(), (float[])e.Mask.Clone())));
-
-    private static long Survivors(float[] mask)
-    {
-        long n = 0;
-        foreach (float v in mask)
-        {
-            if (v != 0f)
-            {
-                n++;
-            }
-        }
-
-        return n;
-    }
 }

@@ -16,7 +16,7 @@ public static class RandomMasks
         var rng = new Philox(seed, RngStreams.Masks);
         return new MaskSet(like.Entries.Select(e =>
         {
-            int kept = e.Mask.Count(v => v != 0f);
+            int kept = MaskSet.Kept(e.Mask);
             var order = rng.Permutation(e.Mask.Length);
             var mask = new float[e.Mask.Length];
             for (int i = 0; i < kept; i++)

@@ -64,6 +64,11 @@ public class CliTests
         Assert.That(File.ReadAllBytes(Path.Combine(a, "final.safetensors")), Is.Not.EqualTo(File.ReadAllBytes(Path.Combine(b, "final.safetensors"))));
     }
 
+    [TestCase("lottery", "--prune-rate", "1.5", "1.5")]
+    [TestCase("lottery", "--branches", "bogus", "bogus")]
+    [TestCase("lottery", "--target-sparsity", "2", "2")]
+    [TestCase("lottery", "--replicates", "0", "--replicates")]
+    [TestCase("report", "--no-such", "x", "Unrecognized")]
     [TestCase("train", "--model", "resnet9000", "resnet9000")]
     [TestCase("train", "--optimizer", "rmsprop", "rmsprop")]
     [TestCase("train", "--epochs", "0", "epochs must be positive, got 0")]
@@ -74,11 +79,39 @@ public class CliTests
     [TestCase("train", "--lr-milestones", "5,3", "5,3")]
     public void BadInput_GivesOneLineError_AndNonZeroExit(string command, string option, string value, string mention)
     {
-        var (code, _, err) = Run(command, option, value, "--out", Path.Combine(_dir, "bad"));
+        string[] args = command == "train" ? [command, option, value, "--out", Path.Combine(_dir, "bad")] : [command, option, value, "--root", Path.Combine(_dir, "bad")];
+        if (command == "report")
+        {
+            args = [command, option, value];
+        }
+
+        var (code, _, err) = Run(args);
         Assert.That(code, Is.Not.Zero);
         Assert.That(err.TrimEnd().Split('\n'), Has.Length.EqualTo(1), err);
         Assert.That(err, Does.StartWith("error: ").And.Contain(mention));
         Assert.That(err, Does.Not.Contain("   at "));
+    }
+
+    [Test]
+    public void Lottery_RunsPrintsTheTable_AndReportReprintsIt()
+    {
+        string root = Path.Combine(_dir, "runs");
+        var (code, output, err) = Run("lottery", "--data", Path.Combine(_dir, "data"), "--validation-size", "24", "--epochs", "1", "--batch-size", "16", "--levels", "2", "--eval-every", "2", "--root", root);
+        Assert.That(code, Is.Zero, err);
+        string runDir = Directory.GetDirectories(root).Single();
+        Assert.That(output, Does.Contain($"run directory: {runDir}").And.Contain("Test accuracy (%)").And.Contain("random_reinit").And.Contain("100.0"));
+        foreach (string file in new[] { "summary.json", "accuracy.png", "accuracy.svg", "early_stop.png", "early_stop.svg", "hyperparameters.json" })
+        {
+            Assert.That(File.Exists(Path.Combine(runDir, file)), Is.True, file);
+        }
+
+        var report = Run("report", runDir);
+        Assert.That(report.Code, Is.Zero, report.Err);
+        Assert.That(report.Out, Does.Contain("Early-stop iteration").And.Contain("random_prune"));
+
+        var missing = Run("report", Path.Combine(_dir, "nope"));
+        Assert.That(missing.Code, Is.Not.Zero);
+        Assert.That(missing.Err, Does.StartWith("error: ").And.Contain("nope"));
     }
 
     [Test]

@@ -116,6 +116,28 @@ public class LotteryExperimentTests
     }
 
     [Test]
+    public void BranchLevels_LimitWhereBranchesRun_AndLaterRunsAddToTheSameUnits()
+    {
+        string run = Path.Combine(_dir, "partial");
+        var config = Config() with { BranchLevels = [2], Branches = ["random_prune"] };
+        var experiment = new LotteryExperiment(config, run);
+        Assert.That(experiment.UnitCount(1), Is.EqualTo(3 + 1));
+        experiment.Run(1);
+        var results = Directory.GetFiles(run, "result.json", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(run, f)).Order(StringComparer.Ordinal);
+        Assert.That(results, Is.EqualTo(new[]
+        {
+            Path.Combine("replicate_0", "level_00", "lottery", "result.json"),
+            Path.Combine("replicate_0", "level_01", "lottery", "result.json"),
+            Path.Combine("replicate_0", "level_02", "lottery", "result.json"),
+            Path.Combine("replicate_0", "level_02", "random_prune", "result.json"),
+        }));
+
+        int trained = 0;
+        new LotteryExperiment(config with { BranchLevels = [] }, run).Run(1, p => trained += p.Iteration == 1 ? 1 : 0);
+        Assert.That(trained, Is.EqualTo(1), "only level 1's random_prune is new");
+    }
+
+    [Test]
     public void LevelsFor_TargetSparsity_FollowsTheLogFormula()
     {
         Assert.That(LotteryConfig.LevelsFor(0.964, 0.2), Is.EqualTo(16));
@@ -131,9 +153,13 @@ public class LotteryExperimentTests
         var explicitDefaults = new LotteryConfig { Levels = 16, PruneRate = 0.2, Recipe = new TrainingRecipe { ValidationSize = 1000, Epochs = 20 } };
         Assert.That(explicitDefaults.Hash(), Is.EqualTo(defaults.Hash()));
         Assert.That(defaults.NonDefaultSettings(), Is.Empty);
-        var other = new LotteryConfig { Levels = 5 };
+        var other = new LotteryConfig { PruneRate = 0.25 };
         Assert.That(other.Hash(), Is.Not.EqualTo(defaults.Hash()));
-        Assert.That(other.NonDefaultSettings().Single().Key, Is.EqualTo("levels"));
+        Assert.That(other.NonDefaultSettings().Single().Key, Is.EqualTo("prune_rate"));
+
+        // How much of the experiment runs does not change what a training computes, so it shares the directory.
+        var more = new LotteryConfig { Levels = 20, Branches = ["shuffle"], BranchLevels = [3] };
+        Assert.That(more.Hash(), Is.EqualTo(defaults.Hash()));
     }
 
     [Test]
