@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 
 namespace SparseNet.Cli;
 
@@ -10,6 +11,9 @@ internal static class CliRunner
 
     /// <summary>Exit code for a failure while running (bad data file, I/O error).</summary>
     public const int RunError = 1;
+
+    /// <summary>Cancelled when the user interrupts the process (Ctrl-C or SIGTERM).</summary>
+    public static CancellationToken Interrupt { get; private set; }
 
     public static int Run(RootCommand root, string[] args)
     {
@@ -24,7 +28,19 @@ internal static class CliRunner
             return UsageError;
         }
 
-        var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        // Ctrl-C and SIGTERM cancel the work (long commands stop between iterations and say how to resume)
+        // instead of killing the process in the middle of a message.
+        using var interrupt = new CancellationTokenSource();
+        void Cancel(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            interrupt.Cancel();
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
+        Interrupt = interrupt.Token;
+        var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         try
         {
             return parse.Invoke(config);

@@ -42,7 +42,7 @@ internal static class LotteryCommand
             command.Options.Add(option);
         }
 
-        command.SetAction((parse, cancellation) =>
+        command.SetAction(parse =>
         {
             double pruneRate = parse.GetValue(rate);
             int levelCount = parse.GetValue(target) is { } s ? Usage(() => LotteryConfig.LevelsFor(s, pruneRate)) : parse.GetValue(levels);
@@ -71,7 +71,7 @@ internal static class LotteryCommand
                 throw new UsageException($"--replicates must be ≥ 1, got {n}");
             }
 
-            return Task.FromResult(Run(config, n, parse.GetValue(root)!, cancellation));
+            return Run(config, n, parse.GetValue(root)!, CliRunner.Interrupt);
         });
         return command;
     }
