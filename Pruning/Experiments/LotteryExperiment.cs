@@ -23,7 +23,7 @@ public sealed class LotteryExperiment
     public const string LotteryBranch = "lottery";
 
     private readonly LotteryConfig _config;
-    private Dataset? _train, _validation, _test;
+    private ExperimentContext? _context;
 
     /// <summary>Prepares an experiment stored under <paramref name="runDirectory"/>.</summary>
     public LotteryExperiment(LotteryConfig config, string runDirectory)
@@ -57,14 +57,7 @@ public sealed class LotteryExperiment
 
         Directory.CreateDirectory(RunDirectory);
         AtomicFile.WriteAllText(Path.Combine(RunDirectory, "hyperparameters.json"), _config.ToJson());
-        var (train, test) = DatasetCatalog.Load(_config.Recipe.Data);
-        if (_config.Recipe.ValidationSize >= train.Count)
-        {
-            throw new ArgumentException($"validation size {_config.Recipe.ValidationSize} must be smaller than the {train.Count} training examples");
-        }
-
-        (_train, _validation) = train.Split(_config.Recipe.ValidationSize, _config.Seed);
-        _test = test;
+        _context = new ExperimentContext(_config.Recipe, _config.EvalEvery, _config.RewindIteration, _config.Seed);
         var counter = new UnitCounter(UnitCount(replicates), progress);
         for (int r = 0; r < replicates; r++)
         {
@@ -127,9 +120,10 @@ public sealed class LotteryExperiment
     {
         ulong seed = _config.Seed + (ulong)replicate;
         string dir = Path.Combine(RunDirectory, $"replicate_{replicate}");
-        var model = CreateModel(seed);
+        var context = _context!;
+        var model = context.CreateModel(seed);
         var layers = PrunableLayers.Find(model, _config.Exclude);
-        var theta0 = Snapshot(model);
+        var theta0 = ExperimentContext.Snapshot(model);
         var start = theta0;
         var mask = MaskSet.Dense(layers);
         string rewindPath = Path.Combine(dir, "rewind.safetensors");
@@ -141,7 +135,7 @@ public sealed class LotteryExperiment
                 mask = NextMask(dir, level, mask, layers);
             }
 
-            RunUnit(unitDir, LotteryBranch, replicate, level, seed, start, mask, counter, level == 0 && _config.RewindIteration > 0 ? rewindPath : null, cancellation);
+            context.RunUnit(unitDir, LotteryBranch, replicate, level, seed, start, mask, counter, level == 0 && _config.RewindIteration > 0 ? rewindPath : null, cancellation);
             if (level == 0 && _config.RewindIteration > 0)
             {
                 start = SafeTensors.Read(rewindPath).Tensors.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
@@ -156,12 +150,12 @@ public sealed class LotteryExperiment
             {
                 var (branchStart, branchMask) = branch switch
                 {
-                    "random_reinit" => (Snapshot(CreateModel(DeriveSeed(seed, 1000 + (ulong)level))), mask),
+                    "random_reinit" => (ExperimentContext.Snapshot(context.CreateModel(DeriveSeed(seed, 1000 + (ulong)level))), mask),
                     "random_prune" => (start, RandomMasks.SameDensity(mask, DeriveSeed(seed, 2000 + (ulong)level))),
                     "shuffle" => (start, RandomMasks.Shuffle(mask, DeriveSeed(seed, 3000 + (ulong)level))),
                     _ => throw new InvalidOperationException($"unknown branch '{branch}'"),
                 };
-                RunUnit(LevelDirectory(dir, level, branch), branch, replicate, level, seed, branchStart, branchMask, counter, rewindPath: null, cancellation);
+                context.RunUnit(LevelDirectory(dir, level, branch), branch, replicate, level, seed, branchStart, branchMask, counter, rewindPath: null, cancellation);
             }
         }
     }
@@ -186,103 +180,15 @@ public sealed class LotteryExperiment
         return MagnitudePruner.Layerwise(previous, scores, name => name == output ? _config.OutputPruneRate : _config.PruneRate);
     }
 
-    private UnitResult RunUnit(string dir, string branch, int replicate, int level, ulong seed, IReadOnlyDictionary<string, SafeTensor> start, MaskSet mask, UnitCounter counter, string? rewindPath, CancellationToken cancellation)
-    {
-        string resultPath = Path.Combine(dir, "result.json");
-        if (File.Exists(resultPath))
-        {
-            counter.Finish();
-            return UnitResult.Load(resultPath);
-        }
-
-        Directory.CreateDirectory(dir);
-        var recipe = _config.Recipe;
-        var model = CreateModel(seed);
-        model.LoadStateDict(start.ToDictionary(kv => kv.Key, kv => Tensor.FromArray(kv.Value.Data, kv.Value.Shape), StringComparer.Ordinal));
-        mask.Apply(model);
-        mask.Save(Path.Combine(dir, "mask.safetensors"));
-        Checkpoint.Save(Path.Combine(dir, "init.safetensors"), model);
-
-        var trainer = new Trainer(model, recipe.CreateOptimizer(model), recipe.CreateSchedule(), _train!, recipe.BatchSize, seed);
-        int total = recipe.Epochs * trainer.IterationsPerEpoch;
-        var metrics = new StringBuilder();
-        var best = (Iteration: 0, ValLoss: double.PositiveInfinity, TestAccuracy: 0.0);
-        EvalResult lastTest = default;
-        void Evaluate(int iteration)
-        {
-            var val = Trainer.Evaluate(model, _validation!);
-            lastTest = Trainer.Evaluate(model, _test!);
-            metrics.Append(CultureInfo.InvariantCulture, $"{{\"iteration\": {iteration}, \"validation_loss\": {val.Loss:R}, \"validation_accuracy\": {val.Accuracy:R}, \"test_loss\": {lastTest.Loss:R}, \"test_accuracy\": {lastTest.Accuracy:R}}}\n");
-            if (val.Loss < best.ValLoss)
-            {
-                best = (iteration, val.Loss, lastTest.Accuracy);
-            }
-        }
-
-        Evaluate(0);
-        for (int epoch = 0; epoch < recipe.Epochs; epoch++)
-        {
-            trainer.TrainEpoch(epoch, p =>
-            {
-                cancellation.ThrowIfCancellationRequested();
-                if (rewindPath is not null && p.Iteration == _config.RewindIteration)
-                {
-                    Checkpoint.Save(rewindPath, model);
-                }
-
-                if (p.Iteration % _config.EvalEvery == 0 || p.Iteration == total)
-                {
-                    Evaluate(p.Iteration);
-                }
-
-                counter.Report(replicate, level, branch, p.Iteration, total);
-            });
-        }
-
-        if (rewindPath is not null && !File.Exists(rewindPath))
-        {
-            throw new ArgumentException($"rewind iteration {_config.RewindIteration} is past the end of training ({total} iterations)");
-        }
-
-        Checkpoint.Save(Path.Combine(dir, "final.safetensors"), model);
-        AtomicFile.WriteAllText(Path.Combine(dir, "metrics.jsonl"), metrics.ToString());
-        var result = new UnitResult(branch, replicate, level, mask.Density, mask.Densities(), total, lastTest.Accuracy, lastTest.Loss, best.Iteration, best.ValLoss, best.TestAccuracy);
-
-        // Written last: its presence marks the unit as finished.
-        AtomicFile.WriteAllText(resultPath, result.ToJson());
-        counter.Finish();
-        return result;
-    }
-
-    private Module CreateModel(ulong seed) =>
-        ModelZoo.Create(_config.Recipe.Model, _train!.FeatureShape, _train.NumClasses, _config.Recipe.Init, seed);
-
-    private static Dictionary<string, SafeTensor> Snapshot(Module model) =>
-        model.StateDict().ToDictionary(kv => kv.Key, kv => new SafeTensor((int[])kv.Value.Shape.Clone(), kv.Value.ToArray()), StringComparer.Ordinal);
-
     private static string LevelDirectory(string replicateDir, int level, string branch) =>
         Path.Combine(replicateDir, string.Create(CultureInfo.InvariantCulture, $"level_{level:D2}"), branch);
 
     /// <summary>A seed for one purpose (a branch at a level) derived from a replicate's seed by SplitMix64 mixing.</summary>
-    private static ulong DeriveSeed(ulong seed, ulong purpose)
+    internal static ulong DeriveSeed(ulong seed, ulong purpose)
     {
         ulong z = seed + (purpose * 0x9E3779B97F4A7C15UL);
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
-    }
-
-    private sealed class UnitCounter(int total, Action<ExperimentProgress>? progress)
-    {
-        private int _done;
-
-        public void Report(int replicate, int level, string branch, int iteration, int iterations) =>
-            progress?.Invoke(new ExperimentProgress(replicate, level, branch, iteration, iterations, _done, total));
-
-        public void Finish()
-        {
-            _done++;
-            progress?.Invoke(new ExperimentProgress(-1, -1, string.Empty, 0, 0, _done, total));
-        }
     }
 }
