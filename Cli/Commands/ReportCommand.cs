@@ -25,8 +25,16 @@ internal static class ReportCommand
     {
         var summary = LotteryExperiment.Summarize(runDirectory);
         AtomicFile.WriteAllText(Path.Combine(runDirectory, "summary.json"), summary.ToJson());
-        var files = ReportPlots.Write(summary, runDirectory);
-        CliRunner.Say(ReportTable.Format(summary));
+        // Sanity checks get a table of their own; the plots and the main table show the methods themselves.
+        var shown = summary.Where(name => !SanityTable.IsSanityBranch(name));
+        var files = ReportPlots.Write(shown, runDirectory);
+        CliRunner.Say(ReportTable.Format(shown));
+        string sanity = SanityTable.Format(summary);
+        if (sanity.Length > 0)
+        {
+            CliRunner.Say(sanity);
+        }
+
         CliRunner.Say($"summary: {Path.Combine(runDirectory, "summary.json")}");
         CliRunner.Say($"plots: {string.Join(", ", files)}");
     }

@@ -16,6 +16,13 @@ public sealed class ExperimentSummary
     /// <summary>Branch name to its points, in ordinal name order.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<LevelPoint>> Branches { get; }
 
+    /// <summary>The same summary with only the branches <paramref name="keep"/> accepts.</summary>
+    public ExperimentSummary Where(Func<string, bool> keep)
+    {
+        ArgumentNullException.ThrowIfNull(keep);
+        return new ExperimentSummary(Branches.Where(kv => keep(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal));
+    }
+
     /// <summary>The JSON form: <c>{"branches": {"lottery": [{"level": 0, "weights_remaining": 1.0, ...}]}}</c>.</summary>
     public string ToJson()
     {

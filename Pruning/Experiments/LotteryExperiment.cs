@@ -87,12 +87,13 @@ public sealed class LotteryExperiment
             throw new InvalidDataException($"'{runDirectory}' holds no finished levels (no replicate_*/level_*/*/result.json)");
         }
 
-        // Every branch starts from the dense network, which is the lottery branch's level 0.
+        // IMP's baselines start from the dense network, which is the lottery branch's level 0.
         var dense = results.Where(u => u.Branch == LotteryBranch && u.Level == 0).ToList();
         var branches = new Dictionary<string, IReadOnlyList<LevelPoint>>(StringComparer.Ordinal);
         foreach (var group in results.GroupBy(u => u.Branch))
         {
-            var units = group.Key == LotteryBranch ? group.ToList() : dense.Concat(group).ToList();
+            bool impBaseline = LotteryConfig.KnownBranches.Contains(group.Key);
+            var units = impBaseline ? dense.Concat(group).ToList() : group.ToList();
             branches[group.Key] = units.GroupBy(u => u.Level).OrderBy(g => g.Key).Select(Point).ToList();
         }
 

@@ -41,9 +41,15 @@ public static class MagnitudePruner
     public static MaskSet Global(MaskSet current, IReadOnlyDictionary<string, float[]> scores, double rate)
     {
         ArgumentNullException.ThrowIfNull(current);
+        return GlobalCount(current, scores, CountToPrune(current.KeptCount, rate));
+    }
+
+    /// <summary>Prunes exactly <paramref name="count"/> of the survivors across layers, lowest scores first.</summary>
+    public static MaskSet GlobalCount(MaskSet current, IReadOnlyDictionary<string, float[]> scores, int count)
+    {
+        ArgumentNullException.ThrowIfNull(current);
         var next = Copy(current);
-        var groups = next.Entries.Select(e => (ScoresOf(scores, e.Name, e.Mask.Length), e.Mask)).ToList();
-        PruneLowest(groups, CountToPrune(next.KeptCount, rate));
+        PruneLowest(next.Entries.Select(e => (ScoresOf(scores, e.Name, e.Mask.Length), e.Mask)).ToList(), count);
         return next;
     }
 

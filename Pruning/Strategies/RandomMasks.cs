@@ -28,6 +28,25 @@ public static class RandomMasks
         }));
     }
 
+    /// <summary>Uniform random pruning: each layer keeps round(density·n) of its n weights, at random positions.</summary>
+    public static MaskSet Uniform(MaskSet dense, double density, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(dense);
+        if (!(density >= 0 && density <= 1))
+        {
+            throw new ArgumentException($"random pruning: density {density} must be in [0, 1]");
+        }
+
+        var target = new MaskSet(dense.Entries.Select(e =>
+        {
+            int kept = (int)Math.Round(density * e.Mask.Length, MidpointRounding.AwayFromZero);
+            var mask = new float[e.Mask.Length];
+            mask.AsSpan(0, kept).Fill(1f);
+            return (e.Name, (int[])e.Shape.Clone(), mask);
+        }));
+        return SameDensity(target, seed);
+    }
+
     /// <summary>Each layer's mask with its entries permuted at random (the layerwise-shuffle sanity check).</summary>
     public static MaskSet Shuffle(MaskSet masks, ulong seed)
     {

@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using SparseNet.Pruning.Experiments;
+using SparseNet.Pruning.Strategies;
+
+namespace SparseNet.Cli.Commands;
+
+/// <summary><c>sparsenet prune-at-init</c>: SNIP, GraSP, SynFlow and baselines, trained and recorded like IMP levels.</summary>
+internal static class PruneAtInitCommand
+{
+    public static Command Create()
+    {
+        var training = new TrainingOptions(defaultValidationSize: 1000);
+        var method = new Option<string>("--method") { Description = $"Comma-separated methods: {string.Join(", ", InitPruner.Methods)}", DefaultValueFactory = _ => "snip" };
+        var sparsity = new Option<double?>("--sparsity") { Description = "Fraction of weights removed (default 0.9 unless --sparsities is given)" };
+        var sparsities = new Option<string>("--sparsities") { Description = "Comma-separated sparsities to sweep, e.g. 0,0.95,0.98 (0 trains the dense reference)", DefaultValueFactory = _ => string.Empty };
+        var iterations = new Option<int>("--prune-iterations") { Description = "Prune in n steps of 1−(1−s)^(1/n) each, rescoring in between; 0 = the method's default (SynFlow 100, others 1)", DefaultValueFactory = _ => 0 };
+        var snipBatch = new Option<int>("--snip-batch") { Description = "Examples in SNIP's mini-batch", DefaultValueFactory = _ => 100 };
+        var graspPerClass = new Option<int>("--grasp-per-class") { Description = "Examples per class for GraSP (temperature 200, two halves)", DefaultValueFactory = _ => 10 };
+        var sanity = new Option<string>("--sanity")
+        {
+            Description = $"Comma-separated sanity checks beside every mask ({string.Join(", ", PruneAtInitSettings.KnownSanityChecks)}); empty for none",
+            DefaultValueFactory = _ => "shuffle,reinit,invert",
+        };
+        var exclude = new Option<string>("--exclude") { Description = "Comma-separated layers never pruned (e.g. fc3)", DefaultValueFactory = _ => string.Empty };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate validation and test accuracy every this many iterations", DefaultValueFactory = _ => 100 };
+        var replicates = new Option<int>("--replicates") { Description = "Repeat with seeds seed, seed+1, ...", DefaultValueFactory = _ => 1 };
+        var root = new Option<string>("--root") { Description = "Directory holding experiment runs (the same run directory as `lottery` with the same training options)", DefaultValueFactory = _ => "runs" };
+
+        var command = new Command("prune-at-init", "Prune at initialisation (SNIP, GraSP, SynFlow, magnitude, random), train the pruned networks, and record them next to IMP in the same run directory.");
+        training.AddTo(command);
+        foreach (var option in new Option[] { method, sparsity, sparsities, iterations, snipBatch, graspPerClass, sanity, exclude, evalEvery, replicates, root })
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(parse =>
+        {
+            var sweep = Split(parse.GetValue(sparsities));
+            if (sweep.Length > 0 && parse.GetValue(sparsity) is not null)
+            {
+                throw new UsageException("give either --sparsity or --sparsities, not both");
+            }
+
+            var values = sweep.Length > 0 ? sweep.Select(ParseSparsity).ToArray() : [parse.GetValue(sparsity) ?? 0.9];
+            var config = new LotteryConfig
+            {
+                Recipe = training.Read(parse),
+                Seed = training.Seed(parse),
+                Exclude = Split(parse.GetValue(exclude)),
+                EvalEvery = parse.GetValue(evalEvery),
+            };
+            var settings = new PruneAtInitSettings
+            {
+                Methods = Split(parse.GetValue(method)),
+                Sparsities = values,
+                PruneIterations = parse.GetValue(iterations),
+                SnipBatch = parse.GetValue(snipBatch),
+                GraspPerClass = parse.GetValue(graspPerClass),
+                SanityChecks = Split(parse.GetValue(sanity)),
+            };
+            int n = parse.GetValue(replicates);
+            if (n < 1)
+            {
+                throw new UsageException($"--replicates must be ≥ 1, got {n}");
+            }
+
+            PruneAtInitExperiment experiment;
+            string runDir = LotteryExperiment.DirectoryFor(config, parse.GetValue(root)!);
+            try
+            {
+                experiment = new PruneAtInitExperiment(config, settings, runDir);
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException(e.Message);
+            }
+
+            return Run(experiment, settings, n, runDir);
+        });
+        return command;
+    }
+
+    private static int Run(PruneAtInitExperiment experiment, PruneAtInitSettings settings, int replicates, string runDir)
+    {
+        CliRunner.Say($"prune-at-init: [{string.Join(", ", settings.Methods)}] at sparsities [{string.Join(", ", settings.Sparsities.Select(s => s.ToString(CultureInfo.InvariantCulture)))}], sanity checks [{string.Join(", ", settings.SanityChecks)}], {replicates} replicate(s)");
+        CliRunner.Say($"run directory: {runDir}");
+        var clock = Stopwatch.StartNew();
+        int units = experiment.UnitCount(replicates);
+        try
+        {
+            ProgressDisplay.RunUnits(units, update => experiment.Run(replicates, p =>
+                update(p.UnitsDone, p.Replicate >= 0 ? p.Iteration / (double)Math.Max(1, p.UnitIterations) : 0, p.Replicate >= 0 ? $"replicate {p.Replicate} {p.Branch} sparsity {p.Level / 1000.0:F3}" : string.Empty),
+                CliRunner.Interrupt));
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine($"interrupted; run the same command again to resume ({runDir})");
+            return 130;
+        }
+
+        CliRunner.Say(string.Create(CultureInfo.InvariantCulture, $"finished {units} trainings in {clock.Elapsed.TotalSeconds:F0} s"));
+        ReportCommand.Print(runDir);
+        return 0;
+    }
+
+    private static string[] Split(string? text) =>
+        string.IsNullOrWhiteSpace(text) ? [] : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
+    private static double ParseSparsity(string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
+            ? v
+            : throw new UsageException($"--sparsities: '{text}' is not a number");
+}
