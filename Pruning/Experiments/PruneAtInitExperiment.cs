@@ -121,7 +121,7 @@ public sealed class PruneAtInitExperiment
                         continue;
                     }
 
-                    string branch = $"{method}_{check}";
+                    string branch = PruneAtInitSettings.SanityBranch(method, check);
                     string unitDir = Path.Combine(sparsityDir, branch);
                     if (File.Exists(Path.Combine(unitDir, "result.json")))
                     {

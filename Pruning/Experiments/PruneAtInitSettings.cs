@@ -9,6 +9,18 @@ public sealed record PruneAtInitSettings
     /// <summary>Sanity checks of Frankle et al. (2021) that can run beside each mask.</summary>
     public static IReadOnlyList<string> KnownSanityChecks { get; } = ["shuffle", "reinit", "invert"];
 
+    /// <summary>
+    /// Branch name of a sanity check of a method: <c>snip_shuffled</c>, <c>snip_reinitialized</c>,
+    /// <c>snip_inverted</c> (distinct from IMP's <c>random_reinit</c> and <c>shuffle</c> branches).
+    /// </summary>
+    public static string SanityBranch(string method, string check) => check switch
+    {
+        "shuffle" => $"{method}_shuffled",
+        "reinit" => $"{method}_reinitialized",
+        "invert" => $"{method}_inverted",
+        _ => throw new ArgumentException($"unknown sanity check '{check}'; choose from {string.Join(", ", KnownSanityChecks)}"),
+    };
+
     /// <summary>Methods (see <see cref="InitPruner.Methods"/>).</summary>
     public IReadOnlyList<string> Methods { get; init; } = ["snip"];
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using SparseNet.Pruning.Experiments;
+using SparseNet.Pruning.Strategies;
 
 namespace SparseNet.Pruning.Reporting;
 
@@ -12,13 +13,16 @@ namespace SparseNet.Pruning.Reporting;
 /// </summary>
 public static class SanityTable
 {
-    private static readonly string[] Checks = ["shuffle", "reinit", "invert"];
+    private static IReadOnlyList<string> Checks => PruneAtInitSettings.KnownSanityChecks;
 
-    /// <summary>True for branches that are sanity checks of another branch (<c>snip_shuffle</c>, ...).</summary>
+    /// <summary>
+    /// True for branches that are sanity checks of a pruning-at-initialisation method (<c>snip_shuffle</c>,
+    /// <c>grasp_invert</c>, ...); IMP's own baselines (<c>random_reinit</c>, <c>shuffle</c>) are not.
+    /// </summary>
     public static bool IsSanityBranch(string branch)
     {
         ArgumentNullException.ThrowIfNull(branch);
-        return Checks.Any(c => branch.EndsWith("_" + c, StringComparison.Ordinal));
+        return InitPruner.Methods.Any(m => Checks.Any(c => branch == PruneAtInitSettings.SanityBranch(m, c)));
     }
 
     /// <summary>
@@ -33,7 +37,7 @@ public static class SanityTable
         int level = PruneAtInitExperiment.LevelOf(sparsity);
         foreach (var (name, points) in summary.Branches.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            if (IsSanityBranch(name) || !Checks.Any(c => summary.Branches.ContainsKey($"{name}_{c}")))
+            if (IsSanityBranch(name) || !InitPruner.Methods.Contains(name) || !Checks.Any(c => summary.Branches.ContainsKey(PruneAtInitSettings.SanityBranch(name, c))))
             {
                 continue;
             }
@@ -44,7 +48,7 @@ public static class SanityTable
                 continue;
             }
 
-            rows.Add([name, Percent(at.WeightsRemaining), Accuracy(at), .. Checks.Select(c => Accuracy(summary.Branches.GetValueOrDefault($"{name}_{c}")?.FirstOrDefault(p => p.Level == level)))]);
+            rows.Add([name, Percent(at.WeightsRemaining), Accuracy(at), .. Checks.Select(c => Accuracy(summary.Branches.GetValueOrDefault(PruneAtInitSettings.SanityBranch(name, c))?.FirstOrDefault(p => p.Level == level)))]);
         }
 
         if (summary.Branches.TryGetValue(LotteryExperiment.LotteryBranch, out var lottery) && lottery.Count > 1 &&

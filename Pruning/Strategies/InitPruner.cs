@@ -1,4 +1,5 @@
 using SparseNet.Engine.Nn;
+using Random = SparseNet.Engine.Random;
 using SparseNet.Engine.Tensors;
 using SparseNet.Pruning.Masks;
 
@@ -22,6 +23,11 @@ public static class InitPruner
     /// (fraction removed). With <paramref name="invert"/>, the method's ranking is reversed (the score-inversion
     /// sanity check: keep what it would prune). The model's weights and masks are left as they were.
     /// </summary>
+    /// <remarks>
+    /// GraSP scores fully connected weights on a fresh Glorot-normal draw (from the weights stream of
+    /// <paramref name="seed"/>), not on the model's own values, as the authors' code does by default
+    /// (<c>reinit=True</c> in Wang et al.'s GraSP implementation); the mask then applies to the model's weights.
+    /// </remarks>
     public static MaskSet Prune(string method, Module model, IReadOnlyList<(string Name, Parameter Parameter)> layers, double sparsity, int iterations, InitPruneData data, ulong seed, bool invert = false)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -51,6 +57,20 @@ public static class InitPruner
         }
 
         var original = layers.Select(l => (l.Parameter, Value: l.Parameter.Value.Clone(), l.Parameter.Mask)).ToList();
+        var scored = original.Select(o => o.Value).ToList();
+        if (method == "grasp")
+        {
+            var rng = new Random.Philox(seed, Random.RngStreams.Weights);
+            for (int i = 0; i < scored.Count; i++)
+            {
+                if (scored[i].Rank == 2)
+                {
+                    scored[i] = scored[i].Clone();
+                    Initializer.Fill(scored[i], InitScheme.GlorotNormal, rng);
+                }
+            }
+        }
+
         try
         {
             var mask = dense;
@@ -64,9 +84,9 @@ public static class InitPruner
                     continue;
                 }
 
-                foreach (var (p, value, _) in original)
+                for (int j = 0; j < original.Count; j++)
                 {
-                    p.Value.CopyFrom(value);
+                    original[j].Parameter.Value.CopyFrom(scored[j]);
                 }
 
                 mask.Apply(model);
