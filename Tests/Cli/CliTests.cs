@@ -64,6 +64,9 @@ public class CliTests
         Assert.That(File.ReadAllBytes(Path.Combine(a, "final.safetensors")), Is.Not.EqualTo(File.ReadAllBytes(Path.Combine(b, "final.safetensors"))));
     }
 
+    [TestCase("prune-at-init", "--method", "obd", "obd")]
+    [TestCase("prune-at-init", "--sparsities", "0.5,1.2", "1.2")]
+    [TestCase("prune-at-init", "--sanity", "flip", "flip")]
     [TestCase("lottery", "--prune-rate", "1.5", "1.5")]
     [TestCase("lottery", "--branches", "bogus", "bogus")]
     [TestCase("lottery", "--target-sparsity", "2", "2")]
