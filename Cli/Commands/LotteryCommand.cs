@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using SparseNet.Pruning.Experiments;
 
@@ -45,7 +44,7 @@ internal static class LotteryCommand
         command.SetAction(parse =>
         {
             double pruneRate = parse.GetValue(rate);
-            int levelCount = parse.GetValue(target) is { } s ? Usage(() => LotteryConfig.LevelsFor(s, pruneRate)) : parse.GetValue(levels);
+            int levelCount = parse.GetValue(target) is { } s ? ExperimentRunner.Usage(() => LotteryConfig.LevelsFor(s, pruneRate)) : parse.GetValue(levels);
             var config = new LotteryConfig
             {
                 Recipe = training.Read(parse),
@@ -54,13 +53,13 @@ internal static class LotteryCommand
                 PruneRate = pruneRate,
                 OutputPruneRate = parse.GetValue(outputRate),
                 Global = parse.GetValue(global),
-                Exclude = SplitList(parse.GetValue(exclude)),
+                Exclude = ExperimentRunner.SplitList(parse.GetValue(exclude)),
                 RewindIteration = parse.GetValue(rewind),
                 EvalEvery = parse.GetValue(evalEvery),
-                Branches = SplitList(parse.GetValue(branches)),
-                BranchLevels = Usage(() => SplitList(parse.GetValue(branchLevels)).Select(v => int.TryParse(v, System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out int l) ? l : throw new ArgumentException($"--branch-levels: '{v}' is not a level number")).ToArray()),
+                Branches = ExperimentRunner.SplitList(parse.GetValue(branches)),
+                BranchLevels = ExperimentRunner.Usage(() => ExperimentRunner.SplitList(parse.GetValue(branchLevels)).Select(v => int.TryParse(v, System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out int l) ? l : throw new ArgumentException($"--branch-levels: '{v}' is not a level number")).ToArray()),
             };
-            Usage(() =>
+            ExperimentRunner.Usage(() =>
             {
                 config.Validate();
                 return 0;
@@ -71,56 +70,17 @@ internal static class LotteryCommand
                 throw new UsageException($"--replicates must be ≥ 1, got {n}");
             }
 
-            return Run(config, n, parse.GetValue(root)!, CliRunner.Interrupt);
+            return Run(config, n, parse.GetValue(root)!);
         });
         return command;
     }
 
-    private static int Run(LotteryConfig config, int replicates, string root, CancellationToken cancellation)
+    private static int Run(LotteryConfig config, int replicates, string root)
     {
         string runDir = LotteryExperiment.DirectoryFor(config, root);
         var experiment = new LotteryExperiment(config, runDir);
         CliRunner.Say($"lottery: {config.Recipe.Model} on {config.Recipe.Data}, {config.Levels} levels, branches [{string.Join(", ", config.Branches)}], {replicates} replicate(s)");
         CliRunner.Say($"run directory: {runDir}");
-        var clock = Stopwatch.StartNew();
-        int units = experiment.UnitCount(replicates);
-        try
-        {
-            ProgressDisplay.RunUnits(units, update => experiment.Run(replicates, p =>
-            {
-                if (p.Replicate >= 0)
-                {
-                    update(p.UnitsDone, p.Iteration / (double)Math.Max(1, p.UnitIterations), $"replicate {p.Replicate} level {p.Level} {p.Branch}");
-                }
-                else
-                {
-                    update(p.UnitsDone, 0, string.Empty);
-                }
-            }, cancellation));
-        }
-        catch (OperationCanceledException)
-        {
-            Console.Error.WriteLine($"interrupted; run the same command again to resume from the last finished level ({runDir})");
-            return 130;
-        }
-
-        CliRunner.Say(string.Create(CultureInfo.InvariantCulture, $"finished {units} trainings in {clock.Elapsed.TotalSeconds:F0} s"));
-        ReportCommand.Print(runDir);
-        return 0;
-    }
-
-    private static string[] SplitList(string? text) =>
-        string.IsNullOrWhiteSpace(text) ? [] : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-
-    private static T Usage<T>(Func<T> f)
-    {
-        try
-        {
-            return f();
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException(e.Message);
-        }
+        return ExperimentRunner.Execute(runDir, experiment.UnitCount(replicates), (progress, cancel) => experiment.Run(replicates, progress, cancel), p => $"replicate {p.Replicate} level {p.Level} {p.Branch}");
     }
 }

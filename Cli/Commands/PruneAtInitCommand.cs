@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using SparseNet.Pruning.Experiments;
 using SparseNet.Pruning.Strategies;
@@ -37,7 +36,7 @@ internal static class PruneAtInitCommand
 
         command.SetAction(parse =>
         {
-            var sweep = Split(parse.GetValue(sparsities));
+            var sweep = ExperimentRunner.SplitList(parse.GetValue(sparsities));
             if (sweep.Length > 0 && parse.GetValue(sparsity) is not null)
             {
                 throw new UsageException("give either --sparsity or --sparsities, not both");
@@ -48,17 +47,17 @@ internal static class PruneAtInitCommand
             {
                 Recipe = training.Read(parse),
                 Seed = training.Seed(parse),
-                Exclude = Split(parse.GetValue(exclude)),
+                Exclude = ExperimentRunner.SplitList(parse.GetValue(exclude)),
                 EvalEvery = parse.GetValue(evalEvery),
             };
             var settings = new PruneAtInitSettings
             {
-                Methods = Split(parse.GetValue(method)),
+                Methods = ExperimentRunner.SplitList(parse.GetValue(method)),
                 Sparsities = values,
                 PruneIterations = parse.GetValue(iterations),
                 SnipBatch = parse.GetValue(snipBatch),
                 GraspPerClass = parse.GetValue(graspPerClass),
-                SanityChecks = Split(parse.GetValue(sanity)),
+                SanityChecks = ExperimentRunner.SplitList(parse.GetValue(sanity)),
             };
             int n = parse.GetValue(replicates);
             if (n < 1)
@@ -86,27 +85,8 @@ internal static class PruneAtInitCommand
     {
         CliRunner.Say($"prune-at-init: [{string.Join(", ", settings.Methods)}] at sparsities [{string.Join(", ", settings.Sparsities.Select(s => s.ToString(CultureInfo.InvariantCulture)))}], sanity checks [{string.Join(", ", settings.SanityChecks)}], {replicates} replicate(s)");
         CliRunner.Say($"run directory: {runDir}");
-        var clock = Stopwatch.StartNew();
-        int units = experiment.UnitCount(replicates);
-        try
-        {
-            ProgressDisplay.RunUnits(units, update => experiment.Run(replicates, p =>
-                update(p.UnitsDone, p.Replicate >= 0 ? p.Iteration / (double)Math.Max(1, p.UnitIterations) : 0, p.Replicate >= 0 ? $"replicate {p.Replicate} {p.Branch} sparsity {p.Level / 1000.0:F3}" : string.Empty),
-                CliRunner.Interrupt));
-        }
-        catch (OperationCanceledException)
-        {
-            Console.Error.WriteLine($"interrupted; run the same command again to resume ({runDir})");
-            return 130;
-        }
-
-        CliRunner.Say(string.Create(CultureInfo.InvariantCulture, $"finished {units} trainings in {clock.Elapsed.TotalSeconds:F0} s"));
-        ReportCommand.Print(runDir);
-        return 0;
+        return ExperimentRunner.Execute(runDir, experiment.UnitCount(replicates), (progress, cancel) => experiment.Run(replicates, progress, cancel), p => $"replicate {p.Replicate} {p.Branch} sparsity {p.Level / 1000.0:F3}");
     }
-
-    private static string[] Split(string? text) =>
-        string.IsNullOrWhiteSpace(text) ? [] : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
     private static double ParseSparsity(string text) =>
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)

@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using System.Globalization;
+using SparseNet.Pruning.Experiments;
+
+namespace SparseNet.Cli.Commands;
+
+/// <summary>What the experiment commands share: progress, interruption, the closing report, list options.</summary>
+internal static class ExperimentRunner
+{
+    /// <summary>Exit code of an interrupted run (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
+
+    /// <summary>
+    /// Runs an experiment of <paramref name="units"/> trainings with a progress bar; on Ctrl-C says how to
+    /// resume, else prints the report of <paramref name="runDir"/>.
+    /// </summary>
+    public static int Execute(string runDir, int units, Action<Action<ExperimentProgress>, CancellationToken> run, Func<ExperimentProgress, string> caption)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            ProgressDisplay.RunUnits(units, update => run(
+                p => update(p.UnitsDone, p.Replicate >= 0 ? p.Iteration / (double)Math.Max(1, p.UnitIterations) : 0, p.Replicate >= 0 ? caption(p) : string.Empty),
+                CliRunner.Interrupt));
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine($"interrupted; run the same command again to resume from the last finished training ({runDir})");
+            return Interrupted;
+        }
+
+        CliRunner.Say(string.Create(CultureInfo.InvariantCulture, $"finished {units} trainings in {clock.Elapsed.TotalSeconds:F0} s"));
+        ReportCommand.Print(runDir);
+        return 0;
+    }
+
+    /// <summary>A comma-separated option value as a list (empty for none).</summary>
+    public static string[] SplitList(string? text) =>
+        string.IsNullOrWhiteSpace(text) ? [] : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>Runs <paramref name="f"/>, reporting an invalid value as a usage error.</summary>
+    public static T Usage<T>(Func<T> f)
+    {
+        try
+        {
+            return f();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+}
