@@ -1,10 +1,6 @@
 using System.Globalization;
-using System.Text;
-using SparseNet.Engine.Data;
 using SparseNet.Engine.IO;
 using SparseNet.Engine.Nn;
-using SparseNet.Engine.Tensors;
-using SparseNet.Engine.Training;
 using SparseNet.Pruning.Masks;
 using SparseNet.Pruning.Strategies;
 
