@@ -54,6 +54,12 @@ public sealed class LotteryExperiment
         Directory.CreateDirectory(RunDirectory);
         AtomicFile.WriteAllText(Path.Combine(RunDirectory, "hyperparameters.json"), _config.ToJson());
         _context = new ExperimentContext(_config.Recipe, _config.EvalEvery, _config.RewindIteration, _config.Seed);
+        int iterations = _config.Recipe.Epochs * (int)(((long)_context.Train.Count + _config.Recipe.BatchSize - 1) / _config.Recipe.BatchSize);
+        if (_config.RewindIteration > iterations)
+        {
+            throw new ArgumentException($"rewind iteration {_config.RewindIteration} is past the end of training ({iterations} iterations per level)");
+        }
+
         var counter = new UnitCounter(UnitCount(replicates), progress);
         for (int r = 0; r < replicates; r++)
         {

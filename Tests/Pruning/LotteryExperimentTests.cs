@@ -138,6 +138,15 @@ public class LotteryExperimentTests
     }
 
     [Test]
+    public void RewindPastTheEndOfTraining_IsRejectedBeforeAnyTraining()
+    {
+        string run = Path.Combine(_dir, "late");
+        var ex = Assert.Throws<ArgumentException>(() => new LotteryExperiment(Config(rewind: 17), run).Run(1));
+        Assert.That(ex!.Message, Does.Contain("17").And.Contain("16 iterations"));
+        Assert.That(Directory.GetFiles(run, "result.json", SearchOption.AllDirectories), Is.Empty);
+    }
+
+    [Test]
     public void LevelsFor_TargetSparsity_FollowsTheLogFormula()
     {
         Assert.That(LotteryConfig.LevelsFor(0.964, 0.2), Is.EqualTo(16));
