@@ -91,6 +91,33 @@ public static class AtomicFile
     }
 
     // Same directory as the target so the final move is a rename, not a copy across devices.
+    /// <summary>
+    /// Deletes temporary files that writes interrupted by a crash or <c>kill -9</c> left under
+    /// <paramref name="directory"/> (never a finished file: those are only ever renamed into place).
+    /// Returns how many were removed.
+    /// </summary>
+    public static int RemoveLeftovers(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return 0;
+        }
+
+        int removed = 0;
+        foreach (string path in Directory.EnumerateFiles(directory, ".*.tmp", SearchOption.AllDirectories))
+        {
+            string name = Path.GetFileName(path);
+            int dot = name.LastIndexOf('.', name.Length - 5);
+            if (dot > 0 && name.Length - 4 - (dot + 1) == 32 && Guid.TryParseExact(name[(dot + 1)..^4], "N", out _))
+            {
+                File.Delete(path);
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+
     private static string TempPathFor(string target) =>
         Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
 

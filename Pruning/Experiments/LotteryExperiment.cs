@@ -52,6 +52,9 @@ public sealed class LotteryExperiment
         }
 
         Directory.CreateDirectory(RunDirectory);
+
+        // A run killed in the middle of a write leaves a temporary file beside the one it was writing.
+        AtomicFile.RemoveLeftovers(RunDirectory);
         AtomicFile.WriteAllText(Path.Combine(RunDirectory, "hyperparameters.json"), _config.ToJson());
         _context = new ExperimentContext(_config.Recipe, _config.EvalEvery, _config.RewindIteration, _config.Seed);
         int iterations = _config.Recipe.Epochs * (int)(((long)_context.Train.Count + _config.Recipe.BatchSize - 1) / _config.Recipe.BatchSize);

@@ -59,6 +59,9 @@ public sealed class PruneAtInitExperiment
         }
 
         Directory.CreateDirectory(RunDirectory);
+
+        // A run killed in the middle of a write leaves a temporary file beside the one it was writing.
+        AtomicFile.RemoveLeftovers(RunDirectory);
         AtomicFile.WriteAllText(Path.Combine(RunDirectory, "hyperparameters.json"), _config.ToJson());
         var context = new ExperimentContext(_config.Recipe, _config.EvalEvery, rewindIteration: 0, _config.Seed);
         var counter = new UnitCounter(UnitCount(replicates), progress);

@@ -52,6 +52,11 @@ public class LotteryExperimentTests
         }, cts.Token));
         Assert.That(Directory.GetFiles(broken, "result.json", SearchOption.AllDirectories), Has.Length.EqualTo(3));
 
+        // As if the process had been killed in the middle of a write.
+        string leftover = Path.Combine(broken, "replicate_0", "level_01", $".final.safetensors.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(Path.GetDirectoryName(leftover)!);
+        File.WriteAllBytes(leftover, [1, 2, 3]);
+
         int resumedFrom = -1;
         new LotteryExperiment(Config(), broken).Run(2, p => resumedFrom = resumedFrom < 0 && p.Replicate >= 0 ? p.UnitsDone : resumedFrom);
         Assert.That(resumedFrom, Is.EqualTo(3), "finished trainings are not repeated");
