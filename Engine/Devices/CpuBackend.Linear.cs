@@ -1,3 +1,4 @@
+using System.Buffers;
 using SparseNet.Engine.Tensors;
 using SparseNet.Kernels.Cpu;
 
@@ -39,12 +40,21 @@ internal sealed partial class CpuBackend
     {
         float[] xd = D(x), wd = D(w), yd = D(result);
         int ckk = g.C * g.KH * g.KW, ohw = g.OH * g.OW, chw = g.C * g.H * g.W;
-        var cols = new float[ckk * ohw];
-        for (int i = 0; i < g.N; i++)
+        float[] rented = ArrayPool<float>.Shared.Rent(ckk * ohw);
+        try
         {
-            Im2Col(xd.AsSpan(i * chw, chw), g, cols);
-            // y_i [O, OH·OW] = W [O, C·KH·KW] · cols [C·KH·KW, OH·OW]
-            Gemm(false, false, g.O, ohw, ckk, wd, ckk, cols, ohw, yd.AsSpan(i * g.O * ohw, g.O * ohw), ohw, accumulate: false);
+            var cols = rented.AsSpan(0, ckk * ohw);
+            for (int i = 0; i < g.N; i++)
+            {
+                Im2Col(xd.AsSpan(i * chw, chw), g, cols);
+
+                // y_i [O, OH·OW] = W [O, C·KH·KW] · cols [C·KH·KW, OH·OW]
+                Gemm(false, false, g.O, ohw, ckk, wd, ckk, cols, ohw, yd.AsSpan(i * g.O * ohw, g.O * ohw), ohw, accumulate: false);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rented);
         }
     }
 
@@ -52,13 +62,21 @@ internal sealed partial class CpuBackend
     {
         float[] dyd = D(dy), wd = D(w), dx = D(result);
         int ckk = g.C * g.KH * g.KW, ohw = g.OH * g.OW, chw = g.C * g.H * g.W;
-        var cols = new float[ckk * ohw];
-        Array.Clear(dx);
-        for (int i = 0; i < g.N; i++)
+        float[] rented = ArrayPool<float>.Shared.Rent(ckk * ohw);
+        try
         {
-            // cols = Wᵀ · dy_i, then fold back onto the image.
-            Gemm(true, false, ckk, ohw, g.O, wd, ckk, dyd.AsSpan(i * g.O * ohw, g.O * ohw), ohw, cols, ohw, accumulate: false);
-            Col2Im(cols, g, dx.AsSpan(i * chw, chw));
+            var cols = rented.AsSpan(0, ckk * ohw);
+            Array.Clear(dx);
+            for (int i = 0; i < g.N; i++)
+            {
+                // cols = Wᵀ · dy_i, then fold back onto the image.
+                Gemm(true, false, ckk, ohw, g.O, wd, ckk, dyd.AsSpan(i * g.O * ohw, g.O * ohw), ohw, cols, ohw, accumulate: false);
+                Col2Im(cols, g, dx.AsSpan(i * chw, chw));
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rented);
         }
     }
 
@@ -66,13 +84,26 @@ internal sealed partial class CpuBackend
     {
         float[] xd = D(x), dyd = D(dy), dw = D(result);
         int ckk = g.C * g.KH * g.KW, ohw = g.OH * g.OW, chw = g.C * g.H * g.W;
-        var cols = new float[ckk * ohw];
-        Array.Clear(dw);
-        for (int i = 0; i < g.N; i++)
+        float[] rented = ArrayPool<float>.Shared.Rent(ckk * ohw);
+        try
         {
-            Im2Col(xd.AsSpan(i * chw, chw), g, cols);
-            // dW += dy_i [O, OH·OW] · colsᵀ
-            Gemm(false, true, g.O, ckk, ohw, dyd.AsSpan(i * g.O * ohw, g.O * ohw), ohw, cols, ohw, dw, ckk, accumulate: true);
+            var cols = rented.AsSpan(0, ckk * ohw);
+            for (int i = 0; i < g.N; i++)
+            {
+                Im2Col(xd.AsSpan(i * chw, chw), g, cols);
+
+                // dW (+)= dy_i [O, OH·OW] · colsᵀ, images summed in order
+                Gemm(false, true, g.O, ckk, ohw, dyd.AsSpan(i * g.O * ohw, g.O * ohw), ohw, cols, ohw, dw, ckk, accumulate: i > 0);
+            }
+
+            if (g.N == 0)
+            {
+                Array.Clear(dw);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rented);
         }
     }
 

@@ -48,7 +48,75 @@ internal sealed partial class CpuBackend : IBackend
             return;
         }
 
+        // Channel broadcast (a bias [1,C,1,1] over [N,C,H,W]): one scalar of b per contiguous run of a.
+        if (a.Size == result.Size && b.Size > 0 && MiddleRun(b.Shape, result.Shape) is var (outer, mid, inner) && inner > 1)
+        {
+            for (int o = 0; o < outer; o++)
+            {
+                for (int m = 0; m < mid; m++)
+                {
+                    int off = ((o * mid) + m) * inner;
+                    BinaryScalarRight(op, x.AsSpan(off, inner), y[m], r.AsSpan(off, inner));
+                }
+            }
+
+            return;
+        }
+
         BinaryGeneral(op, a, b, result);
+    }
+
+    /// <summary>
+    /// When <paramref name="small"/>, aligned to the right of <paramref name="big"/>, is 1 everywhere except
+    /// one contiguous run of dimensions equal to big's, the sizes (outer, run, inner) of big around that run.
+    /// </summary>
+    private static (int Outer, int Mid, int Inner)? MiddleRun(int[] small, int[] big)
+    {
+        int offset = big.Length - small.Length;
+        if (offset < 0)
+        {
+            return null;
+        }
+
+        int first = -1, last = -1;
+        for (int d = 0; d < small.Length; d++)
+        {
+            if (small[d] != 1)
+            {
+                if (small[d] != big[d + offset] || (last >= 0 && last != d - 1))
+                {
+                    return null;
+                }
+
+                first = first < 0 ? d + offset : first;
+                last = d;
+            }
+        }
+
+        if (first < 0)
+        {
+            return null;
+        }
+
+        last += offset;
+        int outer = 1, mid = 1, inner = 1;
+        for (int d = 0; d < big.Length; d++)
+        {
+            if (d < first)
+            {
+                outer *= big[d];
+            }
+            else if (d <= last)
+            {
+                mid *= big[d];
+            }
+            else
+            {
+                inner *= big[d];
+            }
+        }
+
+        return (outer, mid, inner);
     }
 
     private static bool IsSuffix(int[] small, int[] big)
@@ -222,6 +290,21 @@ internal sealed partial class CpuBackend : IBackend
             for (int off = n; off < x.Length; off += n)
             {
                 TensorPrimitives.Add(r, x.AsSpan(off, n), r);
+            }
+
+            return;
+        }
+
+        // Per-channel sums (bias gradients of a convolution): one contiguous run of a per result element.
+        if (result.Size > 0 && MiddleRun(result.Shape, a.Shape) is var (outer, mid, inner) && inner > 1)
+        {
+            Array.Clear(r);
+            for (int o = 0; o < outer; o++)
+            {
+                for (int m = 0; m < mid; m++)
+                {
+                    r[m] += TensorPrimitives.Sum(x.AsSpan(((o * mid) + m) * inner, inner));
+                }
             }
 
             return;
