@@ -166,8 +166,22 @@ public static class Autograd
         for (int j = 0; j < inputs.Length; j++)
         {
             var input = inputs[j];
-            if (input.IsLeaf && input.RequiresGrad && input.Grad is { } buffer && Shape.Equal(buffer.Shape, input.Shape)
-                && node.Sink(g, j, buffer))
+            if (!input.IsLeaf || !input.RequiresGrad)
+            {
+                continue;
+            }
+
+            // Add to a gradient already there; or overwrite the buffer kept from before it was cleared, which
+            // then becomes the gradient (so a second consumer in this pass adds to it).
+            bool sunk = input.Grad is { } buffer
+                ? Shape.Equal(buffer.Shape, input.Shape) && node.Sink(g, j, buffer, true)
+                : input.SpareGrad is { } spare && Shape.Equal(spare.Shape, input.Shape) && node.Sink(g, j, spare, false);
+            if (sunk && input.Grad is null)
+            {
+                input.Grad = input.SpareGrad;
+            }
+
+            if (sunk)
             {
                 skip ??= new bool[inputs.Length];
                 skip[j] = true;

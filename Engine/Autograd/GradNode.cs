@@ -12,7 +12,7 @@ namespace SparseNet.Engine.Autograd;
 /// buffer (a parameter's <c>Grad</c>) instead of returning a new tensor. A plain backward pass uses it for
 /// leaves, and then tells the rule, through the skip mask, not to compute that input's gradient again.
 /// </remarks>
-internal sealed class GradNode(string op, Tensor[] inputs, Func<Tensor, bool[]?, Tensor?[]> backward, Func<Tensor, int, Tensor, bool>? sink = null)
+internal sealed class GradNode(string op, Tensor[] inputs, Func<Tensor, bool[]?, Tensor?[]> backward, Func<Tensor, int, Tensor, bool, bool>? sink = null)
 {
     public string Op { get; } = op;
 
@@ -21,6 +21,9 @@ internal sealed class GradNode(string op, Tensor[] inputs, Func<Tensor, bool[]?,
     /// <summary>Output gradient and skip mask (null: compute all) to input gradients.</summary>
     public Func<Tensor, bool[]?, Tensor?[]> Backward { get; } = backward;
 
-    /// <summary>Adds input i's gradient into the destination; false when it cannot for that input.</summary>
-    public Func<Tensor, int, Tensor, bool>? Sink { get; } = sink;
+    /// <summary>
+    /// Writes input i's gradient into the destination (adding to it when the last argument is true); false
+    /// when it cannot for that input.
+    /// </summary>
+    public Func<Tensor, int, Tensor, bool, bool>? Sink { get; } = sink;
 }

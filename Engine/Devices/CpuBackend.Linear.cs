@@ -21,7 +21,7 @@ internal sealed partial class CpuBackend
         }
     }
 
-    public bool MatMulAccumulate(Tensor a, Tensor b, bool transposeA, bool transposeB, Tensor result)
+    public bool MatMulInto(Tensor a, Tensor b, bool transposeA, bool transposeB, Tensor result, bool accumulate)
     {
         if (a.Rank != 2 || b.Rank != 2 || result.Rank != 2)
         {
@@ -29,7 +29,7 @@ internal sealed partial class CpuBackend
         }
 
         int k = transposeA ? a.Shape[0] : a.Shape[1];
-        Gemm(transposeA, transposeB, result.Shape[0], result.Shape[1], k, D(a), a.Shape[1], D(b), b.Shape[1], D(result), result.Shape[1], accumulate: true);
+        Gemm(transposeA, transposeB, result.Shape[0], result.Shape[1], k, D(a), a.Shape[1], D(b), b.Shape[1], D(result), result.Shape[1], accumulate);
         return true;
     }
 

@@ -48,10 +48,11 @@ public interface IBackend
     void MatMul(Tensor a, Tensor b, bool transposeA, bool transposeB, Tensor result);
 
     /// <summary>
-    /// result += op(A)·op(B) for rank-2 operands; returns false (and does nothing) when this backend
-    /// cannot accumulate in place for these operands, so the caller falls back to <see cref="MatMul"/>.
+    /// result = op(A)·op(B), or result += op(A)·op(B) when <paramref name="accumulate"/>, for rank-2 operands;
+    /// returns false (and does nothing) when this backend cannot write in place for these operands, so the
+    /// caller falls back to <see cref="MatMul"/>.
     /// </summary>
-    bool MatMulAccumulate(Tensor a, Tensor b, bool transposeA, bool transposeB, Tensor result);
+    bool MatMulInto(Tensor a, Tensor b, bool transposeA, bool transposeB, Tensor result, bool accumulate);
 
     /// <summary>Swaps the last two dimensions.</summary>
     void Transpose(Tensor a, Tensor result);

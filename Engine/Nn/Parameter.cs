@@ -26,6 +26,16 @@ public sealed class Parameter
     }
 
     /// <summary>
+    /// Sets <see cref="Grad"/> to null, keeping its buffer for the next backward pass to write into unless
+    /// <paramref name="releaseBuffer"/>.
+    /// </summary>
+    public void ClearGrad(bool releaseBuffer = false)
+    {
+        Value.SpareGrad = releaseBuffer ? null : Value.Grad ?? Value.SpareGrad;
+        Value.Grad = null;
+    }
+
+    /// <summary>
     /// Pruning mask (1 keeps a weight, 0 prunes it), or null for a dense parameter. Optimizers zero the
     /// gradient where the mask is 0, so a pruned weight that starts at zero stays exactly zero, and so do
     /// its optimizer moments; <see cref="ApplyMask"/> zeroes the pruned weights themselves.

@@ -43,22 +43,15 @@ public abstract class Optimizer
     public abstract void Step();
 
     /// <summary>
-    /// Clears every parameter's gradient before the next backward pass. By default the buffers are kept and
-    /// zero-filled, so backward can accumulate into them without allocating; <paramref name="setToNone"/>
-    /// drops them instead.
+    /// Clears every parameter's gradient (it reads null afterwards) before the next backward pass. The
+    /// buffers are kept, so backward can write parameter gradients into them instead of allocating and
+    /// zeroing new ones; <paramref name="releaseBuffers"/> drops them too.
     /// </summary>
-    public void ZeroGrad(bool setToNone = false)
+    public void ZeroGrad(bool releaseBuffers = false)
     {
         foreach (var p in Parameters)
         {
-            if (setToNone)
-            {
-                p.Grad = null;
-            }
-            else
-            {
-                p.Grad?.Fill(0f);
-            }
+            p.ClearGrad(releaseBuffers);
         }
     }
 }

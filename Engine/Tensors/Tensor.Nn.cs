@@ -48,13 +48,13 @@ public sealed partial class Tensor
                 !a.RequiresGrad || (skip?[0] ?? false) ? null : transposeA ? MatMul(b, g, transposeB, true) : MatMul(g, b, false, !transposeB),
                 !b.RequiresGrad || (skip?[1] ?? false) ? null : transposeB ? MatMul(g, a, true, transposeA) : MatMul(a, g, !transposeA, false),
             ],
-            (g, input, destination) =>
+            (g, input, destination, accumulate) =>
             {
-                // The same products as the rule above, accumulated into the destination (a parameter's gradient).
+                // The same products as the rule above, written into the destination (a parameter's gradient).
                 var (l, r, tl, tr) = input == 0
                     ? transposeA ? (b, g, transposeB, true) : (g, b, false, !transposeB)
                     : transposeB ? (g, a, true, transposeA) : (a, g, !transposeA, false);
-                return g.Device.Backend.MatMulAccumulate(l, r, tl, tr, destination);
+                return g.Device.Backend.MatMulInto(l, r, tl, tr, destination, accumulate);
             });
     }
 

@@ -42,6 +42,12 @@ public sealed partial class Tensor
     /// <summary>Gradient accumulated by <see cref="Autograd.Autograd.Backward"/>, if any.</summary>
     public Tensor? Grad { get; set; }
 
+    /// <summary>
+    /// A gradient buffer kept from before <c>Grad</c> was cleared, which the next backward pass writes into
+    /// instead of allocating a new one.
+    /// </summary>
+    internal Tensor? SpareGrad { get; set; }
+
     /// <summary>Op that produced this tensor, when it was recorded for autograd.</summary>
     internal GradNode? Node { get; set; }
 
@@ -167,7 +173,7 @@ public sealed partial class Tensor
         Record(result, op, inputs, (g, _) => backward(g), sink: null);
 
     /// <summary>Records an op whose gradient for some inputs can be added straight into an existing buffer.</summary>
-    internal static Tensor Record(Tensor result, string op, Tensor[] inputs, Func<Tensor, bool[]?, Tensor?[]> backward, Func<Tensor, int, Tensor, bool>? sink)
+    internal static Tensor Record(Tensor result, string op, Tensor[] inputs, Func<Tensor, bool[]?, Tensor?[]> backward, Func<Tensor, int, Tensor, bool, bool>? sink)
     {
         if (!GradMode.IsEnabled)
         {
