@@ -1,4 +1,3 @@
-using System.Buffers;
 using SparseNet.Engine.Tensors;
 using SparseNet.Kernels.Cpu;
 
@@ -40,21 +39,14 @@ internal sealed partial class CpuBackend
     {
         float[] xd = D(x), wd = D(w), yd = D(result);
         int ckk = g.C * g.KH * g.KW, ohw = g.OH * g.OW, chw = g.C * g.H * g.W;
-        float[] rented = ArrayPool<float>.Shared.Rent(ckk * ohw);
-        try
+        using var scratch = new ScratchBuffer(ckk * ohw);
+        var cols = scratch.Span;
+        for (int i = 0; i < g.N; i++)
         {
-            var cols = rented.AsSpan(0, ckk * ohw);
-            for (int i = 0; i < g.N; i++)
-            {
-                Im2Col(xd.AsSpan(i * chw, chw), g, cols);
+            Im2Col(xd.AsSpan(i * chw, chw), g, cols);
 
-                // y_i [O, OH·OW] = W [O, C·KH·KW] · cols [C·KH·KW, OH·OW]
-                Gemm(false, false, g.O, ohw, ckk, wd, ckk, cols, ohw, yd.AsSpan(i * g.O * ohw, g.O * ohw), ohw, accumulate: false);
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(rented);
+            // y_i [O, OH·OW] = W [O, C·KH·KW] · cols [C·KH·KW, OH·OW]
+            Gemm(false, false, g.O, ohw, ckk, wd, ckk, cols, ohw, yd.AsSpan(i * g.O * ohw, g.O * ohw), ohw, accumulate: false);
         }
     }
 
@@ -62,21 +54,14 @@ internal sealed partial class CpuBackend
     {
         float[] dyd = D(dy), wd = D(w), dx = D(result);
         int ckk = g.C * g.KH * g.KW, ohw = g.OH * g.OW, chw = g.C * g.H * g.W;
-        float[] rented = ArrayPool<float>.Shared.Rent(ckk * ohw);
-        try
+        using var scratch = new ScratchBuffer(ckk * ohw);
+        var cols = scratch.Span;
+        Array.Clear(dx);
+        for (int i = 0; i < g.N; i++)
         {
-            var cols = rented.AsSpan(0, ckk * ohw);
-            Array.Clear(dx);
-            for (int i = 0; i < g.N; i++)
-            {
-                // cols = Wᵀ · dy_i, then fold back onto the image.
-                Gemm(true, false, ckk, ohw, g.O, wd, ckk, dyd.AsSpan(i * g.O * ohw, g.O * ohw), ohw, cols, ohw, accumulate: false);
-                Col2Im(cols, g, dx.AsSpan(i * chw, chw));
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(rented);
+            // cols = Wᵀ · dy_i, then fold back onto the image.
+            Gemm(true, false, ckk, ohw, g.O, wd, ckk, dyd.AsSpan(i * g.O * ohw, g.O * ohw), ohw, cols, ohw, accumulate: false);
+            Col2Im(cols, g, dx.AsSpan(i * chw, chw));
         }
     }
 
@@ -84,26 +69,19 @@ internal sealed partial class CpuBackend
     {
         float[] xd = D(x), dyd = D(dy), dw = D(result);
         int ckk = g.C * g.KH * g.KW, ohw = g.OH * g.OW, chw = g.C * g.H * g.W;
-        float[] rented = ArrayPool<float>.Shared.Rent(ckk * ohw);
-        try
+        using var scratch = new ScratchBuffer(ckk * ohw);
+        var cols = scratch.Span;
+        if (g.N == 0)
         {
-            var cols = rented.AsSpan(0, ckk * ohw);
-            for (int i = 0; i < g.N; i++)
-            {
-                Im2Col(xd.AsSpan(i * chw, chw), g, cols);
-
-                // dW (+)= dy_i [O, OH·OW] · colsᵀ, images summed in order
-                Gemm(false, true, g.O, ckk, ohw, dyd.AsSpan(i * g.O * ohw, g.O * ohw), ohw, cols, ohw, dw, ckk, accumulate: i > 0);
-            }
-
-            if (g.N == 0)
-            {
-                Array.Clear(dw);
-            }
+            Array.Clear(dw);
         }
-        finally
+
+        for (int i = 0; i < g.N; i++)
         {
-            ArrayPool<float>.Shared.Return(rented);
+            Im2Col(xd.AsSpan(i * chw, chw), g, cols);
+
+            // dW (+)= dy_i [O, OH·OW] · colsᵀ, images summed in order
+            Gemm(false, true, g.O, ckk, ohw, dyd.AsSpan(i * g.O * ohw, g.O * ohw), ohw, cols, ohw, dw, ckk, accumulate: i > 0);
         }
     }
 

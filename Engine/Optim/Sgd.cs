@@ -10,6 +10,7 @@ namespace SparseNet.Engine.Optim;
 public sealed class Sgd : Optimizer
 {
     private readonly float[]?[] _velocity;
+    private float[] _scratch = [];
 
     /// <summary>Creates the optimizer.</summary>
     public Sgd(IEnumerable<Parameter> parameters, float learningRate, float momentum = 0f, bool nesterov = false, float weightDecay = 0f)
@@ -52,7 +53,14 @@ public sealed class Sgd : Optimizer
             }
 
             Span<float> theta = p.Value.Span;
-            float[] g = MaskedGradient(p).ToArray();
+            if (_scratch.Length < theta.Length)
+            {
+                _scratch = new float[theta.Length];
+            }
+
+            // The step direction is built in a scratch buffer so the stored gradient stays as backward left it.
+            Span<float> g = _scratch.AsSpan(0, theta.Length);
+            MaskedGradient(p).CopyTo(g);
             if (WeightDecay != 0f)
             {
                 TensorPrimitives.MultiplyAdd(theta, WeightDecay, g, g);
@@ -63,7 +71,7 @@ public sealed class Sgd : Optimizer
                 var v = _velocity[i];
                 if (v is null)
                 {
-                    v = (float[])g.Clone();
+                    v = g.ToArray();
                     _velocity[i] = v;
                 }
                 else

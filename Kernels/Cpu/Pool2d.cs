@@ -61,36 +61,6 @@ public static class Pool2d
     }
 
     /// <summary>
-    /// Backward of <see cref="MaxForward"/>: adds each output gradient into the input
-    /// gradient at the position recorded in <paramref name="argmax"/>.
-    /// </summary>
-    /// <exception cref="ArgumentException">Bad window, a short span, or an index outside the plane.</exception>
-    public static void MaxBackward(ReadOnlySpan<float> outputGrad, ReadOnlySpan<int> argmax, int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, Span<float> inputGrad)
-    {
-        var (outH, outW) = Check("maxpool", inputGrad.Length, outputGrad.Length, planes, h, w, kh, kw, sh, sw, ph, pw);
-        int outSize = outH * outW, planeSize = h * w;
-        if (argmax.Length < planes * outSize)
-        {
-            throw new ArgumentException($"maxpool: argmax has {argmax.Length} elements, expected at least {planes * outSize}");
-        }
-
-        for (int pl = 0; pl < planes; pl++)
-        {
-            Span<float> plane = inputGrad.Slice(pl * planeSize, planeSize);
-            for (int o = pl * outSize; o < (pl + 1) * outSize; o++)
-            {
-                int at = argmax[o];
-                if ((uint)at >= (uint)planeSize)
-                {
-                    throw new ArgumentException($"maxpool: argmax[{o}] = {at} is outside the {h}×{w} plane");
-                }
-
-                plane[at] += outputGrad[o];
-            }
-        }
-    }
-
-    /// <summary>
     /// Average pooling with padding counted in the divisor (PyTorch's default
     /// count_include_pad = true): every output is the window sum divided by kh·kw.
     /// </summary>
