@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using SparseNet.Engine;
 using SparseNet.Pruning.Experiments;
 
 namespace SparseNet.Cli.Commands;
@@ -7,9 +8,6 @@ namespace SparseNet.Cli.Commands;
 /// <summary>What the experiment commands share: progress, interruption, the closing report, list options.</summary>
 internal static class ExperimentRunner
 {
-    /// <summary>Exit code of an interrupted run (128 + SIGINT, as shells report it).</summary>
-    public const int Interrupted = 130;
-
     /// <summary>
     /// Runs an experiment of <paramref name="units"/> trainings with a progress bar; on Ctrl-C says how to
     /// resume, else prints the report of <paramref name="runDir"/>.
@@ -26,7 +24,7 @@ internal static class ExperimentRunner
         catch (OperationCanceledException)
         {
             Console.Error.WriteLine($"interrupted; run the same command again to resume from the last finished training ({runDir})");
-            return Interrupted;
+            return CliRunner.InterruptExitCode;
         }
 
         CliRunner.Say(string.Create(CultureInfo.InvariantCulture, $"finished {units} trainings in {clock.Elapsed.TotalSeconds:F0} s"));
@@ -45,7 +43,7 @@ internal static class ExperimentRunner
         {
             return f();
         }
-        catch (ArgumentException e)
+        catch (ArgumentException e) when (e is not SettingsException)
         {
             throw new UsageException(e.Message);
         }

@@ -65,18 +65,14 @@ internal static class PruneAtInitCommand
                 throw new UsageException($"--replicates must be ≥ 1, got {n}");
             }
 
-            PruneAtInitExperiment experiment;
+            ExperimentRunner.Usage(() =>
+            {
+                config.Validate();
+                settings.Validate();
+                return 0;
+            });
             string runDir = LotteryExperiment.DirectoryFor(config, parse.GetValue(root)!);
-            try
-            {
-                experiment = new PruneAtInitExperiment(config, settings, runDir);
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException(e.Message);
-            }
-
-            return Run(experiment, settings, n, runDir);
+            return Run(new PruneAtInitExperiment(config, settings, runDir), settings, n, runDir);
         });
         return command;
     }

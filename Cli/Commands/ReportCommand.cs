@@ -20,14 +20,35 @@ internal static class ReportCommand
         return command;
     }
 
-    /// <summary>Refreshes summary.json and the plots from the unit results, then prints the table.</summary>
+    /// <summary>
+    /// Refreshes summary.json and the plots from the unit results, then prints the table. While an experiment
+    /// holds the run directory, prints the table of the units finished so far and leaves the files to it.
+    /// </summary>
     public static void Print(string runDirectory)
     {
         var summary = LotteryExperiment.Summarize(runDirectory);
-        AtomicFile.WriteAllText(Path.Combine(runDirectory, "summary.json"), summary.ToJson());
+
         // Sanity checks get a table of their own; the plots and the main table show the methods themselves.
         var shown = summary.Where(name => !SanityTable.IsSanityBranch(name));
-        var files = ReportPlots.Write(shown, runDirectory);
+        DirectoryLock held;
+        try
+        {
+            held = DirectoryLock.Acquire(runDirectory, "sparsenet report");
+        }
+        catch (DirectoryLockedException e)
+        {
+            CliRunner.Say(ReportTable.Format(shown));
+            CliRunner.Say($"(in progress: '{e.Directory}' is being written by {e.Holder}; summary.json and the plots were not rewritten)");
+            return;
+        }
+
+        IReadOnlyList<string> files;
+        using (held)
+        {
+            AtomicFile.WriteAllText(Path.Combine(runDirectory, "summary.json"), summary.ToJson());
+            files = ReportPlots.Write(shown, runDirectory);
+        }
+
         CliRunner.Say(ReportTable.Format(shown));
         string sanity = SanityTable.Format(summary);
         if (sanity.Length > 0)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using SparseNet.Engine;
 using SparseNet.Engine.Data;
 using SparseNet.Engine.IO;
 using SparseNet.Engine.Nn;
@@ -19,7 +20,7 @@ internal static class TrainCommand
             Description = "Directory for summary.json and final.safetensors (created if missing)",
             DefaultValueFactory = _ => Path.Combine("runs", "train"),
         };
-        var command = new Command("train", "Train a dense network and report test accuracy per epoch.");
+        var command = new Command("train", "Train a dense network and report test accuracy per epoch. A training whose loss stops being a finite number ends at that iteration and is recorded as diverged (exit 1).");
         o.AddTo(command);
         command.Options.Add(outDir);
         command.SetAction(parse => Run(o.Read(parse), o.Seed(parse), parse.GetValue(outDir)!));
@@ -28,9 +29,19 @@ internal static class TrainCommand
 
     private static int Run(TrainingRecipe s, ulong seed, string outDir)
     {
+        var cancel = CliRunner.Interrupt;
+
+        // Taken first: an --out that cannot be written, or that another training is writing, is found before any work.
+        using var held = DirectoryLock.Acquire(outDir, "sparsenet train");
         var (train, test) = DatasetCatalog.Load(s.Data);
+        cancel.ThrowIfCancellationRequested();
         if (s.ValidationSize > 0)
         {
+            if (s.ValidationSize >= train.Count)
+            {
+                throw new SettingsException($"validation size {s.ValidationSize} must be smaller than the {train.Count} training examples of '{s.Data}'");
+            }
+
             (train, _) = train.Split(s.ValidationSize, seed);
         }
 
@@ -44,9 +55,17 @@ internal static class TrainCommand
         var clock = Stopwatch.StartNew();
         ProgressDisplay.Run("training", total, advance =>
         {
-            for (int epoch = 0; epoch < s.Epochs; epoch++)
+            for (int epoch = 0; epoch < s.Epochs && trainer.Divergence is null; epoch++)
             {
-                double trainLoss = trainer.TrainEpoch(epoch, p => advance($"epoch {epoch + 1}/{s.Epochs} loss {p.Loss:F4}"), total);
+                double trainLoss = trainer.TrainEpoch(
+                    epoch,
+                    p =>
+                    {
+                        cancel.ThrowIfCancellationRequested();
+                        advance($"epoch {epoch + 1}/{s.Epochs} loss {p.Loss:F4}");
+                    },
+                    total);
+                cancel.ThrowIfCancellationRequested();
                 var eval = Trainer.Evaluate(model, test);
                 history.Add(new EpochResult(epoch + 1, trainer.Iteration, trainLoss, eval));
                 CliRunner.Say(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch + 1,3}/{s.Epochs}  iteration {trainer.Iteration,6}  train loss {trainLoss:F4}  test loss {eval.Loss:F4}  test accuracy {eval.Accuracy * 100:F2}%"));
@@ -54,13 +73,25 @@ internal static class TrainCommand
         });
         clock.Stop();
 
-        Directory.CreateDirectory(outDir);
         var final = history.Count > 0 ? history[^1].Test : Trainer.Evaluate(model, test);
+        var divergence = trainer.Divergence;
+        string outcome = divergence is not null ? "diverged" : ChanceLevel.IsAtChance(final.Accuracy, test) ? "at_chance" : "trained";
         string summaryPath = Path.Combine(outDir, "summary.json");
-        AtomicFile.WriteAllText(summaryPath, TrainSummary.ToJson(s, seed, final, trainer.Iteration, clock.Elapsed.TotalSeconds, history));
+        AtomicFile.WriteAllText(summaryPath, TrainSummary.ToJson(s, seed, final, trainer.Iteration, clock.Elapsed.TotalSeconds, history, outcome, divergence));
         string weightsPath = Path.Combine(outDir, "final.safetensors");
         Checkpoint.Save(weightsPath, model, new Dictionary<string, string> { ["model"] = s.Model, ["seed"] = seed.ToString(CultureInfo.InvariantCulture) });
+        if (divergence is not null)
+        {
+            Console.Error.WriteLine($"error: {divergence}; wrote {summaryPath} and {weightsPath} (the weights at the divergence)");
+            return CliRunner.RunError;
+        }
+
         CliRunner.Say(string.Create(CultureInfo.InvariantCulture, $"test accuracy {final.Accuracy * 100:F2}% after {trainer.Iteration} iterations in {clock.Elapsed.TotalSeconds:F1} s"));
+        if (outcome == "at_chance")
+        {
+            CliRunner.Say(string.Create(CultureInfo.InvariantCulture, $"warning: {final.Accuracy * 100:F2}% is no better than always guessing the most common test class ({test.MajorityShare() * 100:F2}%): the network learned nothing (is the learning rate too high?)"));
+        }
+
         CliRunner.Say($"wrote {summaryPath} and {weightsPath}");
         return 0;
     }

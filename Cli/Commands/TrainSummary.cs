@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using SparseNet.Engine.IO;
 using SparseNet.Engine.Training;
 
 namespace SparseNet.Cli.Commands;
@@ -7,14 +8,23 @@ namespace SparseNet.Cli.Commands;
 /// <summary>Writes <c>summary.json</c> of a training run with a fixed key order, so equal runs give equal bytes.</summary>
 internal static class TrainSummary
 {
-    public static string ToJson(TrainingRecipe s, ulong seed, EvalResult final, int iterations, double seconds, IReadOnlyList<EpochResult> history)
+    /// <summary>The summary; numbers that are not finite are written as null, so the file is always valid JSON.</summary>
+    public static string ToJson(TrainingRecipe s, ulong seed, EvalResult final, int iterations, double seconds, IReadOnlyList<EpochResult> history, string outcome, Divergence? divergence)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
             w.WriteStartObject();
-            w.WriteNumber("test_accuracy", final.Accuracy);
-            w.WriteNumber("test_loss", final.Loss);
+            w.WriteString("outcome", outcome);
+            JsonNumbers.Write(w, "test_accuracy", final.Accuracy);
+            JsonNumbers.Write(w, "test_loss", final.Loss);
+            if (divergence is not null)
+            {
+                w.WriteNumber("diverged_at_iteration", divergence.Iteration);
+                w.WriteString("diverged_on", divergence.Cause);
+                JsonNumbers.Write(w, "last_finite_loss", divergence.LastFiniteLoss ?? double.NaN);
+            }
+
             w.WriteNumber("epochs", s.Epochs);
             w.WriteNumber("iterations", iterations);
             w.WriteNumber("seconds", Math.Round(seconds, 3));
@@ -31,9 +41,9 @@ internal static class TrainSummary
                 w.WriteStartObject();
                 w.WriteNumber("epoch", e.Epoch);
                 w.WriteNumber("iteration", e.Iteration);
-                w.WriteNumber("train_loss", e.TrainLoss);
-                w.WriteNumber("test_loss", e.Test.Loss);
-                w.WriteNumber("test_accuracy", e.Test.Accuracy);
+                JsonNumbers.Write(w, "train_loss", e.TrainLoss);
+                JsonNumbers.Write(w, "test_loss", e.Test.Loss);
+                JsonNumbers.Write(w, "test_accuracy", e.Test.Accuracy);
                 w.WriteEndObject();
             }
 

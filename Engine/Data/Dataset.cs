@@ -78,6 +78,26 @@ public sealed class Dataset
     /// <summary>Number of classes; labels lie in [0, NumClasses).</summary>
     public int NumClasses { get; }
 
+    /// <summary>
+    /// Share of the most common class: the accuracy of always guessing it, the level a classifier must beat to
+    /// have learned anything (0 for an empty set).
+    /// </summary>
+    public double MajorityShare()
+    {
+        if (Count == 0)
+        {
+            return 0;
+        }
+
+        var counts = new int[NumClasses];
+        foreach (int label in Labels)
+        {
+            counts[label]++;
+        }
+
+        return counts.Max() / (double)Count;
+    }
+
     /// <summary>Features of example <paramref name="index"/>.</summary>
     public ReadOnlySpan<float> Example(int index)
     {

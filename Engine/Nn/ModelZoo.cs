@@ -17,7 +17,7 @@ public static class ModelZoo
         {
             "lenet_300_100" => LeNet300100(inputShape.Aggregate(1, (a, b) => a * b), classes),
             "conv2" => Conv2(inputShape, classes),
-            _ => throw new ArgumentException($"unknown model '{name}'; choose one of: {string.Join(", ", Names)}"),
+            _ => throw new SettingsException($"unknown model '{name}'; choose one of: {string.Join(", ", Names)}"),
         };
         Initializer.Initialize(model, scheme, seed);
         return model;

@@ -8,7 +8,9 @@ namespace SparseNet.Engine.Training;
 
 /// <summary>
 /// Mini-batch training with softmax cross-entropy. The batch order of epoch e depends only on the seed
-/// and e, so a run is reproducible bit for bit and can resume at any epoch.
+/// and e, so a run is reproducible bit for bit and can resume at any epoch. A loss that is not a finite
+/// number stops training at that iteration (its update is not applied) and is recorded in
+/// <see cref="Divergence"/>; the weights are checked for non-finite values after every epoch.
 /// </summary>
 public sealed class Trainer
 {
@@ -19,6 +21,7 @@ public sealed class Trainer
     private readonly Dataset _train;
     private float[] _x = [];
     private int[] _y = [];
+    private float? _lastFiniteLoss;
 
     /// <summary>Prepares training of <paramref name="model"/> on <paramref name="train"/>.</summary>
     public Trainer(Module model, Optimizer optimizer, LearningRateSchedule schedule, Dataset train, int batchSize, ulong seed)
@@ -42,29 +45,72 @@ public sealed class Trainer
     /// <summary>Iterations in one epoch.</summary>
     public int IterationsPerEpoch => _sampler.BatchesPerEpoch;
 
-    /// <summary>Iterations done so far.</summary>
+    /// <summary>Iterations done so far (updates applied).</summary>
     public int Iteration { get; private set; }
 
-    /// <summary>Trains one epoch (0-based <paramref name="epoch"/>) and returns the mean training loss.</summary>
+    /// <summary>Where training diverged, or null while every loss and weight is finite.</summary>
+    public Divergence? Divergence { get; private set; }
+
+    /// <summary>
+    /// Trains one epoch (0-based <paramref name="epoch"/>) and returns the mean training loss of its batches.
+    /// Stops early, returning the mean of the batches trained (NaN if none), once training has diverged.
+    /// </summary>
     public double TrainEpoch(int epoch, Action<TrainProgress>? onIteration = null, int totalIterations = 0)
     {
         _model.Train();
         double lossSum = 0;
-        int batches = _sampler.BatchesPerEpoch;
-        for (int b = 0; b < batches; b++)
+        int batches = _sampler.BatchesPerEpoch, done = 0;
+        for (int b = 0; b < batches && Divergence is null; b++)
         {
             var indices = _sampler.Batch(epoch, b);
             float loss = Step(indices);
+            if (Divergence is not null)
+            {
+                break;
+            }
+
             lossSum += loss;
+            done++;
             onIteration?.Invoke(new TrainProgress(epoch, Iteration, totalIterations, loss));
         }
 
-        return batches == 0 ? 0 : lossSum / batches;
+        if (Divergence is null && !WeightsAreFinite(_model))
+        {
+            Divergence = new Divergence(Iteration, float.NaN, _lastFiniteLoss, "weights");
+        }
+
+        return done == 0 ? double.NaN : lossSum / done;
     }
 
-    /// <summary>One optimisation step on the examples at <paramref name="indices"/>; returns the batch loss.</summary>
+    /// <summary>Whether every parameter of <paramref name="model"/> is a finite number.</summary>
+    public static bool WeightsAreFinite(Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        foreach (var p in model.Parameters())
+        {
+            foreach (float v in p.Value.Span)
+            {
+                if (!float.IsFinite(v))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// One optimisation step on the examples at <paramref name="indices"/>; returns the batch loss. A loss that is
+    /// not finite sets <see cref="Divergence"/> and leaves the weights as they were; once diverged, every call throws.
+    /// </summary>
     public float Step(ReadOnlySpan<int> indices)
     {
+        if (Divergence is not null)
+        {
+            throw new InvalidOperationException($"train: {Divergence}; no further steps");
+        }
+
         int n = indices.Length, f = _train.FeatureSize;
         if (_x.Length != n * f)
         {
@@ -76,11 +122,19 @@ public sealed class Trainer
         var x = Tensor.Wrap(_x, [n, .. _train.FeatureShape]);
         _optimizer.ZeroGrad();
         var loss = Tensor.SoftmaxCrossEntropy(_model.Forward(x), _y);
+        float value = loss.Item();
+        if (!float.IsFinite(value))
+        {
+            Divergence = new Divergence(Iteration + 1, value, _lastFiniteLoss, "loss");
+            return value;
+        }
+
         Autograd.Autograd.Backward(loss);
         _optimizer.LearningRate = _schedule.RateAt(Iteration);
         _optimizer.Step();
         Iteration++;
-        return loss.Item();
+        _lastFiniteLoss = value;
+        return value;
     }
 
     /// <summary>Mean loss and accuracy of <paramref name="model"/> on <paramref name="data"/>, in evaluation mode.</summary>

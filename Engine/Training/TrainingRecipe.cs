@@ -76,7 +76,7 @@ public sealed record TrainingRecipe
         {
             "adam" => new Adam(model.Parameters(), LearningRate, weightDecay: WeightDecay),
             "sgd" => new Sgd(model.Parameters(), LearningRate, Momentum, Nesterov, WeightDecay),
-            _ => throw new ArgumentException($"unknown optimizer '{Optimizer}'; choose adam or sgd"),
+            _ => throw new SettingsException($"unknown optimizer '{Optimizer}'; choose adam or sgd"),
         };
     }
 
@@ -87,7 +87,7 @@ public sealed record TrainingRecipe
     {
         if (!condition)
         {
-            throw new ArgumentException(message);
+            throw new SettingsException(message);
         }
     }
 }

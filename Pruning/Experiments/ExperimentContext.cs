@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using SparseNet.Engine.Data;
 using SparseNet.Engine.IO;
 using SparseNet.Engine.Nn;
@@ -19,15 +21,16 @@ internal sealed class ExperimentContext
     private readonly int _evalEvery;
 
     /// <summary>Loads the recipe's data and holds out its validation set, chosen by <paramref name="dataSeed"/>.</summary>
-    public ExperimentContext(TrainingRecipe recipe, int evalEvery, int rewindIteration, ulong dataSeed)
+    public ExperimentContext(TrainingRecipe recipe, int evalEvery, int rewindIteration, ulong dataSeed, CancellationToken cancellation = default)
     {
         _recipe = recipe;
         _evalEvery = evalEvery;
         RewindIteration = rewindIteration;
         var (train, test) = DatasetCatalog.Load(recipe.Data);
+        cancellation.ThrowIfCancellationRequested();
         if (recipe.ValidationSize >= train.Count)
         {
-            throw new ArgumentException($"validation size {recipe.ValidationSize} must be smaller than the {train.Count} training examples");
+            throw new Engine.SettingsException($"validation size {recipe.ValidationSize} must be smaller than the {train.Count} training examples of '{recipe.Data}'");
         }
 
         (Train, Validation) = train.Split(recipe.ValidationSize, dataSeed);
@@ -46,6 +49,9 @@ internal sealed class ExperimentContext
     /// <summary>Iteration whose weights a rewinding run keeps.</summary>
     public int RewindIteration { get; }
 
+    /// <summary>Iterations every unit trains.</summary>
+    public int IterationsPerUnit => _recipe.Epochs * (int)(((long)Train.Count + _recipe.BatchSize - 1) / _recipe.BatchSize);
+
     /// <summary>A freshly initialised model of the recipe's architecture.</summary>
     public Module CreateModel(ulong seed) => ModelZoo.Create(_recipe.Model, Train.FeatureShape, Train.NumClasses, _recipe.Init, seed);
 
@@ -59,19 +65,24 @@ internal sealed class ExperimentContext
 
     /// <summary>
     /// Trains one unit from <paramref name="start"/> weights under <paramref name="mask"/> and stores mask,
-    /// initial and final weights, metrics and (last) <c>result.json</c> in <paramref name="dir"/>; a unit whose
-    /// result already exists is read back instead. With <paramref name="rewindPath"/>, the weights after
-    /// <see cref="RewindIteration"/> iterations are saved there.
+    /// initial and final weights, metrics and (last) <c>result.json</c> in <paramref name="dir"/>. A unit whose
+    /// result already exists is checked and read back instead: its result must be intact, every file it
+    /// recorded must have the recorded length and hash, and (when <paramref name="maskIsExpected"/>) its mask
+    /// must be <paramref name="mask"/>; otherwise <see cref="DamagedUnitException"/> names the file. With
+    /// <paramref name="rewindPath"/>, the weights after <see cref="RewindIteration"/> iterations are saved there.
+    /// A training whose loss or weights stop being finite ends at that iteration and is recorded as diverged.
     /// </summary>
-    public UnitResult RunUnit(string dir, string branch, int replicate, int level, ulong seed, IReadOnlyDictionary<string, SafeTensor> start, MaskSet mask, UnitCounter counter, string? rewindPath, CancellationToken cancellation)
+    public UnitResult RunUnit(string dir, string branch, int replicate, int level, ulong seed, IReadOnlyDictionary<string, SafeTensor> start, MaskSet mask, UnitCounter counter, string? rewindPath, CancellationToken cancellation, bool maskIsExpected = true)
     {
         string resultPath = Path.Combine(dir, "result.json");
         if (File.Exists(resultPath))
         {
+            var done = Verify(dir, resultPath, branch, replicate, level, maskIsExpected ? mask : null);
             counter.Finish();
-            return UnitResult.Load(resultPath);
+            return done;
         }
 
+        cancellation.ThrowIfCancellationRequested();
         Directory.CreateDirectory(dir);
         var recipe = _recipe;
         var model = CreateModel(seed);
@@ -83,21 +94,25 @@ internal sealed class ExperimentContext
         var trainer = new Trainer(model, recipe.CreateOptimizer(model), recipe.CreateSchedule(), Train, recipe.BatchSize, seed);
         int total = recipe.Epochs * trainer.IterationsPerEpoch;
         var metrics = new StringBuilder();
-        var best = (Iteration: 0, ValLoss: double.PositiveInfinity, TestAccuracy: 0.0);
+        var best = (Iteration: 0, ValLoss: double.PositiveInfinity, TestAccuracy: double.NaN);
         EvalResult lastTest = default;
+        int lastEvaluated = -1;
         void Evaluate(int iteration)
         {
             var val = Trainer.Evaluate(model, Validation);
             lastTest = Trainer.Evaluate(model, Test);
-            metrics.Append(CultureInfo.InvariantCulture, $"{{\"iteration\": {iteration}, \"validation_loss\": {val.Loss:R}, \"validation_accuracy\": {val.Accuracy:R}, \"test_loss\": {lastTest.Loss:R}, \"test_accuracy\": {lastTest.Accuracy:R}}}\n");
-            if (val.Loss < best.ValLoss)
+            lastEvaluated = iteration;
+            metrics.Append(MetricsLine(iteration, val, lastTest));
+            if (val.Loss < best.ValLoss || double.IsNaN(best.TestAccuracy))
             {
-                best = (iteration, val.Loss, lastTest.Accuracy);
+                // The first evaluation always counts, so that a training whose losses are never finite still
+                // has an early-stopping point (iteration 0).
+                best = (iteration, double.IsNaN(val.Loss) ? double.PositiveInfinity : val.Loss, lastTest.Accuracy);
             }
         }
 
         Evaluate(0);
-        for (int epoch = 0; epoch < recipe.Epochs; epoch++)
+        for (int epoch = 0; epoch < recipe.Epochs && trainer.Divergence is null; epoch++)
         {
             trainer.TrainEpoch(epoch, p =>
             {
@@ -116,18 +131,97 @@ internal sealed class ExperimentContext
             });
         }
 
-        if (rewindPath is not null && !File.Exists(rewindPath))
+        cancellation.ThrowIfCancellationRequested();
+        var divergence = trainer.Divergence;
+        if (divergence is not null && lastEvaluated != trainer.Iteration)
         {
-            throw new ArgumentException($"rewind iteration {RewindIteration} is past the end of training ({total} iterations)");
+            Evaluate(trainer.Iteration);
+        }
+
+        var files = new List<string> { "mask.safetensors", "init.safetensors", "final.safetensors", "metrics.jsonl" };
+        if (rewindPath is not null)
+        {
+            if (!File.Exists(rewindPath))
+            {
+                // Training diverged before the rewind iteration (a rewind past the end is refused up front):
+                // the later levels rewind to the last weights the dense run had.
+                Checkpoint.Save(rewindPath, model);
+            }
+
+            files.Add(Path.GetRelativePath(dir, rewindPath).Replace('\\', '/'));
         }
 
         Checkpoint.Save(Path.Combine(dir, "final.safetensors"), model);
         AtomicFile.WriteAllText(Path.Combine(dir, "metrics.jsonl"), metrics.ToString());
-        var result = new UnitResult(branch, replicate, level, mask.Density, mask.Densities(), total, lastTest.Accuracy, lastTest.Loss, best.Iteration, best.ValLoss, best.TestAccuracy);
+        string outcome = divergence is not null ? UnitResult.Diverged : ChanceLevel.IsAtChance(lastTest.Accuracy, Test) ? UnitResult.AtChance : UnitResult.Trained;
+        var result = new UnitResult(branch, replicate, level, mask.Density, mask.Densities(), trainer.Iteration, lastTest.Accuracy, lastTest.Loss, best.Iteration, double.IsPositiveInfinity(best.ValLoss) ? double.NaN : best.ValLoss, best.TestAccuracy)
+        {
+            Outcome = outcome,
+            DivergedAtIteration = divergence?.Iteration ?? 0,
+            LastFiniteLoss = divergence?.LastFiniteLoss is { } l ? l : double.NaN,
+            Files = files.Select(f => UnitFile.Of(dir, f)).ToList(),
+        };
 
         // Written last: its presence marks the unit as finished.
         AtomicFile.WriteAllText(resultPath, result.ToJson());
         counter.Finish();
         return result;
+    }
+
+    /// <summary>One line of <c>metrics.jsonl</c>; losses that are not finite are written as null.</summary>
+    internal static string MetricsLine(int iteration, EvalResult validation, EvalResult test)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("iteration", iteration);
+            JsonNumbers.Write(w, "validation_loss", validation.Loss);
+            JsonNumbers.Write(w, "validation_accuracy", validation.Accuracy);
+            JsonNumbers.Write(w, "test_loss", test.Loss);
+            JsonNumbers.Write(w, "test_accuracy", test.Accuracy);
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    // A finished unit is reused only if nothing it recorded has changed since.
+    private static UnitResult Verify(string dir, string resultPath, string branch, int replicate, int level, MaskSet? expectedMask)
+    {
+        UnitResult done;
+        try
+        {
+            done = UnitResult.Load(resultPath);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DamagedUnitException(dir, e.Message, e);
+        }
+
+        if (done.Branch != branch || done.Replicate != replicate || done.Level != level)
+        {
+            throw new DamagedUnitException(dir, string.Create(CultureInfo.InvariantCulture, $"'{resultPath}' records {done.Branch} replicate {done.Replicate} level {done.Level}, but the folder holds {branch} replicate {replicate} level {level}"));
+        }
+
+        foreach (var file in done.Files)
+        {
+            if (file.Check(dir) is { } problem)
+            {
+                throw new DamagedUnitException(dir, problem + " (changed after the unit finished)");
+            }
+        }
+
+        if (expectedMask is not null)
+        {
+            var recorded = done.Files.FirstOrDefault(f => f.Path == "mask.safetensors");
+            string expected = Convert.ToHexStringLower(SHA256.HashData(expectedMask.Serialize()));
+            if (recorded is null || recorded.Sha256 != expected)
+            {
+                throw new DamagedUnitException(dir, $"'{Path.Combine(dir, "mask.safetensors")}' is not the mask this experiment computes for {branch} at level {level.ToString(CultureInfo.InvariantCulture)} (the level it was pruned from has changed)");
+            }
+        }
+
+        return done;
     }
 }

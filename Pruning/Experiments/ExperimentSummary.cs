@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using SparseNet.Engine.IO;
 
 namespace SparseNet.Pruning.Experiments;
 
@@ -39,13 +40,15 @@ public sealed class ExperimentSummary
                     w.WriteStartObject();
                     w.WriteNumber("level", p.Level);
                     w.WriteNumber("weights_remaining", p.WeightsRemaining);
-                    w.WriteNumber("test_accuracy", p.TestAccuracy);
-                    w.WriteNumber("test_accuracy_std", p.TestAccuracyStd);
-                    w.WriteNumber("early_stop_iteration", p.EarlyStopIteration);
-                    w.WriteNumber("early_stop_iteration_std", p.EarlyStopIterationStd);
-                    w.WriteNumber("early_stop_test_accuracy", p.EarlyStopTestAccuracy);
-                    w.WriteNumber("early_stop_test_accuracy_std", p.EarlyStopTestAccuracyStd);
+                    JsonNumbers.Write(w, "test_accuracy", p.TestAccuracy);
+                    JsonNumbers.Write(w, "test_accuracy_std", p.TestAccuracyStd);
+                    JsonNumbers.Write(w, "early_stop_iteration", p.EarlyStopIteration);
+                    JsonNumbers.Write(w, "early_stop_iteration_std", p.EarlyStopIterationStd);
+                    JsonNumbers.Write(w, "early_stop_test_accuracy", p.EarlyStopTestAccuracy);
+                    JsonNumbers.Write(w, "early_stop_test_accuracy_std", p.EarlyStopTestAccuracyStd);
                     w.WriteNumber("replicates", p.Replicates);
+                    w.WriteNumber("diverged", p.Diverged);
+                    w.WriteNumber("at_chance", p.AtChance);
                     w.WriteEndObject();
                 }
 
@@ -74,13 +77,15 @@ public sealed class ExperimentSummary
                     points.Add(new LevelPoint(
                         e.GetProperty("level").GetInt32(),
                         e.GetProperty("weights_remaining").GetDouble(),
-                        e.GetProperty("test_accuracy").GetDouble(),
-                        e.GetProperty("test_accuracy_std").GetDouble(),
-                        e.GetProperty("early_stop_iteration").GetDouble(),
-                        e.GetProperty("early_stop_iteration_std").GetDouble(),
-                        e.GetProperty("early_stop_test_accuracy").GetDouble(),
-                        e.GetProperty("early_stop_test_accuracy_std").GetDouble(),
-                        e.GetProperty("replicates").GetInt32()));
+                        JsonNumbers.Read(e.GetProperty("test_accuracy")),
+                        JsonNumbers.Read(e.GetProperty("test_accuracy_std")),
+                        JsonNumbers.Read(e.GetProperty("early_stop_iteration")),
+                        JsonNumbers.Read(e.GetProperty("early_stop_iteration_std")),
+                        JsonNumbers.Read(e.GetProperty("early_stop_test_accuracy")),
+                        JsonNumbers.Read(e.GetProperty("early_stop_test_accuracy_std")),
+                        e.GetProperty("replicates").GetInt32(),
+                        e.TryGetProperty("diverged", out var d) ? d.GetInt32() : 0,
+                        e.TryGetProperty("at_chance", out var c) ? c.GetInt32() : 0));
                 }
 
                 branches[branch.Name] = points;

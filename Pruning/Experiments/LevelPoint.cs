@@ -13,6 +13,8 @@ namespace SparseNet.Pruning.Experiments;
 /// <param name="EarlyStopTestAccuracy">Test accuracy at the early-stopping iteration.</param>
 /// <param name="EarlyStopTestAccuracyStd">Its standard deviation across replicates.</param>
 /// <param name="Replicates">How many replicates the averages cover.</param>
+/// <param name="Diverged">How many of them diverged (a non-finite loss or weight stopped their training).</param>
+/// <param name="AtChance">How many ended finite but no better than guessing the most common class.</param>
 public sealed record LevelPoint(
     int Level,
     double WeightsRemaining,
@@ -22,4 +24,6 @@ public sealed record LevelPoint(
     double EarlyStopIterationStd,
     double EarlyStopTestAccuracy,
     double EarlyStopTestAccuracyStd,
-    int Replicates);
+    int Replicates,
+    int Diverged = 0,
+    int AtChance = 0);

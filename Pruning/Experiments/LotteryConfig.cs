@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using SparseNet.Engine;
 using SparseNet.Engine.Training;
 
 namespace SparseNet.Pruning.Experiments;
@@ -76,7 +77,7 @@ public sealed record LotteryConfig
     {
         if (!(targetSparsity > 0 && targetSparsity < 1) || !(pruneRate > 0 && pruneRate < 1))
         {
-            throw new ArgumentException($"target sparsity {targetSparsity.ToString(CultureInfo.InvariantCulture)} and prune rate {pruneRate.ToString(CultureInfo.InvariantCulture)} must be in (0, 1)");
+            throw new SettingsException($"target sparsity {targetSparsity.ToString(CultureInfo.InvariantCulture)} and prune rate {pruneRate.ToString(CultureInfo.InvariantCulture)} must be in (0, 1)");
         }
 
         // A small tolerance keeps exact powers (e.g. s = 1 − 0.8²) from rounding up to an extra level.
@@ -101,21 +102,35 @@ public sealed record LotteryConfig
 
     private static readonly string[] ScopeKeys = ["levels", "branches", "branch_levels"];
 
-    /// <summary>Short hash of the non-default settings, e.g. <c>3fa9c0e1d2</c>.</summary>
-    public string Hash()
+    /// <summary>
+    /// Short hash naming the run, e.g. <c>3fa9c0e1d2</c>: of <see cref="ResultsFormat.Version"/>, the data's content
+    /// fingerprint (<paramref name="dataFingerprint"/>, so replacing the files under the same name starts a new
+    /// run) and the non-default settings.
+    /// </summary>
+    public string Hash(string dataFingerprint)
     {
-        var text = string.Join("\n", NonDefaultSettings().Select(kv => $"{kv.Key}={kv.Value}"));
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..10];
+        ArgumentNullException.ThrowIfNull(dataFingerprint);
+        var lines = new List<string>
+        {
+            string.Create(CultureInfo.InvariantCulture, $"results_version={ResultsFormat.Version}"),
+            $"data_fingerprint={dataFingerprint}",
+        };
+        lines.AddRange(NonDefaultSettings().Select(kv => $"{kv.Key}={kv.Value}"));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", lines))))[..10];
     }
 
-    /// <summary>All settings as a JSON object with fixed key order.</summary>
-    public string ToJson()
+    /// <summary>All settings as a JSON object with fixed key order, with the results version and the data's fingerprint.</summary>
+    public string ToJson(string dataFingerprint)
     {
+        ArgumentNullException.ThrowIfNull(dataFingerprint);
+        var all = Settings(this);
+        all["data_fingerprint"] = dataFingerprint;
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
             w.WriteStartObject();
-            foreach (var (key, value) in Settings(this).OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            w.WriteNumber("results_version", ResultsFormat.Version);
+            foreach (var (key, value) in all.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             {
                 w.WriteString(key, value);
             }
@@ -129,6 +144,10 @@ public sealed record LotteryConfig
     private static Dictionary<string, string> Settings(LotteryConfig c)
     {
         static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+
+        // Single-precision settings print as the shortest text that reads back to the same float (0.0012,
+        // not the 0.0012000000569969416 of its double widening).
+        static string F32(float v) => v.ToString("R", CultureInfo.InvariantCulture);
         var r = c.Recipe;
         return new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -137,12 +156,12 @@ public sealed record LotteryConfig
             ["epochs"] = r.Epochs.ToString(CultureInfo.InvariantCulture),
             ["batch_size"] = r.BatchSize.ToString(CultureInfo.InvariantCulture),
             ["optimizer"] = r.Optimizer,
-            ["lr"] = F(r.LearningRate),
-            ["momentum"] = F(r.Momentum),
+            ["lr"] = F32(r.LearningRate),
+            ["momentum"] = F32(r.Momentum),
             ["nesterov"] = r.Nesterov ? "true" : "false",
-            ["weight_decay"] = F(r.WeightDecay),
+            ["weight_decay"] = F32(r.WeightDecay),
             ["lr_milestones"] = string.Join(",", r.LrMilestones),
-            ["lr_gamma"] = F(r.LrGamma),
+            ["lr_gamma"] = F32(r.LrGamma),
             ["warmup"] = r.WarmupIterations.ToString(CultureInfo.InvariantCulture),
             ["init"] = r.Init.ToString(),
             ["validation_size"] = r.ValidationSize.ToString(CultureInfo.InvariantCulture),
@@ -163,7 +182,7 @@ public sealed record LotteryConfig
     {
         if (!condition)
         {
-            throw new ArgumentException(message);
+            throw new SettingsException(message);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using SparseNet.Engine;
 using SparseNet.Engine.IO;
 using SparseNet.Engine.Nn;
 using SparseNet.Pruning.Masks;
@@ -33,36 +34,33 @@ public sealed class LotteryExperiment
     /// <summary>Where the experiment's files live.</summary>
     public string RunDirectory { get; }
 
-    /// <summary>The run directory of <paramref name="config"/> under <paramref name="root"/>: <c>root/lottery-HASH</c>.</summary>
+    /// <summary>
+    /// The run directory of <paramref name="config"/> under <paramref name="root"/>: <c>root/lottery-HASH</c>, where
+    /// the hash covers the settings that change the numbers, the data's content and <see cref="ResultsFormat.Version"/>.
+    /// </summary>
     public static string DirectoryFor(LotteryConfig config, string root)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return Path.Combine(root, $"lottery-{config.Hash()}");
+        return Path.Combine(root, $"lottery-{config.Hash(DataIdentity.Fingerprint(config.Recipe.Data))}");
     }
 
     /// <summary>Units (trainings) in an experiment of <paramref name="replicates"/> replicates.</summary>
     public int UnitCount(int replicates) => replicates * (_config.Levels + (Enumerable.Range(0, _config.Levels).Count(_config.RunsBranchesAt) * _config.Branches.Count));
 
-    /// <summary>Runs (or resumes) every unit of <paramref name="replicates"/> replicates, then writes and returns the summary.</summary>
+    /// <summary>
+    /// Runs (or resumes) every unit of <paramref name="replicates"/> replicates, then writes and returns the summary.
+    /// The plan is checked against the data before anything is trained (every pruned layer keeps a weight at the
+    /// last level); the run directory is locked against other processes while the experiment runs.
+    /// </summary>
     public ExperimentSummary Run(int replicates, Action<ExperimentProgress>? progress = null, CancellationToken cancellation = default)
     {
         if (replicates < 1)
         {
-            throw new ArgumentException($"replicates must be ≥ 1, got {replicates}");
+            throw new SettingsException($"replicates must be ≥ 1, got {replicates}");
         }
 
-        Directory.CreateDirectory(RunDirectory);
-
-        // A run killed in the middle of a write leaves a temporary file beside the one it was writing.
-        AtomicFile.RemoveLeftovers(RunDirectory);
-        AtomicFile.WriteAllText(Path.Combine(RunDirectory, "hyperparameters.json"), _config.ToJson());
-        _context = new ExperimentContext(_config.Recipe, _config.EvalEvery, _config.RewindIteration, _config.Seed);
-        int iterations = _config.Recipe.Epochs * (int)(((long)_context.Train.Count + _config.Recipe.BatchSize - 1) / _config.Recipe.BatchSize);
-        if (_config.RewindIteration > iterations)
-        {
-            throw new ArgumentException($"rewind iteration {_config.RewindIteration} is past the end of training ({iterations} iterations per level)");
-        }
-
+        using var start = ExperimentStart.Open(_config, RunDirectory, "sparsenet lottery", _config.RewindIteration, ValidatePlan, cancellation);
+        _context = start.Context;
         var counter = new UnitCounter(UnitCount(replicates), progress);
         for (int r = 0; r < replicates; r++)
         {
@@ -72,6 +70,54 @@ public sealed class LotteryExperiment
         var summary = Summarize(RunDirectory);
         AtomicFile.WriteAllText(Path.Combine(RunDirectory, "summary.json"), summary.ToJson());
         return summary;
+    }
+
+    // Everything that would fail or destroy the experiment part-way is refused before the first training.
+    private void ValidatePlan(ExperimentContext context)
+    {
+        int iterations = context.IterationsPerUnit;
+        if (_config.RewindIteration > iterations)
+        {
+            throw new SettingsException($"rewind iteration {_config.RewindIteration} is past the end of training ({iterations} iterations per level)");
+        }
+
+        var layers = PrunableLayers.Find(context.CreateModel(_config.Seed), _config.Exclude);
+        if (_config.Levels > 1 && layers.Count == 0)
+        {
+            throw new SettingsException($"--exclude {string.Join(",", _config.Exclude)} leaves no layer to prune; {_config.Levels - 1} pruning levels need at least one");
+        }
+
+        int last = _config.Levels - 1;
+        if (_config.Global)
+        {
+            long kept = layers.Sum(l => (long)l.Parameter.Size), total = kept;
+            for (int level = 1; level <= last; level++)
+            {
+                kept -= MagnitudePruner.CountToPrune(kept, _config.PruneRate);
+                if (kept < 1)
+                {
+                    throw new SettingsException(string.Create(CultureInfo.InvariantCulture, $"global pruning at {_config.PruneRate:R} per level leaves none of the {total} prunable weights at level {level} of {last}; lower --prune-rate or the number of levels"));
+                }
+            }
+
+            return;
+        }
+
+        string output = layers.Count > 0 ? layers[^1].Name : string.Empty;
+        foreach (var (name, parameter) in layers)
+        {
+            double rate = name == output ? _config.OutputPruneRate : _config.PruneRate;
+            long kept = parameter.Size;
+            for (int level = 1; level <= last; level++)
+            {
+                kept -= MagnitudePruner.CountToPrune(kept, rate);
+                if (kept < 1)
+                {
+                    string option = name == output ? "--output-prune-rate" : "--prune-rate";
+                    throw new SettingsException(string.Create(CultureInfo.InvariantCulture, $"pruning {name} at {rate:R} per level leaves none of its {parameter.Size} weights at level {level} of {last}; lower {option} or the number of levels, or --exclude {PrunableLayers.LayerName(name)}"));
+                }
+            }
+        }
     }
 
     /// <summary>Averages every finished unit found under <paramref name="runDirectory"/> by branch and level.</summary>
@@ -85,7 +131,7 @@ public sealed class LotteryExperiment
         var results = Directory.GetDirectories(runDirectory, "replicate_*")
             .SelectMany(d => Directory.GetFiles(d, "result.json", SearchOption.AllDirectories))
             .Order(StringComparer.Ordinal)
-            .Select(UnitResult.Load)
+            .Select(path => UnitResult.Load(path, verify: false))
             .ToList();
         if (results.Count == 0)
         {
@@ -111,7 +157,7 @@ public sealed class LotteryExperiment
         var (acc, accStd) = MeanStd(u.Select(x => x.TestAccuracy));
         var (es, esStd) = MeanStd(u.Select(x => (double)x.EarlyStopIteration));
         var (esAcc, esAccStd) = MeanStd(u.Select(x => x.EarlyStopTestAccuracy));
-        return new LevelPoint(level.Key, u.Average(x => x.WeightsRemaining), acc, accStd, es, esStd, esAcc, esAccStd, u.Count);
+        return new LevelPoint(level.Key, u.Average(x => x.WeightsRemaining), acc, accStd, es, esStd, esAcc, esAccStd, u.Count, u.Count(x => x.Outcome == UnitResult.Diverged), u.Count(x => x.Outcome == UnitResult.AtChance));
     }
 
     private static (double Mean, double Std) MeanStd(IEnumerable<double> values)
@@ -166,17 +212,15 @@ public sealed class LotteryExperiment
         }
     }
 
-    // The mask of a level: read back if that level already started, else pruned from the previous level's final weights.
+    // The mask of a level, pruned from the previous level's final weights (already verified when that level was
+    // found finished). It is computed, never read back, so a changed mask file cannot steer the pruning; a finished
+    // level's stored mask is then checked against it.
     private MaskSet NextMask(string dir, int level, MaskSet previous, IReadOnlyList<(string Name, Parameter Parameter)> layers)
     {
-        string saved = Path.Combine(LevelDirectory(dir, level, LotteryBranch), "mask.safetensors");
-        if (File.Exists(saved))
-        {
-            return MaskSet.Load(saved, layers.Select(l => l.Name));
-        }
-
         var final = SafeTensors.Read(Path.Combine(LevelDirectory(dir, level - 1, LotteryBranch), "final.safetensors")).Tensors;
-        var scores = layers.ToDictionary(l => l.Name, l => final[l.Name].Data.Select(MathF.Abs).ToArray(), StringComparer.Ordinal);
+
+        // A weight that is no longer a number (a diverged level) counts as large: its training pushed it hardest.
+        var scores = layers.ToDictionary(l => l.Name, l => final[l.Name].Data.Select(v => float.IsNaN(v) ? float.PositiveInfinity : MathF.Abs(v)).ToArray(), StringComparer.Ordinal);
         if (_config.Global)
         {
             return MagnitudePruner.Global(previous, scores, _config.PruneRate);

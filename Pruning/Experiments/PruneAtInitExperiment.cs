@@ -1,4 +1,5 @@
 using System.Globalization;
+using SparseNet.Engine;
 using SparseNet.Engine.Data;
 using SparseNet.Engine.IO;
 using SparseNet.Engine.Nn;
@@ -55,15 +56,11 @@ public sealed class PruneAtInitExperiment
     {
         if (replicates < 1)
         {
-            throw new ArgumentException($"replicates must be ≥ 1, got {replicates}");
+            throw new SettingsException($"replicates must be ≥ 1, got {replicates}");
         }
 
-        Directory.CreateDirectory(RunDirectory);
-
-        // A run killed in the middle of a write leaves a temporary file beside the one it was writing.
-        AtomicFile.RemoveLeftovers(RunDirectory);
-        AtomicFile.WriteAllText(Path.Combine(RunDirectory, "hyperparameters.json"), _config.ToJson());
-        var context = new ExperimentContext(_config.Recipe, _config.EvalEvery, rewindIteration: 0, _config.Seed);
+        using var start = ExperimentStart.Open(_config, RunDirectory, "sparsenet prune-at-init", rewindIteration: 0, ValidatePlan, cancellation);
+        var context = start.Context;
         var counter = new UnitCounter(UnitCount(replicates), progress);
         for (int r = 0; r < replicates; r++)
         {
@@ -73,6 +70,39 @@ public sealed class PruneAtInitExperiment
         var summary = LotteryExperiment.Summarize(RunDirectory);
         AtomicFile.WriteAllText(Path.Combine(RunDirectory, "summary.json"), summary.ToJson());
         return summary;
+    }
+
+    // Every sparsity must leave at least one weight (one per layer for random pruning, which prunes each layer
+    // alike): checked against the model before anything is trained.
+    private void ValidatePlan(ExperimentContext context)
+    {
+        var layers = PrunableLayers.Find(context.CreateModel(_config.Seed), _config.Exclude);
+        long total = layers.Sum(l => (long)l.Parameter.Size);
+        foreach (double sparsity in _settings.Sparsities.Where(s => s > 0))
+        {
+            string s = sparsity.ToString(CultureInfo.InvariantCulture);
+            if (layers.Count == 0)
+            {
+                throw new SettingsException($"--exclude {string.Join(",", _config.Exclude)} leaves no layer to prune at sparsity {s}");
+            }
+
+            long kept = (long)Math.Round((1 - sparsity) * total, MidpointRounding.AwayFromZero);
+            if (kept < 1)
+            {
+                throw new SettingsException($"sparsity {s} keeps none of the {total} prunable weights; the highest sparsity that keeps one is {(1 - (1.0 / total)).ToString("0.######", CultureInfo.InvariantCulture)}");
+            }
+
+            if (_settings.Methods.Contains("random"))
+            {
+                foreach (var (name, parameter) in layers)
+                {
+                    if (Math.Round((1 - sparsity) * parameter.Size, MidpointRounding.AwayFromZero) < 1)
+                    {
+                        throw new SettingsException($"random pruning at sparsity {s} keeps none of the {parameter.Size} weights of {name}; lower the sparsity or --exclude {PrunableLayers.LayerName(name)}");
+                    }
+                }
+            }
+        }
     }
 
     private void RunReplicate(ExperimentContext context, int replicate, UnitCounter counter, CancellationToken cancellation)
@@ -107,7 +137,7 @@ public sealed class PruneAtInitExperiment
                 MaskSet mask;
                 if (File.Exists(maskPath))
                 {
-                    mask = MaskSet.Load(maskPath, layers.Select(l => l.Name));
+                    mask = MaskSet.Load(maskPath, layers);
                 }
                 else
                 {
@@ -116,6 +146,7 @@ public sealed class PruneAtInitExperiment
                     mask.Save(maskPath);
                 }
 
+                // The method's unit checks its own mask against this one, so a changed sparsity mask is refused.
                 context.RunUnit(Path.Combine(sparsityDir, method), method, replicate, level, seed, theta0, mask, counter, null, cancellation);
                 foreach (string check in _settings.SanityChecks)
                 {
@@ -128,7 +159,9 @@ public sealed class PruneAtInitExperiment
                     string unitDir = Path.Combine(sparsityDir, branch);
                     if (File.Exists(Path.Combine(unitDir, "result.json")))
                     {
-                        context.RunUnit(unitDir, branch, replicate, level, seed, theta0, mask, counter, null, cancellation);
+                        // Found finished: its files are checked against its result; its mask is not recomputed
+                        // (an inverted mask would mean scoring again).
+                        context.RunUnit(unitDir, branch, replicate, level, seed, theta0, mask, counter, null, cancellation, maskIsExpected: false);
                         continue;
                     }
 

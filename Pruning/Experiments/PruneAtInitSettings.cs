@@ -1,4 +1,5 @@
 using System.Globalization;
+using SparseNet.Engine;
 using SparseNet.Pruning.Strategies;
 
 namespace SparseNet.Pruning.Experiments;
@@ -18,7 +19,7 @@ public sealed record PruneAtInitSettings
         "shuffle" => $"{method}_shuffled",
         "reinit" => $"{method}_reinitialized",
         "invert" => $"{method}_inverted",
-        _ => throw new ArgumentException($"unknown sanity check '{check}'; choose from {string.Join(", ", KnownSanityChecks)}"),
+        _ => throw new SettingsException($"unknown sanity check '{check}'; choose from {string.Join(", ", KnownSanityChecks)}"),
     };
 
     /// <summary>Methods (see <see cref="InitPruner.Methods"/>).</summary>
@@ -54,6 +55,15 @@ public sealed record PruneAtInitSettings
         foreach (double s in Sparsities)
         {
             Require(s >= 0 && s < 1, $"sparsity {s.ToString(CultureInfo.InvariantCulture)} must be in [0, 1)");
+
+            // Units are filed by sparsity in thousandths (sparsity_0.950, level 950): a finer value would share a
+            // folder with its rounding and silently reuse its results.
+            Require(Math.Abs((s * 1000) - Math.Round(s * 1000)) < 1e-6, $"sparsity {s.ToString(CultureInfo.InvariantCulture)} is not a multiple of 0.001; sparsities are recorded in thousandths (e.g. 0.95, 0.995, 0.999)");
+        }
+
+        foreach (var group in Sparsities.GroupBy(s => Math.Round(s * 1000)).Where(g => g.Count() > 1))
+        {
+            Require(false, $"sparsity {group.First().ToString(CultureInfo.InvariantCulture)} is given {group.Count()} times");
         }
 
         Require(Sparsities.Count > 0, "no sparsity given");
@@ -70,7 +80,7 @@ public sealed record PruneAtInitSettings
     {
         if (!condition)
         {
-            throw new ArgumentException(message);
+            throw new SettingsException(message);
         }
     }
 }

@@ -20,7 +20,7 @@ public static class PrunableLayers
         {
             if (!all.Any(p => p.Name == name || p.Name == name + ".weight"))
             {
-                throw new ArgumentException($"prune: no prunable layer '{name}'; prunable layers are {string.Join(", ", all.Select(p => LayerName(p.Name)))}");
+                throw new Engine.SettingsException($"prune: no prunable layer '{name}'; prunable layers are {string.Join(", ", all.Select(p => LayerName(p.Name)))}");
             }
         }
 

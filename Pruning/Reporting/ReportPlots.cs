@@ -51,16 +51,21 @@ public static class ReportPlots
     /// A branch with a single point (such as a dense reference) is drawn as a dashed horizontal line
     /// through its marker.
     /// </summary>
-    /// <param name="summary">The experiment's results; needs at least one point, every weights-remaining fraction in (0, 1].</param>
+    /// <param name="summary">The experiment's results; needs at least one point. Points whose weights-remaining fraction is outside (0, 1] are left out.</param>
     /// <param name="directory">Target directory; created if missing.</param>
     /// <returns>The paths written, PNG then SVG for each plot.</returns>
-    /// <exception cref="ArgumentException">The summary has no points or a weights-remaining fraction outside (0, 1].</exception>
+    /// <exception cref="ArgumentException">The summary has no points.</exception>
     public static IReadOnlyList<string> Write(ExperimentSummary summary, string directory)
     {
         ArgumentNullException.ThrowIfNull(summary);
         ArgumentException.ThrowIfNullOrEmpty(directory);
         Validate(summary);
+        summary = Drawable(summary);
         Directory.CreateDirectory(directory);
+        if (summary.Branches.Values.All(points => points.Count == 0))
+        {
+            return [];
+        }
 
         var written = new List<string>(2 * Figures.Length);
         foreach (var figure in Figures)
@@ -90,20 +95,15 @@ public static class ReportPlots
         {
             throw new ArgumentException("report: the summary has no points to plot", nameof(summary));
         }
-
-        foreach (var (name, points) in summary.Branches)
-        {
-            foreach (var p in points)
-            {
-                if (!(p.WeightsRemaining > 0 && p.WeightsRemaining <= 1))
-                {
-                    throw new ArgumentException(
-                        $"report: branch '{name}' level {p.Level}: weights_remaining {p.WeightsRemaining.ToString(CultureInfo.InvariantCulture)} is not in (0, 1]",
-                        nameof(summary));
-                }
-            }
-        }
     }
+
+    // A log axis cannot show a network with no weights left (layer collapse under global pruning); such points
+    // stay in the table and summary.json but are left out of the plots.
+    private static ExperimentSummary Drawable(ExperimentSummary summary) =>
+        new(summary.Branches.ToDictionary(
+            kv => kv.Key,
+            kv => (IReadOnlyList<LevelPoint>)kv.Value.Where(p => p.WeightsRemaining > 0 && p.WeightsRemaining <= 1).ToList(),
+            StringComparer.Ordinal));
 
     private static Plot Build(ExperimentSummary summary, Figure figure)
     {

@@ -100,8 +100,27 @@ public static class ReportTable
             }
         }
 
+        var all = summary.Branches.Values.SelectMany(ps => ps).ToList();
+        if (all.Any(p => p.Diverged > 0))
+        {
+            text.Append('\n').Append(DivergedMark).Append(" diverged: a loss or weight stopped being a finite number and ended training early, in ")
+                .Append(all.Sum(p => p.Diverged).ToString(CultureInfo.InvariantCulture)).Append(" training(s); their accuracy is that of the weights at the divergence\n");
+        }
+
+        if (all.Any(p => p.AtChance > 0))
+        {
+            text.Append(all.Any(p => p.Diverged > 0) ? string.Empty : "\n").Append(AtChanceMark).Append(" at chance: training ended with finite numbers but no better than guessing the most common class, in ")
+                .Append(all.Sum(p => p.AtChance).ToString(CultureInfo.InvariantCulture)).Append(" training(s)\n");
+        }
+
         return text.ToString();
     }
+
+    /// <summary>Mark after a cell where some replicate diverged.</summary>
+    public const char DivergedMark = '†';
+
+    /// <summary>Mark after a cell where some replicate ended at chance.</summary>
+    public const char AtChanceMark = '*';
 
     /// <summary>A row label: <c>100.0</c>, <c>51.3</c>, <c>3.6</c>; two decimals below 1% (<c>0.45</c>).</summary>
     internal static string RowLabel(double percent) =>
@@ -130,8 +149,9 @@ public static class ReportTable
         }
 
         string mean = value.ToString(metric.Format, CultureInfo.InvariantCulture);
-        return p.Replicates > 1
+        string mark = p.Diverged > 0 ? $" {DivergedMark}" : p.AtChance > 0 ? $" {AtChanceMark}" : string.Empty;
+        return (p.Replicates > 1
             ? mean + " ± " + metric.Std(p).ToString(metric.Format, CultureInfo.InvariantCulture)
-            : mean;
+            : mean) + mark;
     }
 }

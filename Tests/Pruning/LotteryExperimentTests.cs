@@ -146,7 +146,7 @@ public class LotteryExperimentTests
     public void RewindPastTheEndOfTraining_IsRejectedBeforeAnyTraining()
     {
         string run = Path.Combine(_dir, "late");
-        var ex = Assert.Throws<ArgumentException>(() => new LotteryExperiment(Config(rewind: 17), run).Run(1));
+        var ex = Assert.Throws<SparseNet.Engine.SettingsException>(() => new LotteryExperiment(Config(rewind: 17), run).Run(1));
         Assert.That(ex!.Message, Does.Contain("17").And.Contain("16 iterations"));
         Assert.That(Directory.GetFiles(run, "result.json", SearchOption.AllDirectories), Is.Empty);
     }
@@ -157,7 +157,7 @@ public class LotteryExperimentTests
         Assert.That(LotteryConfig.LevelsFor(0.964, 0.2), Is.EqualTo(16));
         Assert.That(LotteryConfig.LevelsFor(0.36, 0.2), Is.EqualTo(3));
         Assert.That(LotteryConfig.LevelsFor(0.5, 0.2), Is.EqualTo(5));
-        Assert.Throws<ArgumentException>(() => LotteryConfig.LevelsFor(1.0, 0.2));
+        Assert.Throws<SparseNet.Engine.SettingsException>(() => LotteryConfig.LevelsFor(1.0, 0.2));
     }
 
     [Test]
@@ -165,23 +165,23 @@ public class LotteryExperimentTests
     {
         var defaults = new LotteryConfig();
         var explicitDefaults = new LotteryConfig { Levels = 16, PruneRate = 0.2, Recipe = new TrainingRecipe { ValidationSize = 1000, Epochs = 20 } };
-        Assert.That(explicitDefaults.Hash(), Is.EqualTo(defaults.Hash()));
+        Assert.That(explicitDefaults.Hash("sha256:00"), Is.EqualTo(defaults.Hash("sha256:00")));
         Assert.That(defaults.NonDefaultSettings(), Is.Empty);
         var other = new LotteryConfig { PruneRate = 0.25 };
-        Assert.That(other.Hash(), Is.Not.EqualTo(defaults.Hash()));
+        Assert.That(other.Hash("sha256:00"), Is.Not.EqualTo(defaults.Hash("sha256:00")));
         Assert.That(other.NonDefaultSettings().Single().Key, Is.EqualTo("prune_rate"));
 
         // How much of the experiment runs does not change what a training computes, so it shares the directory.
         var more = new LotteryConfig { Levels = 20, Branches = ["shuffle"], BranchLevels = [3] };
-        Assert.That(more.Hash(), Is.EqualTo(defaults.Hash()));
+        Assert.That(more.Hash("sha256:00"), Is.EqualTo(defaults.Hash("sha256:00")));
     }
 
     [Test]
     public void BadSettings_AreRejectedNamingTheValue()
     {
-        var ex = Assert.Throws<ArgumentException>(() => new LotteryConfig { PruneRate = 1.5 }.Validate());
+        var ex = Assert.Throws<SparseNet.Engine.SettingsException>(() => new LotteryConfig { PruneRate = 1.5 }.Validate());
         Assert.That(ex!.Message, Does.Contain("1.5"));
-        ex = Assert.Throws<ArgumentException>(() => new LotteryConfig { Branches = ["bogus"] }.Validate());
+        ex = Assert.Throws<SparseNet.Engine.SettingsException>(() => new LotteryConfig { Branches = ["bogus"] }.Validate());
         Assert.That(ex!.Message, Does.Contain("bogus"));
     }
 }

@@ -58,7 +58,7 @@ public class MaskedTrainingTests
         var model = ModelZoo.Create("conv2", [1, 8, 8], 10, InitScheme.GlorotNormal, 1);
         Assert.That(PrunableLayers.Find(model).Select(p => p.Name), Is.EqualTo(new[] { "conv1.weight", "conv2.weight", "fc1.weight", "fc2.weight", "fc3.weight" }));
         Assert.That(PrunableLayers.Find(model, ["fc3", "conv1.weight"]).Select(p => p.Name), Is.EqualTo(new[] { "conv2.weight", "fc1.weight", "fc2.weight" }));
-        var ex = Assert.Throws<ArgumentException>(() => PrunableLayers.Find(model, ["fc9"]));
+        var ex = Assert.Throws<SparseNet.Engine.SettingsException>(() => PrunableLayers.Find(model, ["fc9"]));
         Assert.That(ex!.Message, Does.Contain("fc9").And.Contain("conv1"));
     }
 }

@@ -115,14 +115,20 @@ public sealed class ReportTests
     }
 
     [Test]
-    public void Write_rejects_a_fraction_outside_the_log_axis()
+    public void Write_leaves_a_fraction_outside_the_log_axis_out_of_the_plots()
     {
         var summary = new ExperimentSummary(new Dictionary<string, IReadOnlyList<LevelPoint>>
         {
-            ["lottery"] = [new LevelPoint(3, 0, 0.5, 0, 100, 0, 0.5, 0, 1)],
+            ["lottery"] = [new LevelPoint(0, 1, 0.9, 0, 100, 0, 0.9, 0, 1), new LevelPoint(1, 0.5, 0.8, 0, 100, 0, 0.8, 0, 1), new LevelPoint(3, 0, 0.1, 0, 100, 0, 0.1, 0, 1)],
         });
-        Assert.That(() => ReportPlots.Write(summary, _dir),
-            Throws.ArgumentException.With.Message.Contains("'lottery' level 3: weights_remaining 0 is not in (0, 1]"));
+        Assert.That(ReportPlots.Write(summary, _dir), Has.Count.EqualTo(6));
+        Assert.That(ReportTable.Format(summary), Does.Contain("0.00"));
+
+        var nothingDrawable = new ExperimentSummary(new Dictionary<string, IReadOnlyList<LevelPoint>>
+        {
+            ["lottery"] = [new LevelPoint(3, 0, 0.1, 0, 100, 0, 0.1, 0, 1)],
+        });
+        Assert.That(ReportPlots.Write(nothingDrawable, Path.Combine(_dir, "none")), Is.Empty);
     }
 
     [Test]

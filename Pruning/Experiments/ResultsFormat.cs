@@ -1,0 +1,16 @@
+namespace SparseNet.Pruning.Experiments;
+
+/// <summary>
+/// Version of the numbers an experiment produces and of the files that hold them. It enters every run
+/// directory's name, so a change here starts new directories and old results are never mixed with new ones.
+/// Bump it whenever training arithmetic changes (a kernel's summation order, an optimizer's formula, an
+/// initialiser, the data order) or the unit files change shape.
+/// </summary>
+public static class ResultsFormat
+{
+    /// <summary>
+    /// The current version. 2: results record their files' lengths and SHA-256 hashes and a checksum of their
+    /// own, diverged trainings are recorded, the data's content enters the run's identity.
+    /// </summary>
+    public const int Version = 2;
+}
