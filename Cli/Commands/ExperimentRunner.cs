@@ -29,7 +29,26 @@ internal static class ExperimentRunner
 
         CliRunner.Say(string.Create(CultureInfo.InvariantCulture, $"finished {units} trainings in {clock.Elapsed.TotalSeconds:F0} s"));
         ReportCommand.Print(runDir);
+        if (DivergenceLine(LotteryExperiment.Results(runDir)) is { } line)
+        {
+            Console.Error.WriteLine(line);
+        }
+
         return 0;
+    }
+
+    /// <summary>One line naming the units that diverged and where (the first three), or null when none did.</summary>
+    public static string? DivergenceLine(IReadOnlyList<UnitResult> results)
+    {
+        var diverged = results.Where(u => u.Outcome == UnitResult.Diverged).ToList();
+        if (diverged.Count == 0)
+        {
+            return null;
+        }
+
+        string Describe(UnitResult u) => string.Create(CultureInfo.InvariantCulture, $"replicate {u.Replicate} level {u.Level} {u.Branch} at iteration {u.DivergedAtIteration}");
+        string more = diverged.Count > 3 ? ", …" : string.Empty;
+        return string.Create(CultureInfo.InvariantCulture, $"warning: training diverged in {diverged.Count} of {results.Count} trainings ({string.Join(", ", diverged.Take(3).Select(Describe))}{more}); they are recorded as diverged (marked † in the table), not retried");
     }
 
     /// <summary>A comma-separated option value as a list (empty for none).</summary>

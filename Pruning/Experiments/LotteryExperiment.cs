@@ -120,19 +120,25 @@ public sealed class LotteryExperiment
         }
     }
 
-    /// <summary>Averages every finished unit found under <paramref name="runDirectory"/> by branch and level.</summary>
-    public static ExperimentSummary Summarize(string runDirectory)
+    /// <summary>Every finished unit's result under <paramref name="runDirectory"/>, in path order (read as reports do, without verifying files).</summary>
+    public static IReadOnlyList<UnitResult> Results(string runDirectory)
     {
         if (!Directory.Exists(runDirectory))
         {
             throw new DirectoryNotFoundException($"run directory '{runDirectory}' does not exist");
         }
 
-        var results = Directory.GetDirectories(runDirectory, "replicate_*")
+        return Directory.GetDirectories(runDirectory, "replicate_*")
             .SelectMany(d => Directory.GetFiles(d, "result.json", SearchOption.AllDirectories))
             .Order(StringComparer.Ordinal)
             .Select(path => UnitResult.Load(path, verify: false))
             .ToList();
+    }
+
+    /// <summary>Averages every finished unit found under <paramref name="runDirectory"/> by branch and level.</summary>
+    public static ExperimentSummary Summarize(string runDirectory)
+    {
+        var results = Results(runDirectory);
         if (results.Count == 0)
         {
             throw new InvalidDataException($"'{runDirectory}' holds no finished levels (no replicate_*/level_*/*/result.json)");

@@ -103,14 +103,12 @@ public static class ReportTable
         var all = summary.Branches.Values.SelectMany(ps => ps).ToList();
         if (all.Any(p => p.Diverged > 0))
         {
-            text.Append('\n').Append(DivergedMark).Append(" diverged: a loss or weight stopped being a finite number and ended training early, in ")
-                .Append(all.Sum(p => p.Diverged).ToString(CultureInfo.InvariantCulture)).Append(" training(s); their accuracy is that of the weights at the divergence\n");
+            text.Append('\n').Append(DivergedMark).Append(" diverged: a loss or weight stopped being a finite number and ended training early (in some or all replicates); accuracy is that of the weights at the divergence\n");
         }
 
         if (all.Any(p => p.AtChance > 0))
         {
-            text.Append(all.Any(p => p.Diverged > 0) ? string.Empty : "\n").Append(AtChanceMark).Append(" at chance: training ended with finite numbers but no better than guessing the most common class, in ")
-                .Append(all.Sum(p => p.AtChance).ToString(CultureInfo.InvariantCulture)).Append(" training(s)\n");
+            text.Append(all.Any(p => p.Diverged > 0) ? string.Empty : "\n").Append(AtChanceMark).Append(" at chance: training ended with finite numbers but no better than guessing the most common class (in some or all replicates)\n");
         }
 
         return text.ToString();
