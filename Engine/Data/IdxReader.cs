@@ -16,6 +16,10 @@ public static class IdxReader
     /// <summary>Magic number of an IDX file of unsigned-byte labels (1 dimension).</summary>
     public const int LabelsMagic = 0x00000801;
 
+    // First buffer for a stream of unknown length: larger than the label files of the MNIST family, so
+    // those never regrow, and small enough that a lying header costs nothing worth mentioning.
+    private const int InitialChunkBytes = 1 << 20;
+
     /// <summary>Reads an image file (magic 2051).</summary>
     /// <param name="path">Raw or gzipped IDX file.</param>
     /// <returns>The images.</returns>
@@ -57,6 +61,11 @@ public static class IdxReader
         ReadHeader(stream, header, path, "labels");
         CheckMagic(header, LabelsMagic, "labels", path);
         int count = ReadDim(header[4..], "label count", path);
+        if (count > Array.MaxLength)
+        {
+            throw new InvalidDataException($"IDX '{path}': declares {count} labels = {count} bytes, more than an array can hold.");
+        }
+
         return ReadPayload(stream, count, path, $"declares {count} labels = {count} bytes");
     }
 
@@ -130,10 +139,26 @@ public static class IdxReader
 
     private static byte[] ReadPayload(Stream stream, long size, string path, string declaration)
     {
-        // A raw file can be checked before allocating, so a corrupt count cannot ask for gigabytes.
-        if (stream.CanSeek && stream.Length - stream.Position < size)
+        byte[] data = stream.CanSeek
+            ? ReadKnownLength(stream, size, path, declaration)
+            : ReadUnknownLength(stream, size, path, declaration);
+
+        Span<byte> probe = stackalloc byte[1];
+        if (Fill(stream, probe, path) != 0)
         {
-            throw new InvalidDataException($"IDX '{path}': truncated: {declaration} but only {stream.Length - stream.Position} present.");
+            throw new InvalidDataException($"IDX '{path}': {declaration} but the file holds more data after them.");
+        }
+
+        return data;
+    }
+
+    // A raw file can be checked before allocating, so a corrupt count cannot ask for gigabytes.
+    private static byte[] ReadKnownLength(Stream stream, long size, string path, string declaration)
+    {
+        long present = stream.Length - stream.Position;
+        if (present < size)
+        {
+            throw new InvalidDataException($"IDX '{path}': truncated: {declaration} but only {present} present.");
         }
 
         var data = new byte[size];
@@ -143,12 +168,32 @@ public static class IdxReader
             throw new InvalidDataException($"IDX '{path}': truncated: {declaration} but only {n} present.");
         }
 
-        Span<byte> probe = stackalloc byte[1];
-        if (Fill(stream, probe, path) != 0)
-        {
-            throw new InvalidDataException($"IDX '{path}': {declaration} but the file holds more data after them.");
-        }
-
         return data;
+    }
+
+    // A gzip stream cannot say how much it holds, and its header's count is only a claim: a few bytes
+    // declaring 2^31 labels must not make us allocate 2 GiB (or die trying). So the buffer grows only
+    // after the data already read has filled it, doubling each time: memory stays within a small multiple
+    // of what the stream really delivers (the old and the doubled buffer during a copy) and the copying
+    // adds up to less than the payload's size.
+    private static byte[] ReadUnknownLength(Stream stream, long size, string path, string declaration)
+    {
+        var data = new byte[Math.Min(size, InitialChunkBytes)];
+        long filled = 0;
+        while (true)
+        {
+            filled += Fill(stream, data.AsSpan((int)filled), path);
+            if (filled < data.Length)
+            {
+                throw new InvalidDataException($"IDX '{path}': truncated: {declaration} but only {filled} present.");
+            }
+
+            if (filled == size)
+            {
+                return data;
+            }
+
+            Array.Resize(ref data, (int)Math.Min(size, 2L * data.Length));
+        }
     }
 }
