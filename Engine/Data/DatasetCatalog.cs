@@ -29,10 +29,10 @@ public static class DatasetCatalog
     /// </summary>
     /// <param name="spec">Dataset name or directory; null or empty means <c>mnist-10k</c>.</param>
     /// <returns>The training and test sets.</returns>
-    /// <exception cref="ArgumentException">The spec is neither a known name nor an existing directory.</exception>
+    /// <exception cref="SettingsException">The spec is neither a known name nor an existing directory.</exception>
     /// <exception cref="DirectoryNotFoundException">The named dataset is not installed or cannot be found.</exception>
     /// <exception cref="FileNotFoundException">A directory lacks one of the four IDX files.</exception>
-    /// <exception cref="InvalidDataException">A file is corrupt, counts of images and labels differ, or a label is out of range.</exception>
+    /// <exception cref="InvalidDataException">A file is corrupt, counts of images and labels differ, a label is out of range, or a split holds no examples.</exception>
     public static (Dataset Train, Dataset Test) Load(string? spec = null)
     {
         if (string.IsNullOrWhiteSpace(spec) || spec.Equals(Mnist10k, StringComparison.OrdinalIgnoreCase))
@@ -50,14 +50,16 @@ public static class DatasetCatalog
             return LoadDirectory(spec);
         }
 
-        throw new ArgumentException(
-            $"Unknown dataset '{spec}': expected '{Mnist10k}' (built in), '{FashionMnist}' (apt-get install dataset-fashion-mnist), or a directory holding {string.Join(", ", FileNames)} (raw or .gz).",
-            nameof(spec));
+        throw new SettingsException(
+            $"Unknown dataset '{spec}': expected '{Mnist10k}' (built in), '{FashionMnist}' (apt-get install dataset-fashion-mnist), or a directory holding {string.Join(", ", FileNames)} (raw or .gz).");
     }
 
     /// <summary>Loads a directory holding the four IDX files of <see cref="FileNames"/>, each raw or gzipped.</summary>
     /// <param name="directory">Dataset directory.</param>
     /// <returns>The training and test sets.</returns>
+    /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="FileNotFoundException">The directory lacks one of the four IDX files.</exception>
+    /// <exception cref="InvalidDataException">A file is corrupt, counts of images and labels differ, a label is out of range, or a split holds no examples.</exception>
     public static (Dataset Train, Dataset Test) LoadDirectory(string directory)
     {
         if (!Directory.Exists(directory))
@@ -65,8 +67,8 @@ public static class DatasetCatalog
             throw new DirectoryNotFoundException($"Dataset directory not found: '{directory}'.");
         }
 
-        Dataset train = LoadSplit(Resolve(directory, FileNames[0]), Resolve(directory, FileNames[1]));
-        Dataset test = LoadSplit(Resolve(directory, FileNames[2]), Resolve(directory, FileNames[3]));
+        Dataset train = LoadSplit(Resolve(directory, FileNames[0]), Resolve(directory, FileNames[1]), "a training set");
+        Dataset test = LoadSplit(Resolve(directory, FileNames[2]), Resolve(directory, FileNames[3]), "a test set");
         if (!train.FeatureShape.AsSpan().SequenceEqual(test.FeatureShape))
         {
             throw new InvalidDataException($"Dataset '{directory}': train images are [{string.Join(',', train.FeatureShape)}] but test images are [{string.Join(',', test.FeatureShape)}].");
@@ -139,13 +141,20 @@ public static class DatasetCatalog
         TryResolve(directory, name)
         ?? throw new FileNotFoundException($"Dataset '{directory}': missing '{name}' (or '{name}.gz').", Path.Combine(directory, name));
 
-    private static Dataset LoadSplit(string imagesPath, string labelsPath)
+    private static Dataset LoadSplit(string imagesPath, string labelsPath, string role)
     {
         IdxImages images = IdxReader.ReadImages(imagesPath);
         byte[] labelBytes = IdxReader.ReadLabels(labelsPath);
         if (images.Count != labelBytes.Length)
         {
             throw new InvalidDataException($"'{imagesPath}' holds {images.Count} images but '{labelsPath}' holds {labelBytes.Length} labels.");
+        }
+
+        // An empty split is valid IDX, but training on nothing or scoring 0 of 0 test examples would
+        // report a meaningless result (0.00% accuracy) as a successful run.
+        if (images.Count == 0)
+        {
+            throw new InvalidDataException($"'{imagesPath}' holds no examples; {role} needs at least one.");
         }
 
         var labels = new int[labelBytes.Length];
