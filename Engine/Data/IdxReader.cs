@@ -24,7 +24,7 @@ public static class IdxReader
     /// <param name="path">Raw or gzipped IDX file.</param>
     /// <returns>The images.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">Wrong magic number, nonsensical dimensions, truncated or over-long data, or a broken gzip stream.</exception>
+    /// <exception cref="InvalidDataException">Wrong magic number, nonsensical dimensions, truncated or over-long data, a broken gzip stream, or not a regular file (a pipe or device).</exception>
     public static IdxImages ReadImages(string path)
     {
         using Stream stream = Open(path);
@@ -53,7 +53,7 @@ public static class IdxReader
     /// <param name="path">Raw or gzipped IDX file.</param>
     /// <returns>One byte per label.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">Wrong magic number, nonsensical count, truncated or over-long data, or a broken gzip stream.</exception>
+    /// <exception cref="InvalidDataException">Wrong magic number, nonsensical count, truncated or over-long data, a broken gzip stream, or not a regular file (a pipe or device).</exception>
     public static byte[] ReadLabels(string path)
     {
         using Stream stream = Open(path);
@@ -90,7 +90,7 @@ public static class IdxReader
             throw new FileNotFoundException($"IDX file not found: '{path}'.", path);
         }
 
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+        FileStream file = DataFile.OpenRegular(path);
         Span<byte> magic = stackalloc byte[2];
         int n = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
         file.Position = 0;
