@@ -1,30 +1,37 @@
 namespace SparseNet.Engine.Autograd;
 
-/// <summary>Per-thread switch deciding whether ops are recorded for autograd.</summary>
+/// <summary>
+/// Switch deciding whether ops are recorded for autograd. The switch belongs to the logical call
+/// context (it flows across <c>await</c>, into <see cref="Task.Run(Action)"/> and into parallel
+/// loops started inside a scope), not to the OS thread that happens to run the code.
+/// </summary>
 public static class GradMode
 {
-    [ThreadStatic]
-    private static int t_disabledDepth;
+    // An AsyncLocal, not a [ThreadStatic]: a scope held across an await may resume on another pool
+    // thread, and a thread-static depth would then stay raised on the thread it left (turning off
+    // recording for whatever runs there next) while the resumed code sees that thread's value instead.
+    // A value set inside an async method or a task does not leak back into its caller either.
+    private static readonly AsyncLocal<int> s_disabledDepth = new();
 
-    /// <summary>True when ops are being recorded on this thread.</summary>
-    public static bool IsEnabled => t_disabledDepth == 0;
+    /// <summary>True when ops are being recorded in the current logical call context.</summary>
+    public static bool IsEnabled => s_disabledDepth.Value == 0;
 
     /// <summary>Turns recording off until the returned scope is disposed (scopes nest).</summary>
     public static NoGradScope NoGrad()
     {
-        t_disabledDepth++;
+        s_disabledDepth.Value++;
         return new NoGradScope(true);
     }
 
     /// <summary>Turns recording on (even inside a no-grad scope) until the returned scope is disposed.</summary>
     public static EnableGradScope EnableGrad() => new(Swap(0));
 
-    internal static void Leave() => t_disabledDepth--;
+    internal static void Leave() => s_disabledDepth.Value--;
 
     internal static int Swap(int depth)
     {
-        int old = t_disabledDepth;
-        t_disabledDepth = depth;
+        int old = s_disabledDepth.Value;
+        s_disabledDepth.Value = depth;
         return old;
     }
 }

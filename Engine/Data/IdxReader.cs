@@ -16,11 +16,15 @@ public static class IdxReader
     /// <summary>Magic number of an IDX file of unsigned-byte labels (1 dimension).</summary>
     public const int LabelsMagic = 0x00000801;
 
+    // First buffer for a stream of unknown length: larger than the label files of the MNIST family, so
+    // those never regrow, and small enough that a lying header costs nothing worth mentioning.
+    private const int InitialChunkBytes = 1 << 20;
+
     /// <summary>Reads an image file (magic 2051).</summary>
     /// <param name="path">Raw or gzipped IDX file.</param>
     /// <returns>The images.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">Wrong magic number, nonsensical dimensions, truncated or over-long data, or a broken gzip stream.</exception>
+    /// <exception cref="InvalidDataException">Wrong magic number, nonsensical dimensions, truncated or over-long data, a broken gzip stream, or not a regular file (a pipe or device).</exception>
     public static IdxImages ReadImages(string path)
     {
         using Stream stream = Open(path);
@@ -49,7 +53,7 @@ public static class IdxReader
     /// <param name="path">Raw or gzipped IDX file.</param>
     /// <returns>One byte per label.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">Wrong magic number, nonsensical count, truncated or over-long data, or a broken gzip stream.</exception>
+    /// <exception cref="InvalidDataException">Wrong magic number, nonsensical count, truncated or over-long data, a broken gzip stream, or not a regular file (a pipe or device).</exception>
     public static byte[] ReadLabels(string path)
     {
         using Stream stream = Open(path);
@@ -57,6 +61,11 @@ public static class IdxReader
         ReadHeader(stream, header, path, "labels");
         CheckMagic(header, LabelsMagic, "labels", path);
         int count = ReadDim(header[4..], "label count", path);
+        if (count > Array.MaxLength)
+        {
+            throw new InvalidDataException($"IDX '{path}': declares {count} labels = {count} bytes, more than an array can hold.");
+        }
+
         return ReadPayload(stream, count, path, $"declares {count} labels = {count} bytes");
     }
 
@@ -81,7 +90,7 @@ public static class IdxReader
             throw new FileNotFoundException($"IDX file not found: '{path}'.", path);
         }
 
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+        FileStream file = DataFile.OpenRegular(path);
         Span<byte> magic = stackalloc byte[2];
         int n = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
         file.Position = 0;
@@ -130,10 +139,26 @@ public static class IdxReader
 
     private static byte[] ReadPayload(Stream stream, long size, string path, string declaration)
     {
-        // A raw file can be checked before allocating, so a corrupt count cannot ask for gigabytes.
-        if (stream.CanSeek && stream.Length - stream.Position < size)
+        byte[] data = stream.CanSeek
+            ? ReadKnownLength(stream, size, path, declaration)
+            : ReadUnknownLength(stream, size, path, declaration);
+
+        Span<byte> probe = stackalloc byte[1];
+        if (Fill(stream, probe, path) != 0)
         {
-            throw new InvalidDataException($"IDX '{path}': truncated: {declaration} but only {stream.Length - stream.Position} present.");
+            throw new InvalidDataException($"IDX '{path}': {declaration} but the file holds more data after them.");
+        }
+
+        return data;
+    }
+
+    // A raw file can be checked before allocating, so a corrupt count cannot ask for gigabytes.
+    private static byte[] ReadKnownLength(Stream stream, long size, string path, string declaration)
+    {
+        long present = stream.Length - stream.Position;
+        if (present < size)
+        {
+            throw new InvalidDataException($"IDX '{path}': truncated: {declaration} but only {present} present.");
         }
 
         var data = new byte[size];
@@ -143,12 +168,32 @@ public static class IdxReader
             throw new InvalidDataException($"IDX '{path}': truncated: {declaration} but only {n} present.");
         }
 
-        Span<byte> probe = stackalloc byte[1];
-        if (Fill(stream, probe, path) != 0)
-        {
-            throw new InvalidDataException($"IDX '{path}': {declaration} but the file holds more data after them.");
-        }
-
         return data;
+    }
+
+    // A gzip stream cannot say how much it holds, and its header's count is only a claim: a few bytes
+    // declaring 2^31 labels must not make us allocate 2 GiB (or die trying). So the buffer grows only
+    // after the data already read has filled it, doubling each time: memory stays within a small multiple
+    // of what the stream really delivers (the old and the doubled buffer during a copy) and the copying
+    // adds up to less than the payload's size.
+    private static byte[] ReadUnknownLength(Stream stream, long size, string path, string declaration)
+    {
+        var data = new byte[Math.Min(size, InitialChunkBytes)];
+        long filled = 0;
+        while (true)
+        {
+            filled += Fill(stream, data.AsSpan((int)filled), path);
+            if (filled < data.Length)
+            {
+                throw new InvalidDataException($"IDX '{path}': truncated: {declaration} but only {filled} present.");
+            }
+
+            if (filled == size)
+            {
+                return data;
+            }
+
+            Array.Resize(ref data, (int)Math.Min(size, 2L * data.Length));
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using SparseNet.Engine;
 using SparseNet.Engine.Data;
 
 namespace SparseNet.Tests.Engine;
@@ -114,10 +115,29 @@ public class DatasetCatalogTests
         Assert.That(e!.Message, Does.Contain("[1,4,3]").And.Contain("[1,5,5]"));
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void Load_EmptyTestSplit_NamesTheImagesFile(bool gzip)
+    {
+        IdxTestFiles.WriteDataset(_dir, train: 4, test: 0, gzip);
+        string images = Path.Combine(_dir, gzip ? "t10k-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte");
+        var e = Assert.Throws<InvalidDataException>(() => DatasetCatalog.LoadDirectory(_dir));
+        Assert.That(e!.Message, Does.Contain($"'{images}' holds no examples; a test set needs at least one"));
+        Assert.Throws<InvalidDataException>(() => DatasetCatalog.Load(_dir));
+    }
+
+    [Test]
+    public void Load_EmptyTrainingSplit_NamesTheImagesFile()
+    {
+        IdxTestFiles.WriteDataset(_dir, train: 0, test: 3, gzip: false);
+        var e = Assert.Throws<InvalidDataException>(() => DatasetCatalog.Load(_dir));
+        Assert.That(e!.Message, Does.Contain($"'{Path.Combine(_dir, "train-images-idx3-ubyte")}' holds no examples; a training set needs at least one"));
+    }
+
     [Test]
     public void Load_UnknownName_ListsTheAcceptedValues()
     {
-        var e = Assert.Throws<ArgumentException>(() => DatasetCatalog.Load("cifar-10"));
+        var e = Assert.Throws<SettingsException>(() => DatasetCatalog.Load("cifar-10"));
         Assert.That(e!.Message, Does.Contain("'cifar-10'").And.Contain("mnist-10k").And.Contain("fashion-mnist").And.Contain("directory"));
     }
 

@@ -136,4 +136,95 @@ public class IdxReaderTests
         var e = Assert.Throws<InvalidDataException>(() => IdxReader.ReadImages(path));
         Assert.That(e!.Message, Does.Contain(path));
     }
+
+    // A header claiming far more than the file holds, followed by a few payload bytes.
+    private static byte[] LabelsHeader(int count, int payload)
+    {
+        byte[] bytes = IdxTestFiles.Labels(new byte[payload]);
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4), count);
+        return bytes;
+    }
+
+    private static long AllocatedBy(Action read)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        read();
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    private const long FewMiB = 8L << 20;
+
+    [Test]
+    public void GzippedLabels_DeclaringAlmost2GiB_FailAsTruncatedWithoutAllocatingIt()
+    {
+        int count = Array.MaxLength;
+        string path = Put("huge-labels.gz", IdxTestFiles.Gzip(LabelsHeader(count, payload: 5)));
+        InvalidDataException? e = null;
+        long allocated = AllocatedBy(() => e = Assert.Throws<InvalidDataException>(() => IdxReader.ReadLabels(path)));
+        Assert.That(e!.Message, Does.Contain(path).And.Contain($"truncated: declares {count} labels = {count} bytes but only 5 present"));
+        Assert.That(allocated, Is.LessThan(FewMiB));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void Labels_DeclaringMoreThanAnArrayCanHold_AreRejectedUpFront(bool gzip)
+    {
+        byte[] raw = LabelsHeader(int.MaxValue, payload: 5);
+        string path = Put("max-labels", gzip ? IdxTestFiles.Gzip(raw) : raw);
+        var e = Assert.Throws<InvalidDataException>(() => IdxReader.ReadLabels(path));
+        Assert.That(e!.Message, Does.Contain(path).And.Contain($"declares {int.MaxValue} labels").And.Contain("more than an array can hold"));
+    }
+
+    [Test]
+    public void GzippedImages_DeclaringAlmost2GiB_FailAsTruncatedWithoutAllocatingIt()
+    {
+        int count = Array.MaxLength / (28 * 28);
+        long size = (long)count * 28 * 28;
+        byte[] raw = IdxTestFiles.Images(0, 28, 28);
+        BinaryPrimitives.WriteInt32BigEndian(raw.AsSpan(4), count);
+        string path = Put("huge-images.gz", IdxTestFiles.Gzip([.. raw, 1, 2, 3, 4, 5]));
+        InvalidDataException? e = null;
+        long allocated = AllocatedBy(() => e = Assert.Throws<InvalidDataException>(() => IdxReader.ReadImages(path)));
+        Assert.That(e!.Message, Does.Contain(path).And.Contain($"truncated: declares {count} images of 28x28 = {size} bytes but only 5 present"));
+        Assert.That(allocated, Is.LessThan(FewMiB));
+    }
+
+    [Test]
+    public void RawLabels_DeclaringTooMany_AreRejectedBeforeAllocating()
+    {
+        string path = Put("raw-labels", LabelsHeader(Array.MaxLength, payload: 3));
+        InvalidDataException? e = null;
+        long allocated = AllocatedBy(() => e = Assert.Throws<InvalidDataException>(() => IdxReader.ReadLabels(path)));
+        Assert.That(e!.Message, Does.Contain(path).And.Contain($"truncated: declares {Array.MaxLength} labels = {Array.MaxLength} bytes but only 3 present"));
+
+        // The raw path never allocates a payload buffer for a count it can see is false.
+        Assert.That(allocated, Is.LessThan(1L << 20));
+    }
+
+    [Test]
+    public void GzippedImages_LargerThanTheFirstChunk_AreReadWhole()
+    {
+        // 3000 images of 28x28 = 2,352,000 bytes: the buffer has to grow twice past its first 1 MiB.
+        byte[] raw = IdxTestFiles.Images(3000, 28, 28, i => (byte)(i * 31 % 251));
+        IdxImages images = IdxReader.ReadImages(Put("big.gz", IdxTestFiles.Gzip(raw)));
+        Assert.That(images.Count, Is.EqualTo(3000));
+        Assert.That(images.Pixels, Is.EqualTo(raw[16..]));
+    }
+
+    [Test]
+    public void GzippedImages_TruncatedAfterTheBufferGrew_ReportWhatWasPresent()
+    {
+        byte[] raw = IdxTestFiles.Images(3000, 28, 28)[..(16 + (2500 * 784))];
+        string path = Put("big-trunc.gz", IdxTestFiles.Gzip(raw));
+        var e = Assert.Throws<InvalidDataException>(() => IdxReader.ReadImages(path));
+        Assert.That(e!.Message, Does.Contain("declares 3000 images of 28x28 = 2352000 bytes but only 1960000 present"));
+    }
+
+    [Test]
+    public void GzippedImages_WithTrailingData_AreRejected()
+    {
+        byte[] raw = [.. IdxTestFiles.Images(2, 2, 2), 9];
+        var e = Assert.Throws<InvalidDataException>(() => IdxReader.ReadImages(Put("long.gz", IdxTestFiles.Gzip(raw))));
+        Assert.That(e!.Message, Does.Contain("more data"));
+    }
 }
