@@ -1,3 +1,4 @@
+using SparseNet.Engine.Data;
 using SparseNet.Engine.IO;
 
 namespace SparseNet.Pruning.Experiments;
@@ -26,7 +27,7 @@ internal sealed class ExperimentStart : IDisposable
     /// </summary>
     public static ExperimentStart Open(LotteryConfig config, string runDirectory, string purpose, int rewindIteration, Action<ExperimentContext> validate, CancellationToken cancellation)
     {
-        string fingerprint = DataIdentity.Fingerprint(config.Recipe.Data);
+        string fingerprint = DatasetCatalog.Fingerprint(config.Recipe.Data);
         cancellation.ThrowIfCancellationRequested();
         var context = new ExperimentContext(config.Recipe, config.EvalEvery, rewindIteration, config.Seed, cancellation);
         validate(context);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using SparseNet.Engine;
+using SparseNet.Engine.Data;
 using SparseNet.Engine.IO;
 using SparseNet.Engine.Nn;
 using SparseNet.Pruning.Masks;
@@ -41,7 +42,7 @@ public sealed class LotteryExperiment
     public static string DirectoryFor(LotteryConfig config, string root)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return Path.Combine(root, $"lottery-{config.Hash(DataIdentity.Fingerprint(config.Recipe.Data))}");
+        return Path.Combine(root, $"lottery-{config.Hash(DatasetCatalog.Fingerprint(config.Recipe.Data))}");
     }
 
     /// <summary>Units (trainings) in an experiment of <paramref name="replicates"/> replicates.</summary>

@@ -11,7 +11,7 @@ namespace SparseNet.Pruning.Reporting;
 /// weights remaining on a reversed log axis (dense on the left, sparsity increasing to the right), one line per
 /// branch, with error bars of one standard deviation across replicates.
 /// </summary>
-public static class ReportPlots
+public static partial class ReportPlots
 {
     /// <summary>Width of every plot in pixels.</summary>
     public const int Width = 800;
@@ -76,7 +76,7 @@ public static class ReportPlots
             written.Add(png);
 
             string svg = Path.Combine(directory, figure.Stem + ".svg");
-            AtomicFile.WriteAllText(svg, plot.GetSvgXml(Width, Height));
+            AtomicFile.WriteAllText(svg, NumberClipPaths(plot.GetSvgXml(Width, Height)));
             written.Add(svg);
         }
 
@@ -88,6 +88,28 @@ public static class ReportPlots
         percent >= 99.95 ? "100"
         : percent >= 0.95 ? percent.ToString("0.0", CultureInfo.InvariantCulture)
         : percent.ToString("0.0#", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Skia names SVG clip paths from a counter that lives as long as the process (<c>cl_4</c> in the first plot,
+    /// <c>cl_97</c> in a later one); renumbering them in order of appearance makes equal plots equal files.
+    /// </summary>
+    internal static string NumberClipPaths(string svg)
+    {
+        var numbers = new Dictionary<string, int>(StringComparer.Ordinal);
+        return ClipPathId().Replace(svg, m =>
+        {
+            if (!numbers.TryGetValue(m.Groups[1].Value, out int n))
+            {
+                n = numbers.Count + 1;
+                numbers[m.Groups[1].Value] = n;
+            }
+
+            return string.Create(CultureInfo.InvariantCulture, $"cl_{n}");
+        });
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\bcl_([0-9a-fA-F]+)\b")]
+    private static partial System.Text.RegularExpressions.Regex ClipPathId();
 
     private static void Validate(ExperimentSummary summary)
     {

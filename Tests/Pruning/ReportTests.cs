@@ -104,6 +104,19 @@ public sealed class ReportTests
     }
 
     [Test]
+    public void Write_gives_the_same_bytes_every_time_in_one_process()
+    {
+        string a = Path.Combine(_dir, "a"), b = Path.Combine(_dir, "b");
+        var first = ReportPlots.Write(Synthetic(), a);
+        ReportPlots.Write(Synthetic(), b);
+        foreach (string path in first)
+        {
+            string other = Path.Combine(b, Path.GetFileName(path));
+            Assert.That(File.ReadAllText(other), Is.EqualTo(File.ReadAllText(path)), Path.GetFileName(path));
+        }
+    }
+
+    [Test]
     public void Write_draws_a_summary_of_one_reference_point()
     {
         var summary = new ExperimentSummary(new Dictionary<string, IReadOnlyList<LevelPoint>>
