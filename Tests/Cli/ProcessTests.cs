@@ -76,7 +76,7 @@ public class ProcessTests
         string root = Path.Combine(_dir, "runs"), reference = Path.Combine(_dir, "reference");
         string[] Args(string r) =>
         [
-            "lottery", "--data", Path.Combine(_dir, "data"), "--validation-size", "24", "--epochs", "40", "--batch-size", "8",
+            "lottery", "--data", Path.Combine(_dir, "data"), "--validation-size", "24", "--epochs", "60", "--batch-size", "8",
             "--levels", "3", "--eval-every", "3", "--branches", "random_prune", "--root", r,
         ];
 
@@ -85,14 +85,14 @@ public class ProcessTests
 
         var random = new Random(20261125);
         int refused = 0, finished = 0, killed = 0;
-        for (int round = 0; round < 6; round++)
+        for (int round = 0; round < 8; round++)
         {
             using var a = CliProcess.Start(Args(root));
             using var b = CliProcess.Start(Args(root));
-            var victims = (round % 3) switch { 0 => new[] { a, b }, 1 => [a], _ => [] };
+            var victims = (round % 4) switch { 0 or 2 => new[] { a, b }, 1 => [a], _ => [] };
             if (victims.Length > 0)
             {
-                Thread.Sleep(random.Next(300, 1500));
+                Thread.Sleep(random.Next(250, 900));
                 foreach (var v in victims)
                 {
                     killed += v.HasExited ? 0 : 1;

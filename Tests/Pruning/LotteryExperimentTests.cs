@@ -148,7 +148,7 @@ public class LotteryExperimentTests
         string run = Path.Combine(_dir, "late");
         var ex = Assert.Throws<SparseNet.Engine.SettingsException>(() => new LotteryExperiment(Config(rewind: 17), run).Run(1));
         Assert.That(ex!.Message, Does.Contain("17").And.Contain("16 iterations"));
-        Assert.That(Directory.GetFiles(run, "result.json", SearchOption.AllDirectories), Is.Empty);
+        Assert.That(Directory.Exists(run), Is.False, "refused before the run directory is created");
     }
 
     [Test]
