@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Text.Json;
 using SparseNet.Cli;
 using SparseNet.Engine;
+using SparseNet.Engine.Data;
 using SparseNet.Engine.IO;
+using SparseNet.Engine.Training;
 using SparseNet.Tests.Engine;
 
 namespace SparseNet.Tests.Cli;
@@ -218,6 +220,29 @@ public class TrustworthyRunTests
         var (code, _, err) = Run("train", "--data", empty, "--epochs", "1", "--out", Path.Combine(_dir, "o"));
         Assert.That(code, Is.EqualTo(1));
         AssertOneLineError(err, Path.Combine(empty, "t10k-images-idx3-ubyte"));
+    }
+
+    [Test]
+    public void GzippedLabelsDeclaringTwoBillionLabels_AreARunErrorNamingTheFile_NotAnAbort()
+    {
+        var header = new byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header, 2049);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), int.MaxValue);
+        string labels = Path.Combine(Data, "train-labels-idx1-ubyte.gz");
+        File.WriteAllBytes(labels, IdxTestFiles.Gzip([.. header, 1, 2, 3]));
+        var (code, _, err) = Run("train", "--data", Data, "--epochs", "1", "--out", Path.Combine(_dir, "o"));
+        Assert.That(code, Is.EqualTo(1));
+        AssertOneLineError(err, labels);
+    }
+
+    [Test]
+    public void ChanceLevel_IsTheMostCommonTestClassPlusAPoint()
+    {
+        var test = new Dataset(new float[10], [0, 0, 0, 0, 1, 2, 3, 4, 5, 6], [1], 10);
+        Assert.That(test.MajorityShare(), Is.EqualTo(0.4));
+        Assert.That(ChanceLevel.IsAtChance(0.41, test), Is.True);
+        Assert.That(ChanceLevel.IsAtChance(0.42, test), Is.False);
+        Assert.That(ChanceLevel.IsAtChance(double.NaN, test), Is.True);
     }
 
     [TestCase("train", "--out")]
