@@ -19,6 +19,7 @@ internal static class LotteryCommand
         var outputRate = new Option<double>("--output-prune-rate") { Description = "Per-level rate for the output layer (layerwise pruning)", DefaultValueFactory = _ => 0.1 };
         var global = new Option<bool>("--global") { Description = "One magnitude threshold across all layers instead of a rate per layer" };
         var exclude = new Option<string>("--exclude") { Description = "Comma-separated layers never pruned (e.g. fc3)", DefaultValueFactory = _ => string.Empty };
+        var allowEmpty = new Option<bool>("--allow-empty-layers") { Description = "Let a mask that prunes with one threshold across layers empty a layer (layer collapse) and train on; by default such a mask is refused, naming the layer" };
         var rewind = new Option<int>("--rewind-iteration") { Description = "0 resets survivors to θ₀; k > 0 rewinds them to the dense run's weights after k iterations", DefaultValueFactory = _ => 0 };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate validation and test accuracy every this many iterations", DefaultValueFactory = _ => 100 };
         var branches = new Option<string>("--branches")
@@ -36,7 +37,7 @@ internal static class LotteryCommand
 
         var command = new Command("lottery", "Find lottery tickets by iterative magnitude pruning, next to random-reinitialisation and random-pruning baselines. Interrupted runs resume when the same command is run again.");
         training.AddTo(command);
-        foreach (var option in new Option[] { levels, target, rate, outputRate, global, exclude, rewind, evalEvery, branches, branchLevels, replicates, root })
+        foreach (var option in new Option[] { levels, target, rate, outputRate, global, exclude, allowEmpty, rewind, evalEvery, branches, branchLevels, replicates, root })
         {
             command.Options.Add(option);
         }
@@ -54,6 +55,7 @@ internal static class LotteryCommand
                 OutputPruneRate = parse.GetValue(outputRate),
                 Global = parse.GetValue(global),
                 Exclude = ExperimentRunner.SplitList(parse.GetValue(exclude)),
+                AllowEmptyLayers = parse.GetValue(allowEmpty),
                 RewindIteration = parse.GetValue(rewind),
                 EvalEvery = parse.GetValue(evalEvery),
                 Branches = ExperimentRunner.SplitList(parse.GetValue(branches)),

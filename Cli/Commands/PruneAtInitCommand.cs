@@ -23,13 +23,14 @@ internal static class PruneAtInitCommand
             DefaultValueFactory = _ => "shuffle,reinit,invert",
         };
         var exclude = new Option<string>("--exclude") { Description = "Comma-separated layers never pruned (e.g. fc3)", DefaultValueFactory = _ => string.Empty };
+        var allowEmpty = new Option<bool>("--allow-empty-layers") { Description = "Let a mask that prunes with one threshold across layers empty a layer (layer collapse) and train on; by default such a mask is refused, naming the layer" };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate validation and test accuracy every this many iterations", DefaultValueFactory = _ => 100 };
         var replicates = new Option<int>("--replicates") { Description = "Repeat with seeds seed, seed+1, ...", DefaultValueFactory = _ => 1 };
         var root = new Option<string>("--root") { Description = "Directory holding experiment runs (the same run directory as `lottery` with the same training options)", DefaultValueFactory = _ => "runs" };
 
         var command = new Command("prune-at-init", "Prune at initialisation (SNIP, GraSP, SynFlow, magnitude, random), train the pruned networks, and record them next to IMP in the same run directory.");
         training.AddTo(command);
-        foreach (var option in new Option[] { method, sparsity, sparsities, iterations, snipBatch, graspPerClass, sanity, exclude, evalEvery, replicates, root })
+        foreach (var option in new Option[] { method, sparsity, sparsities, iterations, snipBatch, graspPerClass, sanity, exclude, allowEmpty, evalEvery, replicates, root })
         {
             command.Options.Add(option);
         }
@@ -48,6 +49,7 @@ internal static class PruneAtInitCommand
                 Recipe = training.Read(parse),
                 Seed = training.Seed(parse),
                 Exclude = ExperimentRunner.SplitList(parse.GetValue(exclude)),
+                AllowEmptyLayers = parse.GetValue(allowEmpty),
                 EvalEvery = parse.GetValue(evalEvery),
             };
             var settings = new PruneAtInitSettings

@@ -7,8 +7,8 @@ namespace SparseNet.Engine.IO;
 /// <c>.lock</c> in the directory is opened with no sharing (an advisory <c>flock</c> on Unix, a share
 /// lock on Windows) for as long as the lock lives. The kernel drops the lock when the process ends in any
 /// way, <c>kill -9</c> included, so a crashed holder never leaves the directory locked. The holder
-/// describes itself (process id, command line, start time) in <c>.lock-holder</c> so that a refused
-/// process can say who holds it.
+/// describes itself (process id, purpose, start time) in <c>.lock-holder</c>, removed on release, so that a
+/// refused process can say who holds it.
 /// </summary>
 public sealed class DirectoryLock : IDisposable
 {
@@ -17,6 +17,10 @@ public sealed class DirectoryLock : IDisposable
 
     /// <summary>Name of the file describing the holder.</summary>
     public const string HolderFileName = ".lock-holder";
+
+    private const int HolderRetries = 20;
+
+    private static readonly TimeSpan HolderRetryDelay = TimeSpan.FromMilliseconds(25);
 
     private readonly FileStream _stream;
 
@@ -42,22 +46,34 @@ public sealed class DirectoryLock : IDisposable
         string full = Path.GetFullPath(directory);
         string lockPath = Path.Combine(full, LockFileName);
         FileStream stream;
-        try
+        for (int attempt = 0; ; attempt++)
         {
-            System.IO.Directory.CreateDirectory(full);
-            stream = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw new IOException($"cannot write in '{full}': {e.Message}", e);
-        }
-        catch (IOException e) when (System.IO.Directory.Exists(full) && File.Exists(lockPath) && IsSharingViolation(lockPath))
-        {
-            throw new DirectoryLockedException(full, ReadHolder(full), e);
-        }
-        catch (IOException e)
-        {
-            throw new IOException($"cannot write in '{full}': {e.Message}", e);
+            try
+            {
+                System.IO.Directory.CreateDirectory(full);
+                stream = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                break;
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new IOException($"cannot write in '{full}': {e.Message}", e);
+            }
+            catch (IOException e) when (System.IO.Directory.Exists(full) && File.Exists(lockPath) && IsSharingViolation(lockPath))
+            {
+                // A holder that is just starting has not described itself yet, and one that is just finishing has
+                // already removed its description: look again shortly before naming nobody.
+                string? holder = TryReadHolder(full);
+                if (holder is not null || attempt >= HolderRetries)
+                {
+                    throw new DirectoryLockedException(full, holder ?? "another process", e);
+                }
+
+                Thread.Sleep(HolderRetryDelay);
+            }
+            catch (IOException e)
+            {
+                throw new IOException($"cannot write in '{full}': {e.Message}", e);
+            }
         }
 
         var held = new DirectoryLock(full, stream);
@@ -75,8 +91,20 @@ public sealed class DirectoryLock : IDisposable
         return held;
     }
 
-    /// <summary>Releases the lock.</summary>
-    public void Dispose() => _stream.Dispose();
+    /// <summary>Releases the lock; the holder's description goes first, while no other process can have taken over.</summary>
+    public void Dispose()
+    {
+        try
+        {
+            File.Delete(Path.Combine(Directory, HolderFileName));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A stale description is harmless: the next holder overwrites it.
+        }
+
+        _stream.Dispose();
+    }
 
     /// <summary>Whether another process holds the lock on <paramref name="directory"/> right now.</summary>
     public static bool IsHeld(string directory)
@@ -86,15 +114,43 @@ public sealed class DirectoryLock : IDisposable
     }
 
     /// <summary>The holder's description, or a placeholder when it cannot be read.</summary>
-    public static string ReadHolder(string directory)
+    public static string ReadHolder(string directory) => TryReadHolder(directory) ?? "another process";
+
+    private static string? TryReadHolder(string directory)
     {
         try
         {
-            return File.ReadAllText(Path.Combine(directory, HolderFileName)).Trim();
+            string text = File.ReadAllText(Path.Combine(directory, HolderFileName)).Trim();
+
+            // A description left by a killed holder names a process that is gone (on this machine): not the holder.
+            var words = text.Split(' ', 3);
+            if (words.Length > 1 && words[0] == "pid" && int.TryParse(words[1], System.Globalization.CultureInfo.InvariantCulture, out int pid) && !IsRunning(pid))
+            {
+                return null;
+            }
+
+            return text.Length > 0 ? text : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return "another process";
+            return null;
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 

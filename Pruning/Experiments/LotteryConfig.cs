@@ -42,6 +42,13 @@ public sealed record LotteryConfig
     /// <summary>Evaluate on validation and test data every this many iterations.</summary>
     public int EvalEvery { get; init; } = 100;
 
+    /// <summary>
+    /// Let pruning with one threshold across layers (global IMP, SNIP, GraSP, SynFlow, magnitude) remove every weight
+    /// of a layer (layer collapse) and train on; without it, a mask that empties a layer is refused, naming the layer.
+    /// It never changes a mask that keeps every layer, so it is not part of the run's identity.
+    /// </summary>
+    public bool AllowEmptyLayers { get; init; }
+
     /// <summary>Branches run at every pruned level (see <see cref="KnownBranches"/>).</summary>
     public IReadOnlyList<string> Branches { get; init; } = ["random_reinit", "random_prune"];
 
@@ -100,7 +107,7 @@ public sealed record LotteryConfig
         return mine.Where(kv => defaults[kv.Key] != kv.Value && !ScopeKeys.Contains(kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
     }
 
-    private static readonly string[] ScopeKeys = ["levels", "branches", "branch_levels"];
+    private static readonly string[] ScopeKeys = ["levels", "branches", "branch_levels", "allow_empty_layers"];
 
     /// <summary>
     /// Short hash naming the run, e.g. <c>3fa9c0e1d2</c>: of <see cref="ResultsFormat.Version"/>, the data's content
@@ -174,8 +181,30 @@ public sealed record LotteryConfig
             ["eval_every"] = c.EvalEvery.ToString(CultureInfo.InvariantCulture),
             ["branches"] = string.Join(",", c.Branches),
             ["branch_levels"] = string.Join(",", c.BranchLevels),
+            ["allow_empty_layers"] = c.AllowEmptyLayers ? "true" : "false",
             ["seed"] = c.Seed.ToString(CultureInfo.InvariantCulture),
         };
+    }
+
+    /// <summary>
+    /// Refuses a mask in which some layer keeps no weight, unless <see cref="AllowEmptyLayers"/>; <paramref name="what"/>
+    /// says which mask (e.g. <c>global pruning at level 9</c>).
+    /// </summary>
+    public void CheckNoEmptyLayer(Masks.MaskSet mask, string what)
+    {
+        ArgumentNullException.ThrowIfNull(mask);
+        if (AllowEmptyLayers)
+        {
+            return;
+        }
+
+        foreach (var (name, _, values) in mask.Entries)
+        {
+            if (values.Length > 0 && Masks.MaskSet.Kept(values) == 0)
+            {
+                throw new SettingsException($"{what} leaves no weight in {name} (layer collapse); lower the pruning rate or sparsity, or pass --allow-empty-layers to train with the layer empty");
+            }
+        }
     }
 
     private static void Require(bool condition, string message)

@@ -230,7 +230,9 @@ public sealed class LotteryExperiment
         var scores = layers.ToDictionary(l => l.Name, l => final[l.Name].Data.Select(v => float.IsNaN(v) ? float.PositiveInfinity : MathF.Abs(v)).ToArray(), StringComparer.Ordinal);
         if (_config.Global)
         {
-            return MagnitudePruner.Global(previous, scores, _config.PruneRate);
+            var next = MagnitudePruner.Global(previous, scores, _config.PruneRate);
+            _config.CheckNoEmptyLayer(next, string.Create(CultureInfo.InvariantCulture, $"global pruning at level {level}"));
+            return next;
         }
 
         string output = layers[^1].Name;

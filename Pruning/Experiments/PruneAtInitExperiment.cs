@@ -130,7 +130,15 @@ public sealed class PruneAtInitExperiment
                 MaskSet Mask(bool invert)
                 {
                     data ??= Data(context, seed);
-                    return InitPruner.Prune(method, model, layers, sparsity, iterations, data, LotteryExperiment.DeriveSeed(seed, 7000 + (ulong)level), invert);
+                    var pruned = InitPruner.Prune(method, model, layers, sparsity, iterations, data, LotteryExperiment.DeriveSeed(seed, 7000 + (ulong)level), invert);
+                    if (!invert)
+                    {
+                        // The inverted ranking is the sanity check's deliberately bad mask: emptying a layer is an
+                        // expected outcome there, not a mistake in the settings.
+                        _config.CheckNoEmptyLayer(pruned, $"{method} at sparsity {sparsity.ToString(CultureInfo.InvariantCulture)}");
+                    }
+
+                    return pruned;
                 }
 
                 // The method's mask is kept beside its units, so resuming never has to score again.

@@ -177,6 +177,16 @@ public class LotteryExperimentTests
     }
 
     [Test]
+    public void AMaskThatEmptiesALayer_IsRefusedNamingIt_UnlessEmptyLayersAreAllowed()
+    {
+        var mask = new SparseNet.Pruning.Masks.MaskSet([("fc1.weight", [2, 2], [1f, 0f, 1f, 1f]), ("fc2.weight", [1, 3], [0f, 0f, 0f])]);
+        var ex = Assert.Throws<SparseNet.Engine.SettingsException>(() => new LotteryConfig().CheckNoEmptyLayer(mask, "global pruning at level 9"));
+        Assert.That(ex!.Message, Does.StartWith("global pruning at level 9 leaves no weight in fc2.weight (layer collapse)").And.Contain("--allow-empty-layers"));
+        Assert.DoesNotThrow(() => new LotteryConfig { AllowEmptyLayers = true }.CheckNoEmptyLayer(mask, "x"));
+        Assert.That(new LotteryConfig { AllowEmptyLayers = true }.Hash("sha256:00"), Is.EqualTo(new LotteryConfig().Hash("sha256:00")), "allowing empty layers never changes a mask that keeps them");
+    }
+
+    [Test]
     public void BadSettings_AreRejectedNamingTheValue()
     {
         var ex = Assert.Throws<SparseNet.Engine.SettingsException>(() => new LotteryConfig { PruneRate = 1.5 }.Validate());
