@@ -47,4 +47,27 @@ public class TrainerTests
         float[] second = Run();
         Assert.That(second, Is.EqualTo(first));
     }
+
+    [Test]
+    public void ANonFiniteLoss_StopsTrainingAtThatIteration_WithoutApplyingItsUpdate()
+    {
+        var model = ModelZoo.Create("lenet_300_100", [6], 3, InitScheme.GlorotNormal, 3);
+        var trainer = new Trainer(model, new Adam(model.Parameters(), 1e30f), LearningRateSchedule.Constant(1e30f), Blobs(300, 1), 20, seed: 9);
+        var seen = new List<float>();
+        double mean = trainer.TrainEpoch(0, p => seen.Add(p.Loss));
+        var d = trainer.Divergence;
+        Assert.That(d, Is.Not.Null);
+        Assert.That(d!.Cause, Is.EqualTo("loss"));
+        Assert.That(float.IsFinite(d.Loss), Is.False);
+        Assert.That(d.Iteration, Is.EqualTo(trainer.Iteration + 1), "the diverging step is not counted");
+        Assert.That(seen, Has.Count.EqualTo(trainer.Iteration).And.All.Matches<float>(float.IsFinite), "only finite steps are reported");
+        Assert.That(d.LastFiniteLoss, Is.EqualTo(seen[^1]));
+        Assert.That(mean, Is.EqualTo(seen.Average(v => (double)v)).Within(1e-9));
+        Assert.That(d.ToString(), Does.StartWith($"training diverged at iteration {d.Iteration} (loss "));
+
+        var weights = model.StateDict()["fc1.weight"].ToArray();
+        Assert.That(double.IsNaN(trainer.TrainEpoch(1)), Is.True, "a diverged trainer trains no further");
+        Assert.That(model.StateDict()["fc1.weight"].ToArray(), Is.EqualTo(weights));
+        Assert.Throws<InvalidOperationException>(() => trainer.Step([0, 1]));
+    }
 }
