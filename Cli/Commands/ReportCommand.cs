@@ -1,7 +1,7 @@
 using System.CommandLine;
 using SparseNet.Engine.IO;
 using SparseNet.Pruning.Experiments;
-using SparseNet.Pruning.Reporting;
+using SparseNet.Reporting;
 
 namespace SparseNet.Cli.Commands;
 

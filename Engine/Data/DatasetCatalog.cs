@@ -105,30 +105,14 @@ public static class DatasetCatalog
     }
 
     /// <summary>
-    /// Finds the built-in <c>data/mnist-10k</c> folder: first beside the running assembly
-    /// (<see cref="AppContext.BaseDirectory"/>, where the CLI build copies it), then in the current
-    /// directory and each of its parents (a source checkout).
+    /// The folder holding the built-in <c>mnist-10k</c> files. The data is embedded in this assembly (so it
+    /// travels with the package and works from any directory); the first call in a process writes it out to a
+    /// folder named after its content under the user cache (see <see cref="Fingerprint(string?)"/>), or the
+    /// temporary directory, and checks a copy already there byte for byte.
     /// </summary>
     /// <returns>Full path of the folder.</returns>
-    /// <exception cref="DirectoryNotFoundException">No candidate holds the dataset; the message lists where it looked.</exception>
-    public static string FindMnist10k() => FindMnist10k(AppContext.BaseDirectory, Directory.GetCurrentDirectory());
-
-    internal static string FindMnist10k(string baseDirectory, string currentDirectory)
-    {
-        var tried = new List<string>();
-        foreach (string root in SearchRoots(baseDirectory, currentDirectory))
-        {
-            string candidate = Path.Combine(root, "data", Mnist10k);
-            tried.Add(candidate);
-            if (Directory.Exists(candidate) && TryResolve(candidate, FileNames[0]) is not null)
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException(
-            $"Built-in dataset '{Mnist10k}' not found; looked in: {string.Join(", ", tried)}. Run from the repository or a build output that contains data/{Mnist10k}.");
-    }
+    /// <exception cref="IOException">Neither place can be written.</exception>
+    public static string FindMnist10k() => BuiltInData.Mnist10kDirectory();
 
     internal static (Dataset Train, Dataset Test) LoadFashionMnist(string directory) => LoadDirectory(RequireFashionMnist(directory));
 
@@ -157,15 +141,6 @@ public static class DatasetCatalog
 
         throw new SettingsException(
             $"Unknown dataset '{spec}': expected '{Mnist10k}' (built in), '{FashionMnist}' (apt-get install dataset-fashion-mnist), or a directory holding {string.Join(", ", FileNames)} (raw or .gz).");
-    }
-
-    private static IEnumerable<string> SearchRoots(string baseDirectory, string currentDirectory)
-    {
-        yield return baseDirectory;
-        for (DirectoryInfo? dir = new(currentDirectory); dir is not null; dir = dir.Parent)
-        {
-            yield return dir.FullName;
-        }
     }
 
     private static string? TryResolve(string directory, string name)

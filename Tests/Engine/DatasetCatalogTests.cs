@@ -36,33 +36,28 @@ public class DatasetCatalogTests
     }
 
     [Test]
-    public void FindMnist10k_FindsTheCopyBesideTheAssembly()
+    public void FindMnist10k_IsTheEmbeddedCopy_ByteForByte_WhateverTheCurrentDirectory()
     {
-        Assert.That(DatasetCatalog.FindMnist10k(), Is.EqualTo(Path.Combine(AppContext.BaseDirectory, "data", "mnist-10k")));
-    }
+        // The repository's data/mnist-10k, four levels above Tests/bin/Release/net10.0.
+        string repo = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "data", "mnist-10k"));
+        string old = Directory.GetCurrentDirectory();
+        Directory.SetCurrentDirectory(_dir);
+        try
+        {
+            string found = DatasetCatalog.FindMnist10k();
+            Assert.That(found, Does.Not.StartWith(Path.GetDirectoryName(repo)!), "not found by walking up from the checkout");
+            foreach (string file in Directory.GetFiles(repo))
+            {
+                Assert.That(File.ReadAllBytes(Path.Combine(found, Path.GetFileName(file))), Is.EqualTo(File.ReadAllBytes(file)), file);
+            }
 
-    [Test]
-    public void FindMnist10k_WalksUpFromTheCurrentDirectory()
-    {
-        string data = Path.Combine(_dir, "repo", "data", "mnist-10k");
-        Directory.CreateDirectory(data);
-        File.WriteAllBytes(Path.Combine(data, "train-images-idx3-ubyte.gz"), []);
-        string deep = Directory.CreateDirectory(Path.Combine(_dir, "repo", "Tests", "bin")).FullName;
-        string emptyBase = Directory.CreateDirectory(Path.Combine(_dir, "app")).FullName;
-
-        Assert.That(DatasetCatalog.FindMnist10k(emptyBase, deep), Is.EqualTo(data));
-
-        // An empty data/mnist-10k folder is skipped, not chosen.
-        Directory.CreateDirectory(Path.Combine(deep, "data", "mnist-10k"));
-        Assert.That(DatasetCatalog.FindMnist10k(emptyBase, deep), Is.EqualTo(data));
-    }
-
-    [Test]
-    public void FindMnist10k_NotFound_ListsWhereItLooked()
-    {
-        string app = Directory.CreateDirectory(Path.Combine(_dir, "app")).FullName;
-        var e = Assert.Throws<DirectoryNotFoundException>(() => DatasetCatalog.FindMnist10k(app, app));
-        Assert.That(e!.Message, Does.Contain(Path.Combine(app, "data", "mnist-10k")));
+            Assert.That(DatasetCatalog.Fingerprint(DatasetCatalog.Mnist10k), Is.EqualTo(DatasetCatalog.Fingerprint(repo)));
+            Assert.That(DatasetCatalog.Load(DatasetCatalog.Mnist10k).Test.Count, Is.EqualTo(2000));
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(old);
+        }
     }
 
     [TestCase(false)]

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Xml.Linq;
 using SparseNet.Pruning.Experiments;
-using SparseNet.Pruning.Reporting;
+using SparseNet.Reporting;
 
 namespace SparseNet.Tests.Pruning;
 

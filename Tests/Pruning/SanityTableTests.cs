@@ -1,5 +1,5 @@
 using SparseNet.Pruning.Experiments;
-using SparseNet.Pruning.Reporting;
+using SparseNet.Reporting;
 
 namespace SparseNet.Tests.Pruning;
 

@@ -4,7 +4,7 @@ using ScottPlot.TickGenerators;
 using SparseNet.Engine.IO;
 using SparseNet.Pruning.Experiments;
 
-namespace SparseNet.Pruning.Reporting;
+namespace SparseNet.Reporting;
 
 /// <summary>
 /// Draws an experiment's summary as the plots of the lottery ticket paper: a metric against the percent of

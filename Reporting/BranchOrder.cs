@@ -1,4 +1,4 @@
-namespace SparseNet.Pruning.Reporting;
+namespace SparseNet.Reporting;
 
 /// <summary>
 /// The order in which reports list branches and the colour each branch gets, so that the same

@@ -3,7 +3,7 @@ using System.Text;
 using SparseNet.Pruning.Experiments;
 using SparseNet.Pruning.Strategies;
 
-namespace SparseNet.Pruning.Reporting;
+namespace SparseNet.Reporting;
 
 /// <summary>
 /// The sanity checks of Frankle et al. (2021, "Pruning neural networks at initialization: why are we missing

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using SparseNet.Pruning.Experiments;
 
-namespace SparseNet.Pruning.Reporting;
+namespace SparseNet.Reporting;
 
 /// <summary>
 /// Formats an experiment's summary as plain text for a terminal: one block per metric (test accuracy,
