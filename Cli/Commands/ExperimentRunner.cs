@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using SparseNet.Engine;
@@ -49,6 +50,32 @@ internal static class ExperimentRunner
         string Describe(UnitResult u) => string.Create(CultureInfo.InvariantCulture, $"replicate {u.Replicate} level {u.Level} {u.Branch} at iteration {u.DivergedAtIteration}");
         string more = diverged.Count > 3 ? ", …" : string.Empty;
         return string.Create(CultureInfo.InvariantCulture, $"warning: training diverged in {diverged.Count} of {results.Count} trainings ({string.Join(", ", diverged.Take(3).Select(Describe))}{more}); they are recorded as diverged (marked † in the table), not retried");
+    }
+
+    /// <summary>The <c>--shard i/n</c> option the experiment commands share.</summary>
+    public static Option<string> ShardOption() => new("--shard")
+    {
+        Description = "Run only replicates r with r mod n = i, so n processes (a Slurm job array, a Kubernetes Indexed Job) share one run directory; each replicate is locked by the process running it",
+        DefaultValueFactory = _ => "0/1",
+    };
+
+    /// <summary>Says which replicates a shard runs; false (after saying so) when it has none.</summary>
+    public static bool AnnounceShard(Shard shard, int replicates)
+    {
+        if (shard.Count == 1)
+        {
+            return true;
+        }
+
+        var mine = shard.Replicates(replicates).ToList();
+        if (mine.Count == 0)
+        {
+            CliRunner.Say($"shard {shard}: no replicate to run (replicates are dealt out r mod {shard.Count}; {replicates} replicate(s))");
+            return false;
+        }
+
+        CliRunner.Say($"shard {shard}: replicate(s) {string.Join(", ", mine)} of {replicates}");
+        return true;
     }
 
     /// <summary>A comma-separated option value as a list (empty for none).</summary>

@@ -33,11 +33,12 @@ internal static class LotteryCommand
             DefaultValueFactory = _ => string.Empty,
         };
         var replicates = new Option<int>("--replicates") { Description = "Repeat the whole run with seeds seed, seed+1, ... for error bars", DefaultValueFactory = _ => 1 };
+        var shard = ExperimentRunner.ShardOption();
         var root = new Option<string>("--root") { Description = "Directory holding experiment runs", DefaultValueFactory = _ => "runs" };
 
         var command = new Command("lottery", "Find lottery tickets by iterative magnitude pruning, next to random-reinitialisation and random-pruning baselines. Interrupted runs resume when the same command is run again.");
         training.AddTo(command);
-        foreach (var option in new Option[] { levels, target, rate, outputRate, global, exclude, allowEmpty, rewind, evalEvery, branches, branchLevels, replicates, root })
+        foreach (var option in new Option[] { levels, target, rate, outputRate, global, exclude, allowEmpty, rewind, evalEvery, branches, branchLevels, replicates, shard, root })
         {
             command.Options.Add(option);
         }
@@ -72,17 +73,22 @@ internal static class LotteryCommand
                 throw new UsageException($"--replicates must be ≥ 1, got {n}");
             }
 
-            return Run(config, n, parse.GetValue(root)!);
+            return Run(config, n, Shard.Parse(parse.GetValue(shard)!), parse.GetValue(root)!);
         });
         return command;
     }
 
-    private static int Run(LotteryConfig config, int replicates, string root)
+    private static int Run(LotteryConfig config, int replicates, Shard shard, string root)
     {
         string runDir = LotteryExperiment.DirectoryFor(config, root);
         var experiment = new LotteryExperiment(config, runDir);
         CliRunner.Say($"lottery: {config.Recipe.Model} on {config.Recipe.Data}, {config.Levels} levels, branches [{string.Join(", ", config.Branches)}], {replicates} replicate(s)");
         CliRunner.Say($"run directory: {runDir}");
-        return ExperimentRunner.Execute(runDir, experiment.UnitCount(replicates), (progress, cancel) => experiment.Run(replicates, progress, cancel), p => $"replicate {p.Replicate} level {p.Level} {p.Branch}");
+        if (!ExperimentRunner.AnnounceShard(shard, replicates))
+        {
+            return 0;
+        }
+
+        return ExperimentRunner.Execute(runDir, experiment.UnitCount(replicates, shard), (progress, cancel) => experiment.Run(replicates, progress, shard, cancel), p => $"replicate {p.Replicate} level {p.Level} {p.Branch}");
     }
 }

@@ -26,11 +26,12 @@ internal static class PruneAtInitCommand
         var allowEmpty = new Option<bool>("--allow-empty-layers") { Description = "Let a mask that prunes with one threshold across layers empty a layer (layer collapse) and train on; by default such a mask is refused, naming the layer" };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate validation and test accuracy every this many iterations", DefaultValueFactory = _ => 100 };
         var replicates = new Option<int>("--replicates") { Description = "Repeat with seeds seed, seed+1, ...", DefaultValueFactory = _ => 1 };
+        var shard = ExperimentRunner.ShardOption();
         var root = new Option<string>("--root") { Description = "Directory holding experiment runs (the same run directory as `lottery` with the same training options)", DefaultValueFactory = _ => "runs" };
 
         var command = new Command("prune-at-init", "Prune at initialisation (SNIP, GraSP, SynFlow, magnitude, random), train the pruned networks, and record them next to IMP in the same run directory.");
         training.AddTo(command);
-        foreach (var option in new Option[] { method, sparsity, sparsities, iterations, snipBatch, graspPerClass, sanity, exclude, allowEmpty, evalEvery, replicates, root })
+        foreach (var option in new Option[] { method, sparsity, sparsities, iterations, snipBatch, graspPerClass, sanity, exclude, allowEmpty, evalEvery, replicates, shard, root })
         {
             command.Options.Add(option);
         }
@@ -74,16 +75,21 @@ internal static class PruneAtInitCommand
                 return 0;
             });
             string runDir = LotteryExperiment.DirectoryFor(config, parse.GetValue(root)!);
-            return Run(new PruneAtInitExperiment(config, settings, runDir), settings, n, runDir);
+            return Run(new PruneAtInitExperiment(config, settings, runDir), settings, n, Shard.Parse(parse.GetValue(shard)!), runDir);
         });
         return command;
     }
 
-    private static int Run(PruneAtInitExperiment experiment, PruneAtInitSettings settings, int replicates, string runDir)
+    private static int Run(PruneAtInitExperiment experiment, PruneAtInitSettings settings, int replicates, Shard shard, string runDir)
     {
         CliRunner.Say($"prune-at-init: [{string.Join(", ", settings.Methods)}] at sparsities [{string.Join(", ", settings.Sparsities.Select(s => s.ToString(CultureInfo.InvariantCulture)))}], sanity checks [{string.Join(", ", settings.SanityChecks)}], {replicates} replicate(s)");
         CliRunner.Say($"run directory: {runDir}");
-        return ExperimentRunner.Execute(runDir, experiment.UnitCount(replicates), (progress, cancel) => experiment.Run(replicates, progress, cancel), p => $"replicate {p.Replicate} {p.Branch} sparsity {p.Level / 1000.0:F3}");
+        if (!ExperimentRunner.AnnounceShard(shard, replicates))
+        {
+            return 0;
+        }
+
+        return ExperimentRunner.Execute(runDir, experiment.UnitCount(replicates, shard), (progress, cancel) => experiment.Run(replicates, progress, shard, cancel), p => $"replicate {p.Replicate} {p.Branch} sparsity {p.Level / 1000.0:F3}");
     }
 
     private static double ParseSparsity(string text) =>

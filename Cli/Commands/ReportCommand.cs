@@ -21,32 +21,35 @@ internal static class ReportCommand
     }
 
     /// <summary>
-    /// Refreshes summary.json and the plots from the unit results, then prints the table. While an experiment
-    /// holds the run directory, prints the table of the units finished so far and leaves the files to it.
+    /// Refreshes summary.json and the plots from the units finished so far (by any process), then prints the
+    /// table; says so when some replicate is still being trained.
     /// </summary>
     public static void Print(string runDirectory)
     {
-        var summary = LotteryExperiment.Summarize(runDirectory);
-
-        // Sanity checks get a table of their own; the plots and the main table show the methods themselves.
-        var shown = summary.Where(name => !SanityTable.IsSanityBranch(name));
-        DirectoryLock held;
-        try
+        if (!Directory.Exists(runDirectory))
         {
-            held = DirectoryLock.Acquire(runDirectory, "sparsenet report");
-        }
-        catch (DirectoryLockedException e)
-        {
-            CliRunner.Say(ReportTable.Format(shown));
-            CliRunner.Say($"(in progress: '{e.Directory}' is being written by {e.Holder}; summary.json and the plots were not rewritten)");
-            return;
+            throw new DirectoryNotFoundException($"run directory '{runDirectory}' does not exist");
         }
 
+        ExperimentSummary summary, shown;
         IReadOnlyList<string> files;
-        using (held)
+
+        // Under the run directory's lock (held only while summaries are written), so the last writer has seen
+        // every unit finished before it, whichever process finished it.
+        using (DirectoryLock.Acquire(runDirectory, "sparsenet report", TimeSpan.FromSeconds(120), CliRunner.Interrupt))
         {
+            summary = LotteryExperiment.Summarize(runDirectory);
+
+            // Sanity checks get a table of their own; the plots and the main table show the methods themselves.
+            shown = summary.Where(name => !SanityTable.IsSanityBranch(name));
             AtomicFile.WriteAllText(Path.Combine(runDirectory, "summary.json"), summary.ToJson());
             files = ReportPlots.Write(shown, runDirectory);
+        }
+
+        var busy = Directory.GetDirectories(runDirectory, "replicate_*").Order(StringComparer.Ordinal).Where(DirectoryLock.IsHeld).ToList();
+        if (busy.Count > 0)
+        {
+            CliRunner.Say($"(in progress: {string.Join(", ", busy.Select(d => $"{Path.GetFileName(d)} is being trained by {DirectoryLock.ReadHolder(d)}"))}; this report shows the units finished so far)");
         }
 
         CliRunner.Say(ReportTable.Format(shown));

@@ -96,7 +96,13 @@ public static class AtomicFile
     /// <paramref name="directory"/> (never a finished file: those are only ever renamed into place).
     /// Returns how many were removed.
     /// </summary>
-    public static int RemoveLeftovers(string directory)
+    public static int RemoveLeftovers(string directory) => RemoveLeftovers(directory, recursive: true);
+
+    /// <summary>
+    /// Like <see cref="RemoveLeftovers(string)"/>; with <paramref name="recursive"/> false, only in
+    /// <paramref name="directory"/> itself (its subdirectories may belong to another writer).
+    /// </summary>
+    public static int RemoveLeftovers(string directory, bool recursive)
     {
         if (!Directory.Exists(directory))
         {
@@ -104,7 +110,7 @@ public static class AtomicFile
         }
 
         int removed = 0;
-        foreach (string path in Directory.EnumerateFiles(directory, ".*.tmp", SearchOption.AllDirectories))
+        foreach (string path in Directory.EnumerateFiles(directory, ".*.tmp", recursive ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly))
         {
             string name = Path.GetFileName(path);
             int dot = name.LastIndexOf('.', name.Length - 5);

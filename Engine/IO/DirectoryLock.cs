@@ -91,6 +91,27 @@ public sealed class DirectoryLock : IDisposable
         return held;
     }
 
+    /// <summary>
+    /// Like <see cref="Acquire(string, string)"/>, but waits up to <paramref name="wait"/> for another holder to let
+    /// go (for short holds, such as writing a summary) before throwing <see cref="DirectoryLockedException"/>.
+    /// </summary>
+    public static DirectoryLock Acquire(string directory, string purpose, TimeSpan wait, CancellationToken cancellation = default)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        while (true)
+        {
+            try
+            {
+                return Acquire(directory, purpose);
+            }
+            catch (DirectoryLockedException) when (DateTime.UtcNow < deadline)
+            {
+                cancellation.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(50));
+                cancellation.ThrowIfCancellationRequested();
+            }
+        }
+    }
+
     /// <summary>Releases the lock; the holder's description goes first, while no other process can have taken over.</summary>
     public void Dispose()
     {

@@ -4,18 +4,28 @@ using SparseNet.Engine.IO;
 namespace SparseNet.Pruning.Experiments;
 
 /// <summary>
-/// How every experiment opens its run directory: load the data, check the whole plan against it before
-/// anything is trained or written, take the directory's lock (one writer per run directory), clear what a
-/// killed run left half-written, and record the settings.
+/// How every experiment uses its run directory. Before anything is written, the data is loaded and the whole
+/// plan is checked against it. The run directory's own files (<c>hyperparameters.json</c>, <c>summary.json</c>)
+/// are written under a short lock on it; each replicate's folder is locked for as long as its units train, so
+/// one process writes a replicate at a time while shards of a grid (<see cref="Shard"/>) run other replicates of
+/// the same directory beside it. Only a lock's holder clears the temporary files a killed writer left in what
+/// it locked.
 /// </summary>
-internal sealed class ExperimentStart : IDisposable
+internal sealed class ExperimentStart
 {
-    private readonly DirectoryLock _lock;
+    // Short holds (settings, a summary, a report's plots) are waited for; a replicate's long hold is not.
+    private static readonly TimeSpan ShortHoldWait = TimeSpan.FromSeconds(120);
 
-    private ExperimentStart(ExperimentContext context, DirectoryLock held)
+    private readonly string _runDirectory;
+    private readonly string _purpose;
+    private readonly CancellationToken _cancellation;
+
+    private ExperimentStart(ExperimentContext context, string runDirectory, string purpose, CancellationToken cancellation)
     {
         Context = context;
-        _lock = held;
+        _runDirectory = runDirectory;
+        _purpose = purpose;
+        _cancellation = cancellation;
     }
 
     /// <summary>The loaded data and training code.</summary>
@@ -31,22 +41,36 @@ internal sealed class ExperimentStart : IDisposable
         cancellation.ThrowIfCancellationRequested();
         var context = new ExperimentContext(config.Recipe, config.EvalEvery, rewindIteration, config.Seed, cancellation);
         validate(context);
-        var held = DirectoryLock.Acquire(runDirectory, purpose);
-        try
+        using (DirectoryLock.Acquire(runDirectory, purpose, ShortHoldWait, cancellation))
         {
-            // Only the lock's holder may clear temporary files: those of a live writer are never touched, and a
-            // killed writer's are leftovers.
-            AtomicFile.RemoveLeftovers(runDirectory);
+            AtomicFile.RemoveLeftovers(runDirectory, recursive: false);
             AtomicFile.WriteAllText(Path.Combine(runDirectory, "hyperparameters.json"), config.ToJson(fingerprint));
-            return new ExperimentStart(context, held);
         }
-        catch
-        {
-            held.Dispose();
-            throw;
-        }
+
+        return new ExperimentStart(context, runDirectory, purpose, cancellation);
     }
 
-    /// <summary>Releases the run directory.</summary>
-    public void Dispose() => _lock.Dispose();
+    /// <summary>
+    /// Locks the folder of <paramref name="replicate"/> for training (refused, naming the holder, while another
+    /// process trains it) and clears what a killed writer left there.
+    /// </summary>
+    public IDisposable Replicate(int replicate)
+    {
+        string directory = Path.Combine(_runDirectory, $"replicate_{replicate}");
+        var held = DirectoryLock.Acquire(directory, _purpose);
+        AtomicFile.RemoveLeftovers(directory);
+        return held;
+    }
+
+    /// <summary>Writes the summary of every unit finished so far (any process's) and returns it.</summary>
+    public ExperimentSummary WriteSummary()
+    {
+        using (DirectoryLock.Acquire(_runDirectory, _purpose, ShortHoldWait, _cancellation))
+        {
+            // Computed under the lock: the last writer has seen every unit any writer finished before it.
+            var summary = LotteryExperiment.Summarize(_runDirectory);
+            AtomicFile.WriteAllText(Path.Combine(_runDirectory, "summary.json"), summary.ToJson());
+            return summary;
+        }
+    }
 }

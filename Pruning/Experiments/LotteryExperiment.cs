@@ -45,32 +45,39 @@ public sealed class LotteryExperiment
         return Path.Combine(root, $"lottery-{config.Hash(DatasetCatalog.Fingerprint(config.Recipe.Data))}");
     }
 
-    /// <summary>Units (trainings) in an experiment of <paramref name="replicates"/> replicates.</summary>
-    public int UnitCount(int replicates) => replicates * (_config.Levels + (Enumerable.Range(0, _config.Levels).Count(_config.RunsBranchesAt) * _config.Branches.Count));
+    /// <summary>Units (trainings) in an experiment of <paramref name="replicates"/> replicates (those of <paramref name="shard"/>, if given).</summary>
+    public int UnitCount(int replicates, Shard? shard = null) =>
+        (shard ?? Shard.All).Replicates(replicates).Count() * (_config.Levels + (Enumerable.Range(0, _config.Levels).Count(_config.RunsBranchesAt) * _config.Branches.Count));
 
     /// <summary>
     /// Runs (or resumes) every unit of <paramref name="replicates"/> replicates, then writes and returns the summary.
     /// The plan is checked against the data before anything is trained (every pruned layer keeps a weight at the
     /// last level); the run directory is locked against other processes while the experiment runs.
     /// </summary>
-    public ExperimentSummary Run(int replicates, Action<ExperimentProgress>? progress = null, CancellationToken cancellation = default)
+    /// <param name="replicates">Replicates in the experiment (seeds seed, seed+1, ...).</param>
+    /// <param name="progress">Called on every iteration and finished unit.</param>
+    /// <param name="cancellation">Stops the run between iterations (finished units are kept).</param>
+    /// <param name="shard">Which of several processes this is; it runs only its replicates (default: all of them).</param>
+    public ExperimentSummary Run(int replicates, Action<ExperimentProgress>? progress = null, Shard? shard = null, CancellationToken cancellation = default)
     {
+        var mine = shard ?? Shard.All;
         if (replicates < 1)
         {
             throw new SettingsException($"replicates must be ≥ 1, got {replicates}");
         }
 
-        using var start = ExperimentStart.Open(_config, RunDirectory, "sparsenet lottery", _config.RewindIteration, ValidatePlan, cancellation);
+        var start = ExperimentStart.Open(_config, RunDirectory, "sparsenet lottery", _config.RewindIteration, ValidatePlan, cancellation);
         _context = start.Context;
-        var counter = new UnitCounter(UnitCount(replicates), progress);
-        for (int r = 0; r < replicates; r++)
+        var counter = new UnitCounter(UnitCount(replicates, mine), progress);
+        foreach (int r in mine.Replicates(replicates))
         {
-            RunReplicate(r, counter, cancellation);
+            using (start.Replicate(r))
+            {
+                RunReplicate(r, counter, cancellation);
+            }
         }
 
-        var summary = Summarize(RunDirectory);
-        AtomicFile.WriteAllText(Path.Combine(RunDirectory, "summary.json"), summary.ToJson());
-        return summary;
+        return start.WriteSummary();
     }
 
     // Everything that would fail or destroy the experiment part-way is refused before the first training.

@@ -42,34 +42,40 @@ public sealed class PruneAtInitExperiment
     /// <summary>The level number a sparsity is recorded under: thousandths of the weights removed.</summary>
     public static int LevelOf(double sparsity) => (int)Math.Round(sparsity * 1000, MidpointRounding.AwayFromZero);
 
-    /// <summary>Trainings in a sweep of <paramref name="replicates"/> replicates.</summary>
-    public int UnitCount(int replicates)
+    /// <summary>Trainings in a sweep of <paramref name="replicates"/> replicates (those of <paramref name="shard"/>, if given).</summary>
+    public int UnitCount(int replicates, Shard? shard = null)
     {
         int pruned = _settings.Sparsities.Count(s => s > 0);
         int dense = _settings.Sparsities.Any(s => s == 0) ? 1 : 0;
         int perMethod = _settings.Methods.Sum(m => pruned * (1 + _settings.SanityChecks.Count(c => !(c == "invert" && m == "random"))));
-        return replicates * (dense + perMethod);
+        return (shard ?? Shard.All).Replicates(replicates).Count() * (dense + perMethod);
     }
 
     /// <summary>Runs (or resumes) the sweep, then writes and returns the run's summary (IMP results included).</summary>
-    public ExperimentSummary Run(int replicates, Action<ExperimentProgress>? progress = null, CancellationToken cancellation = default)
+    /// <param name="replicates">Replicates in the experiment (seeds seed, seed+1, ...).</param>
+    /// <param name="progress">Called on every iteration and finished unit.</param>
+    /// <param name="cancellation">Stops the run between iterations (finished units are kept).</param>
+    /// <param name="shard">Which of several processes this is; it runs only its replicates (default: all of them).</param>
+    public ExperimentSummary Run(int replicates, Action<ExperimentProgress>? progress = null, Shard? shard = null, CancellationToken cancellation = default)
     {
+        var mine = shard ?? Shard.All;
         if (replicates < 1)
         {
             throw new SettingsException($"replicates must be ≥ 1, got {replicates}");
         }
 
-        using var start = ExperimentStart.Open(_config, RunDirectory, "sparsenet prune-at-init", rewindIteration: 0, ValidatePlan, cancellation);
+        var start = ExperimentStart.Open(_config, RunDirectory, "sparsenet prune-at-init", rewindIteration: 0, ValidatePlan, cancellation);
         var context = start.Context;
-        var counter = new UnitCounter(UnitCount(replicates), progress);
-        for (int r = 0; r < replicates; r++)
+        var counter = new UnitCounter(UnitCount(replicates, mine), progress);
+        foreach (int r in mine.Replicates(replicates))
         {
-            RunReplicate(context, r, counter, cancellation);
+            using (start.Replicate(r))
+            {
+                RunReplicate(context, r, counter, cancellation);
+            }
         }
 
-        var summary = LotteryExperiment.Summarize(RunDirectory);
-        AtomicFile.WriteAllText(Path.Combine(RunDirectory, "summary.json"), summary.ToJson());
-        return summary;
+        return start.WriteSummary();
     }
 
     // Every sparsity must leave at least one weight (one per layer for random pruning, which prunes each layer

@@ -49,7 +49,7 @@ public class LotteryExperimentTests
             {
                 cts.Cancel();
             }
-        }, cts.Token));
+        }, cancellation: cts.Token));
         Assert.That(Directory.GetFiles(broken, "result.json", SearchOption.AllDirectories), Has.Length.EqualTo(3));
 
         // As if the process had been killed in the middle of a write.
