@@ -140,6 +140,43 @@ public class ProcessTests
         Assert.That(differing, Is.Empty, "files that differ from the uninterrupted run");
     }
 
+    [Test]
+    public void ThreeShardsRunningAtOnce_EndWithTheFilesOfOneProcessRunningTheWholeGrid()
+    {
+        string root = Path.Combine(_dir, "sharded"), reference = Path.Combine(_dir, "whole");
+        string[] Args(string r, params string[] extra) =>
+        [
+            "lottery", "--data", Path.Combine(_dir, "data"), "--validation-size", "24", "--epochs", "2", "--batch-size", "8",
+            "--levels", "3", "--eval-every", "3", "--branches", "random_prune", "--replicates", "3", "--root", r, .. extra,
+        ];
+
+        var whole = CliTests.Run(Args(reference));
+        Assert.That(whole.Code, Is.Zero, whole.Err);
+
+        var shards = Enumerable.Range(0, 3).Select(i => CliProcess.Start(Args(root, "--shard", $"{i}/3"))).ToList();
+        try
+        {
+            foreach (var (shard, i) in shards.Select((s, i) => (s, i)))
+            {
+                var (code, output, err) = shard.Wait(Long);
+                Assert.That(code, Is.Zero, $"shard {i}/3: {err}");
+                Assert.That(output, Does.Contain($"shard {i}/3: replicate(s) {i} of 3"));
+            }
+        }
+        finally
+        {
+            shards.ForEach(s => s.Dispose());
+        }
+
+        string runA = Directory.GetDirectories(root).Single(), runB = Directory.GetDirectories(reference).Single();
+        Assert.That(Path.GetFileName(runA), Is.EqualTo(Path.GetFileName(runB)));
+        var expected = Files(runB);
+        var actual = Files(runA);
+        Assert.That(actual.Keys.Order(StringComparer.Ordinal), Is.EqualTo(expected.Keys.Order(StringComparer.Ordinal)));
+        var differing = expected.Where(kv => !kv.Value.AsSpan().SequenceEqual(actual[kv.Key])).Select(kv => kv.Key).ToList();
+        Assert.That(differing, Is.Empty, "files that differ from the single process's");
+    }
+
     // Every file of a run except the lock's own two, which name the process that held it.
     private static Dictionary<string, byte[]> Files(string run) =>
         Directory.GetFiles(run, "*", SearchOption.AllDirectories)
