@@ -16,6 +16,7 @@ internal static class Program
             PruneAtInitCommand.Create(),
             TrainCommand.Create(),
             ReportCommand.Create(),
+            ExportCommand.Create(),
         };
         return CliRunner.Run(root, args);
     }
