@@ -83,6 +83,7 @@ internal static class CliRunner
                 return work.Result;
             }
 
+            ProgressDisplay.Abandon();
             Console.Error.WriteLine("interrupted");
             return signal.Code;
         }

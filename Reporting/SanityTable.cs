@@ -28,12 +28,14 @@ public static class SanityTable
     /// <summary>
     /// Test accuracy of each pruning-at-initialisation method at <paramref name="sparsity"/> (default 95%)
     /// and of IMP tickets nearest <paramref name="impRemaining"/> weights remaining (default 7%), next to
-    /// their checks; empty when the summary holds no checks.
+    /// their checks; empty when the summary holds no checks. The header names what the rows show: the IMP
+    /// level and its weights remaining, which a short run may leave far from <paramref name="impRemaining"/>.
     /// </summary>
     public static string Format(ExperimentSummary summary, double sparsity = 0.95, double impRemaining = 0.07)
     {
         ArgumentNullException.ThrowIfNull(summary);
         var rows = new List<string[]>();
+        var shown = new List<string>();
         int level = PruneAtInitExperiment.LevelOf(sparsity);
         foreach (var (name, points) in summary.Branches.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
@@ -51,12 +53,20 @@ public static class SanityTable
             rows.Add([name, Percent(at.WeightsRemaining), Accuracy(at), .. Checks.Select(c => Accuracy(summary.Branches.GetValueOrDefault(PruneAtInitSettings.SanityBranch(name, c))?.FirstOrDefault(p => p.Level == level)))]);
         }
 
+        if (rows.Count > 0)
+        {
+            shown.Add(string.Create(CultureInfo.InvariantCulture, $"pruning at initialisation at {sparsity * 100:F0}% sparsity"));
+        }
+
         if (summary.Branches.TryGetValue(LotteryExperiment.LotteryBranch, out var lottery) && lottery.Count > 1 &&
             (summary.Branches.ContainsKey("shuffle") || summary.Branches.ContainsKey("random_reinit")))
         {
             var ticket = lottery.Where(p => p.Level > 0).MinBy(p => Math.Abs(p.WeightsRemaining - impRemaining))!;
             LevelPoint? Branch(string b) => summary.Branches.GetValueOrDefault(b)?.FirstOrDefault(p => p.Level == ticket.Level);
             rows.Add(["lottery (IMP)", Percent(ticket.WeightsRemaining), Accuracy(ticket), Accuracy(Branch("shuffle")), Accuracy(Branch("random_reinit")), "-"]);
+
+            // A short run may stop far from the level asked for: the header names the one shown.
+            shown.Add(string.Create(CultureInfo.InvariantCulture, $"IMP tickets at {Percent(ticket.WeightsRemaining)}% weights remaining (level {ticket.Level}; the nearest to {Percent(impRemaining)}%)"));
         }
 
         if (rows.Count == 0)
@@ -67,7 +77,7 @@ public static class SanityTable
         string[] header = ["mask", "weights %", "test acc %", "shuffled", "reinit", "inverted"];
         var widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Sanity checks (test accuracy %): pruning at initialisation at {sparsity * 100:F0}% sparsity, IMP tickets near {impRemaining * 100:F1}% weights remaining");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Sanity checks (test accuracy %): {string.Join(", ", shown)}");
         sb.AppendLine(Line(header, widths));
         sb.AppendLine(new string('-', widths.Sum() + (2 * (widths.Length - 1))));
         foreach (var r in rows)

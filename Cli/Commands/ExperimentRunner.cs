@@ -18,7 +18,8 @@ internal static class ExperimentRunner
         var clock = Stopwatch.StartNew();
         try
         {
-            ProgressDisplay.RunUnits(units, update => run(
+            // Nothing is printed while the bar is live; a line that must be would go through RunUnits' log.
+            ProgressDisplay.RunUnits(units, (update, _) => run(
                 p => update(p.UnitsDone, p.Replicate >= 0 ? p.Iteration / (double)Math.Max(1, p.UnitIterations) : 0, p.Replicate >= 0 ? caption(p) : string.Empty),
                 CliRunner.Interrupt));
         }

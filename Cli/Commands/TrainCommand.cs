@@ -53,7 +53,7 @@ internal static class TrainCommand
 
         var history = new List<EpochResult>();
         var clock = Stopwatch.StartNew();
-        ProgressDisplay.Run("training", total, advance =>
+        ProgressDisplay.Run("training", total, (advance, log) =>
         {
             for (int epoch = 0; epoch < s.Epochs && trainer.Divergence is null; epoch++)
             {
@@ -68,7 +68,7 @@ internal static class TrainCommand
                 cancel.ThrowIfCancellationRequested();
                 var eval = Trainer.Evaluate(model, test);
                 history.Add(new EpochResult(epoch + 1, trainer.Iteration, trainLoss, eval));
-                CliRunner.Say(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch + 1,3}/{s.Epochs}  iteration {trainer.Iteration,6}  train loss {trainLoss:F4}  test loss {eval.Loss:F4}  test accuracy {eval.Accuracy * 100:F2}%"));
+                log(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch + 1,3}/{s.Epochs}  iteration {trainer.Iteration,6}  train loss {trainLoss:F4}  test loss {eval.Loss:F4}  test accuracy {eval.Accuracy * 100:F2}%"));
             }
         });
         clock.Stop();

@@ -36,5 +36,20 @@ public class SanityTableTests
         Assert.That(lines.Single(l => l.StartsWith("snip ", StringComparison.Ordinal)), Does.Contain("94.27").And.Contain("92.83").And.Contain("93.98").And.Contain("48.65"));
         Assert.That(lines.Single(l => l.StartsWith("lottery", StringComparison.Ordinal)), Does.Contain("7.0").And.Contain("95.80").And.Contain("93.18").And.Contain("94.03"));
         Assert.That(SanityTable.Format(summary.Where(b => b is "lottery")), Is.Empty);
+        Assert.That(lines[0], Is.EqualTo("Sanity checks (test accuracy %): pruning at initialisation at 95% sparsity, IMP tickets at 7.0% weights remaining (level 12; the nearest to 7.0%)"));
+    }
+
+    [Test]
+    public void Header_NamesTheImpLevelShown_WhenARunStoppedShortOfTheOneAskedFor()
+    {
+        // Two pruned levels only: 64.1% remaining is the nearest there is to 7%.
+        var summary = new ExperimentSummary(new Dictionary<string, IReadOnlyList<LevelPoint>>
+        {
+            ["lottery"] = [P(0, 1, 0.96), P(1, 0.8, 0.962), P(2, 0.641, 0.961)],
+            ["random_reinit"] = [P(0, 1, 0.96), P(1, 0.8, 0.955), P(2, 0.641, 0.95)],
+        });
+        var lines = SanityTable.Format(summary).Split('\n');
+        Assert.That(lines[0], Is.EqualTo("Sanity checks (test accuracy %): IMP tickets at 64.1% weights remaining (level 2; the nearest to 7.0%)"));
+        Assert.That(lines.Single(l => l.StartsWith("lottery", StringComparison.Ordinal)), Does.Contain("64.1").And.Contain("96.10").And.Contain("95.00"));
     }
 }
