@@ -58,17 +58,25 @@ public sealed class DirectoryLock : IDisposable
             {
                 throw new IOException($"cannot write in '{full}': {e.Message}", e);
             }
-            catch (IOException e) when (System.IO.Directory.Exists(full) && File.Exists(lockPath) && IsSharingViolation(lockPath))
+            catch (IOException e) when (System.IO.Directory.Exists(full) && File.Exists(lockPath) && attempt < HolderRetries)
             {
-                // A holder that is just starting has not described itself yet, and one that is just finishing has
-                // already removed its description: look again shortly before naming nobody.
-                string? holder = TryReadHolder(full);
-                if (holder is not null || attempt >= HolderRetries)
+                if (IsSharingViolation(lockPath))
                 {
-                    throw new DirectoryLockedException(full, holder ?? "another process", e);
+                    // A holder that is just starting has not described itself yet, and one that is just finishing
+                    // has already removed its description: look again shortly before naming nobody.
+                    string? holder = TryReadHolder(full);
+                    if (holder is not null)
+                    {
+                        throw new DirectoryLockedException(full, holder, e);
+                    }
                 }
 
+                // Otherwise the holder let go between the two tries: take it now.
                 Thread.Sleep(HolderRetryDelay);
+            }
+            catch (IOException e) when (System.IO.Directory.Exists(full) && File.Exists(lockPath) && IsSharingViolation(lockPath))
+            {
+                throw new DirectoryLockedException(full, TryReadHolder(full) ?? "another process", e);
             }
             catch (IOException e)
             {
