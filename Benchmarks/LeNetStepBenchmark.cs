@@ -36,7 +36,7 @@ public class LeNetStepBenchmark
     {
         _adam.ZeroGrad();
         var loss = Tensor.SoftmaxCrossEntropy(_model.Forward(_x), _y);
-        Autograd.Backward(loss);
+        Gradients.Backward(loss);
         _adam.Step();
         return loss.Item();
     }

@@ -12,7 +12,7 @@ namespace SparseNet.Reporting;
 public static class ReportTable
 {
     /// <summary>Widest line the table aims for; branches beyond it continue in a further block.</summary>
-    public const int MaxWidth = 120;
+    internal const int MaxWidth = 120;
 
     private const string Missing = "-";
     private const string RowHeader = "weights %";

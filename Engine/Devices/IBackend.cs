@@ -6,6 +6,11 @@ namespace SparseNet.Engine.Devices;
 /// The compute primitives a device provides. Every tensor op is built from these; outputs are
 /// allocated by the caller (contiguous, row-major) and fully written unless stated otherwise.
 /// </summary>
+/// <remarks>
+/// Storages from <see cref="Allocate"/> and <see cref="FromHost"/> must report the <see cref="Device"/> created
+/// with this backend as their <see cref="Storage.Device"/>: ops find their backend through the storage of their
+/// operands.
+/// </remarks>
 public interface IBackend
 {
     /// <summary>Allocates a buffer; contents are zero when <paramref name="zeroed"/>, else unspecified.</summary>

@@ -14,7 +14,7 @@ namespace SparseNet.Engine.IO;
 public static class SafeTensors
 {
     /// <summary>Largest header accepted when reading, as in the reference implementation (100 MB).</summary>
-    public const long MaxHeaderBytes = 100_000_000;
+    internal const long MaxHeaderBytes = 100_000_000;
 
     private const string MetadataKey = "__metadata__";
 

@@ -42,10 +42,10 @@ public sealed class Adam : Optimizer
     public float WeightDecay { get; }
 
     /// <summary>First moment of parameter <paramref name="index"/>, or null before its first update.</summary>
-    public float[]? FirstMoment(int index) => _m[index];
+    internal float[]? FirstMoment(int index) => _m[index];
 
     /// <summary>Second moment of parameter <paramref name="index"/>, or null before its first update.</summary>
-    public float[]? SecondMoment(int index) => _v[index];
+    internal float[]? SecondMoment(int index) => _v[index];
 
     /// <inheritdoc />
     public override void Step()

@@ -89,7 +89,7 @@ public sealed class Philox
     /// <param name="k0">Key word 0.</param>
     /// <param name="k1">Key word 1.</param>
     /// <returns>The four output words.</returns>
-    public static PhiloxBlock Compute(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1)
+    internal static PhiloxBlock Compute(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1)
     {
         for (int round = 0; round < 10; round++)
         {

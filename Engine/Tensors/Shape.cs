@@ -61,7 +61,7 @@ public static class Shape
     public static bool Equal(ReadOnlySpan<int> a, ReadOnlySpan<int> b) => a.SequenceEqual(b);
 
     /// <summary>NumPy broadcasting of two shapes; throws naming both when they are incompatible.</summary>
-    public static int[] Broadcast(string op, ReadOnlySpan<int> a, ReadOnlySpan<int> b)
+    internal static int[] Broadcast(string op, ReadOnlySpan<int> a, ReadOnlySpan<int> b)
     {
         int rank = Math.Max(a.Length, b.Length);
         var result = new int[rank];
@@ -81,7 +81,7 @@ public static class Shape
     }
 
     /// <summary>Normalises a possibly negative axis against a rank.</summary>
-    public static int Axis(string op, int axis, int rank)
+    internal static int Axis(string op, int axis, int rank)
     {
         int a = axis < 0 ? axis + rank : axis;
         if (a < 0 || a >= rank)

@@ -39,7 +39,7 @@ public sealed partial class Tensor
     /// <summary>The device the elements live on.</summary>
     public Device Device => Storage.Device;
 
-    /// <summary>Gradient accumulated by <see cref="Autograd.Autograd.Backward"/>, if any.</summary>
+    /// <summary>Gradient accumulated by <see cref="Gradients.Backward"/>, if any.</summary>
     public Tensor? Grad { get; set; }
 
     /// <summary>

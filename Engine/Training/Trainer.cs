@@ -129,7 +129,7 @@ public sealed class Trainer
             return value;
         }
 
-        Autograd.Autograd.Backward(loss);
+        Gradients.Backward(loss);
         _optimizer.LearningRate = _schedule.RateAt(Iteration);
         _optimizer.Step();
         Iteration++;

@@ -92,7 +92,7 @@ public sealed record LotteryConfig
     }
 
     /// <summary>Whether the branches run at <paramref name="level"/>.</summary>
-    public bool RunsBranchesAt(int level) => level > 0 && (BranchLevels.Count == 0 || BranchLevels.Contains(level));
+    internal bool RunsBranchesAt(int level) => level > 0 && (BranchLevels.Count == 0 || BranchLevels.Contains(level));
 
     /// <summary>
     /// The settings that differ from the defaults and decide what each training computes, as canonical
@@ -100,7 +100,7 @@ public sealed record LotteryConfig
     /// default never changes it. How much of the experiment runs (levels, branches, the levels the
     /// branches run at, replicates) is left out: running more of it later adds to the same run directory.
     /// </summary>
-    public IReadOnlyList<KeyValuePair<string, string>> NonDefaultSettings()
+    internal IReadOnlyList<KeyValuePair<string, string>> NonDefaultSettings()
     {
         var mine = Settings(this);
         var defaults = Settings(new LotteryConfig());
@@ -114,7 +114,7 @@ public sealed record LotteryConfig
     /// fingerprint (<paramref name="dataFingerprint"/>, so replacing the files under the same name starts a new
     /// run) and the non-default settings.
     /// </summary>
-    public string Hash(string dataFingerprint)
+    internal string Hash(string dataFingerprint)
     {
         ArgumentNullException.ThrowIfNull(dataFingerprint);
         var lines = new List<string>
@@ -127,7 +127,7 @@ public sealed record LotteryConfig
     }
 
     /// <summary>All settings as a JSON object with fixed key order, with the results version and the data's fingerprint.</summary>
-    public string ToJson(string dataFingerprint)
+    internal string ToJson(string dataFingerprint)
     {
         ArgumentNullException.ThrowIfNull(dataFingerprint);
         var all = Settings(this);
@@ -190,7 +190,7 @@ public sealed record LotteryConfig
     /// Refuses a mask in which some layer keeps no weight, unless <see cref="AllowEmptyLayers"/>; <paramref name="what"/>
     /// says which mask (e.g. <c>global pruning at level 9</c>).
     /// </summary>
-    public void CheckNoEmptyLayer(Masks.MaskSet mask, string what)
+    internal void CheckNoEmptyLayer(Masks.MaskSet mask, string what)
     {
         ArgumentNullException.ThrowIfNull(mask);
         if (AllowEmptyLayers)

@@ -9,7 +9,7 @@ namespace SparseNet.Pruning.Experiments;
 public sealed record UnitFile(string Path, long Length, string Sha256)
 {
     /// <summary>The record of <paramref name="relativePath"/> under <paramref name="unitDirectory"/> as it is on disk now.</summary>
-    public static UnitFile Of(string unitDirectory, string relativePath)
+    internal static UnitFile Of(string unitDirectory, string relativePath)
     {
         string full = System.IO.Path.Combine(unitDirectory, relativePath);
         using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
@@ -20,7 +20,7 @@ public sealed record UnitFile(string Path, long Length, string Sha256)
     /// Null when the file under <paramref name="unitDirectory"/> still has this length and hash, else what is wrong
     /// with it (missing, length, content), naming the file.
     /// </summary>
-    public string? Check(string unitDirectory)
+    internal string? Check(string unitDirectory)
     {
         string full = System.IO.Path.GetFullPath(System.IO.Path.Combine(unitDirectory, Path));
         if (!File.Exists(full))

@@ -139,7 +139,7 @@ public sealed class MaskSet
     }
 
     /// <summary>Number of kept (non-zero) entries of one mask.</summary>
-    public static int Kept(ReadOnlySpan<float> mask)
+    internal static int Kept(ReadOnlySpan<float> mask)
     {
         int kept = 0;
         foreach (float v in mask)

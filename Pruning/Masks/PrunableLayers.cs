@@ -28,7 +28,7 @@ public static class PrunableLayers
     }
 
     /// <summary><c>fc1.weight</c> → <c>fc1</c>.</summary>
-    public static string LayerName(string parameterName)
+    internal static string LayerName(string parameterName)
     {
         ArgumentNullException.ThrowIfNull(parameterName);
         return parameterName.EndsWith(".weight", StringComparison.Ordinal) ? parameterName[..^".weight".Length] : parameterName;

@@ -20,7 +20,7 @@ public static class InitScores
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(layers);
         var weights = layers.Select(l => l.Parameter.Value).ToArray();
-        var grads = Autograd.Grad([Tensor.SoftmaxCrossEntropy(model.Forward(inputs), labels)], weights, allowUnused: true);
+        var grads = Gradients.Grad([Tensor.SoftmaxCrossEntropy(model.Forward(inputs), labels)], weights, allowUnused: true);
         var scores = new Dictionary<string, float[]>(StringComparer.Ordinal);
         double total = 0;
         for (int i = 0; i < layers.Count; i++)
@@ -72,7 +72,7 @@ public static class InitScores
         var g = new Tensor?[weights.Length];
         foreach (var part in parts)
         {
-            var gp = Autograd.Grad([Loss(part)], weights, allowUnused: true);
+            var gp = Gradients.Grad([Loss(part)], weights, allowUnused: true);
             for (int i = 0; i < g.Length; i++)
             {
                 g[i] = gp[i] is null ? g[i] : g[i] is null ? gp[i]! : g[i]! + gp[i]!;
@@ -85,7 +85,7 @@ public static class InitScores
         var hg = weights.Select(w => new float[w.Size]).ToArray();
         foreach (var part in parts)
         {
-            var gf = Autograd.Grad([Loss(part)], weights, createGraph: true, allowUnused: true);
+            var gf = Gradients.Grad([Loss(part)], weights, createGraph: true, allowUnused: true);
             Tensor? z = null;
             for (int i = 0; i < gf.Length; i++)
             {
@@ -101,7 +101,7 @@ public static class InitScores
                 continue;
             }
 
-            var hp = Autograd.Grad([z], weights, allowUnused: true);
+            var hp = Gradients.Grad([z], weights, allowUnused: true);
             for (int i = 0; i < hp.Length; i++)
             {
                 if (hp[i] is { } h)
@@ -154,7 +154,7 @@ public static class InitScores
             model.Eval();
             var weights = layers.Select(l => l.Parameter.Value).ToArray();
             var r = model.Forward(Tensor.Ones([1, .. inputShape])).Sum();
-            var grads = Autograd.Grad([r], weights, allowUnused: true);
+            var grads = Gradients.Grad([r], weights, allowUnused: true);
             var scores = new Dictionary<string, float[]>(StringComparer.Ordinal);
             for (int i = 0; i < layers.Count; i++)
             {

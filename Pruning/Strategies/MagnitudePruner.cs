@@ -12,7 +12,7 @@ namespace SparseNet.Pruning.Strategies;
 public static class MagnitudePruner
 {
     /// <summary>Number pruned from <paramref name="survivors"/> at rate <paramref name="rate"/>: round(rate·n), halves away from zero.</summary>
-    public static int CountToPrune(long survivors, double rate)
+    internal static int CountToPrune(long survivors, double rate)
     {
         if (!(rate >= 0 && rate <= 1))
         {

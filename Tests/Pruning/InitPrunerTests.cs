@@ -89,7 +89,7 @@ public class InitPrunerTests
             var sum = weights.Select(w => new float[w.Size]).ToArray();
             foreach (var (x, y) in data.GraspParts)
             {
-                var grads = Autograd.Grad([Tensor.SoftmaxCrossEntropy(model.Forward(x), y)], weights);
+                var grads = Gradients.Grad([Tensor.SoftmaxCrossEntropy(model.Forward(x), y)], weights);
                 for (int i = 0; i < sum.Length; i++)
                 {
                     var gi = grads[i]!.ToArray();

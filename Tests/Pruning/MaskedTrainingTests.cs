@@ -23,7 +23,7 @@ public class MaskedTrainingTests
         for (int step = 0; step < 5; step++)
         {
             optimizer.ZeroGrad();
-            Autograd.Backward(Tensor.SoftmaxCrossEntropy(model.Forward(x), y));
+            Gradients.Backward(Tensor.SoftmaxCrossEntropy(model.Forward(x), y));
             optimizer.Step();
         }
 

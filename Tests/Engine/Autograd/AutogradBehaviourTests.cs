@@ -1,6 +1,5 @@
 using SparseNet.Engine.Autograd;
 using SparseNet.Engine.Tensors;
-using AG = SparseNet.Engine.Autograd.Autograd;
 
 namespace SparseNet.Tests.Engine.Autograd;
 
@@ -59,7 +58,7 @@ public class AutogradBehaviourTests
 
         var backward = Param([1, 2, 3], 3);
         var y = backward * 2f;
-        var grad = Assert.Throws<ArgumentException>(() => AG.Backward(y, Tensor.Ones(4)));
+        var grad = Assert.Throws<ArgumentException>(() => Gradients.Backward(y, Tensor.Ones(4)));
         Assert.That(grad!.Message, Does.Contain("[3]").And.Contain("[4]"));
     }
 
@@ -67,7 +66,7 @@ public class AutogradBehaviourTests
     public void Backward_without_gradient_on_a_non_scalar_output_is_an_error()
     {
         var x = Param([1, 2, 3], 3);
-        var ex = Assert.Throws<ArgumentException>(() => AG.Backward(x * x));
+        var ex = Assert.Throws<ArgumentException>(() => Gradients.Backward(x * x));
         Assert.That(ex!.Message, Does.Contain("[3]"));
     }
 
@@ -76,16 +75,16 @@ public class AutogradBehaviourTests
     {
         var x = Param([1, -2, 3], 3);
         var w = Param([0.5f, 4, -1], 3);
-        AG.Backward((x * w).Sum());
+        Gradients.Backward((x * w).Sum());
         Assert.That(x.Grad!.ToArray(), Is.EqualTo(new[] { 0.5f, 4, -1 }));
         Assert.That(w.Grad!.ToArray(), Is.EqualTo(new[] { 1f, -2, 3 }));
 
-        AG.Backward((x * w).Sum());
+        Gradients.Backward((x * w).Sum());
         Assert.That(x.Grad!.ToArray(), Is.EqualTo(new[] { 1f, 8, -2 }));
         Assert.That(w.Grad!.ToArray(), Is.EqualTo(new[] { 2f, -4, 6 }));
 
         // A third, different loss adds its own gradient on top.
-        AG.Backward((x * 3f).Sum());
+        Gradients.Backward((x * 3f).Sum());
         Assert.That(x.Grad!.ToArray(), Is.EqualTo(new[] { 4f, 11, 1 }));
     }
 
@@ -95,9 +94,9 @@ public class AutogradBehaviourTests
         // d(sum x)/dx is a broadcast buffer; accumulating into x.Grad must not change anything else.
         var x = Param([1, 2], 2);
         var y = x.Sum();
-        AG.Backward(y);
+        Gradients.Backward(y);
         var first = x.Grad!;
-        AG.Backward(x.Sum());
+        Gradients.Backward(x.Sum());
         Assert.That(first.ToArray(), Is.EqualTo(new[] { 2f, 2 }));
         Assert.That(x.ToArray(), Is.EqualTo(new[] { 1f, 2 }));
     }
@@ -110,8 +109,8 @@ public class AutogradBehaviourTests
         var x = Param([1, 2, 3], 3);
         var b = Param([4, 5, 6], 3);
         var r = Tensor.FromArray([0.5f, -1, 2], 3);
-        AG.Backward(x + b, r, createGraph: true);
-        AG.Backward((x * 2f).Sum());
+        Gradients.Backward(x + b, r, createGraph: true);
+        Gradients.Backward((x * 2f).Sum());
         Assert.That(x.Grad!.ToArray(), Is.EqualTo(new[] { 2.5f, 1, 4 }));
         Assert.That(b.Grad!.ToArray(), Is.EqualTo(new[] { 0.5f, -1, 2 }));
         Assert.That(r.ToArray(), Is.EqualTo(new[] { 0.5f, -1, 2 }));
@@ -119,7 +118,7 @@ public class AutogradBehaviourTests
         // A leaf used directly as the output must not adopt the caller's gradient tensor either.
         var leaf = Param([1, 1], 2);
         var seed = Tensor.FromArray([3f, 4], 2);
-        AG.Backward(leaf, seed, createGraph: true);
+        Gradients.Backward(leaf, seed, createGraph: true);
         leaf.Grad!.Fill(0f);
         Assert.That(seed.ToArray(), Is.EqualTo(new[] { 3f, 4 }));
     }
@@ -146,7 +145,7 @@ public class AutogradBehaviourTests
         Assert.That(y.RequiresGrad, Is.False);
         Assert.That(y.IsLeaf, Is.True);
         Assert.That(z.RequiresGrad, Is.False);
-        Assert.That(() => AG.Backward(y), Throws.InvalidOperationException);
+        Assert.That(() => Gradients.Backward(y), Throws.InvalidOperationException);
 
         // Outside the scope, recording is back on.
         var w = x * x;
@@ -184,7 +183,7 @@ public class AutogradBehaviourTests
         var x = Param([1, 2, 3], 3);
         var w = Param([2, -1, 0.5f], 3);
         var y = (x * w).Sum() + x.Square().Sum();
-        var g = AG.Grad([y], [x, w]);
+        var g = Gradients.Grad([y], [x, w]);
         Assert.That(x.Grad, Is.Null);
         Assert.That(w.Grad, Is.Null);
         Assert.That(g[0]!.ToArray(), Is.EqualTo(new[] { 4f, 3, 6.5f }));
@@ -197,7 +196,7 @@ public class AutogradBehaviourTests
         var x = Param([1, 2, 3], 3);
         var h = x * 2f;
         var y = h.Square();
-        var g = AG.Grad([y], [h, x], [Tensor.FromArray([1f, 0, -1], 3)]);
+        var g = Gradients.Grad([y], [h, x], [Tensor.FromArray([1f, 0, -1], 3)]);
 
         // dy/dh = 2h, dy/dx = 4h with h = 2x.
         Assert.That(g[0]!.ToArray(), Is.EqualTo(new[] { 4f, 0, -12 }));
@@ -211,8 +210,8 @@ public class AutogradBehaviourTests
         var x = Param([1, 2], 2);
         var unused = Param([3], 1);
         var y = x.Sum();
-        Assert.That(() => AG.Grad([y], [x, unused]), Throws.InvalidOperationException);
-        var g = AG.Grad([x.Sum()], [x, unused], allowUnused: true);
+        Assert.That(() => Gradients.Grad([y], [x, unused]), Throws.InvalidOperationException);
+        var g = Gradients.Grad([x.Sum()], [x, unused], allowUnused: true);
         Assert.That(g[1], Is.Null);
         Assert.That(g[0]!.ToArray(), Is.EqualTo(new[] { 1f, 1 }));
     }
@@ -228,10 +227,10 @@ public class AutogradBehaviourTests
             y = y + x;
         }
 
-        AG.Backward(y.Sum());
+        Gradients.Backward(y.Sum());
         Assert.That(x.Grad!.ToArray(), Is.EqualTo(new[] { depth + 1f, depth + 1f }));
 
-        var g = AG.Grad([y.Sum()], [x], createGraph: true);
+        var g = Gradients.Grad([y.Sum()], [x], createGraph: true);
         Assert.That(g[0]!.ToArray(), Is.EqualTo(new[] { depth + 1f, depth + 1f }));
     }
 
@@ -241,7 +240,7 @@ public class AutogradBehaviourTests
         // y = tanh(x)·exp(x): x reaches y through two branches that meet again.
         var x = Param([0.3f, -0.7f], 2);
         var y = (x.Tanh() * x.Exp()).Sum();
-        AG.Backward(y);
+        Gradients.Backward(y);
         var expected = new[] { 0.3, -0.7 }.Select(v =>
         {
             double t = Math.Tanh(v);
@@ -255,10 +254,10 @@ public class AutogradBehaviourTests
     {
         // y = Σ x³ ⇒ Grad = 3x², and d(Σ Grad)/dx = 6x.
         var x = Param([1, -2, 0.5f], 3);
-        AG.Backward(x.Pow(3f).Sum(), createGraph: true);
+        Gradients.Backward(x.Pow(3f).Sum(), createGraph: true);
         Assert.That(x.Grad!.RequiresGrad, Is.True);
         GradientChecker.ExpectClose("first", x.Grad.ToArray(), new[] { 3.0, 12, 0.75 }, 1e-5, 1e-5);
-        var second = AG.Grad([x.Grad.Sum()], [x]);
+        var second = Gradients.Grad([x.Grad.Sum()], [x]);
         GradientChecker.ExpectClose("second", second[0]!.ToArray(), new[] { 6.0, -12, 3 }, 1e-4, 1e-5);
     }
 }

@@ -1,5 +1,5 @@
 using SparseNet.Engine.Tensors;
-using AG = SparseNet.Engine.Autograd.Autograd;
+using SparseNet.Engine.Autograd;
 
 namespace SparseNet.Tests.Engine.Autograd;
 
@@ -69,7 +69,7 @@ public static class GradientChecker
         ExpectClose("forward", y.ToArray(), yRef.Data, ForwardAtol, ForwardRtol);
 
         var r = Sample(rng, yRef.Shape, InputKind.Uniform);
-        AG.Backward(y, r.ToTensor());
+        Gradients.Backward(y, r.ToTensor());
         for (int i = 0; i < inputs.Length; i++)
         {
             Assert.That(xs[i].Grad, Is.Not.Null, $"input {i} got no gradient");
@@ -92,7 +92,7 @@ public static class GradientChecker
         var v = inputs.Select(x => Sample(rng, x.Shape, InputKind.Uniform)).ToArray();
 
         var loss = (y * r.ToTensor()).Sum();
-        var grads = AG.Grad([loss], xs, createGraph: true);
+        var grads = Gradients.Grad([loss], xs, createGraph: true);
         Tensor? dot = null;
         for (int i = 0; i < xs.Length; i++)
         {
@@ -101,7 +101,7 @@ public static class GradientChecker
         }
 
         Assert.That(dot!.RequiresGrad, Is.True, "the gradient should depend on the inputs (createGraph)");
-        var hv = AG.Grad([dot], xs, allowUnused: true);
+        var hv = Gradients.Grad([dot], xs, allowUnused: true);
 
         // Both the first gradient and the product of the recorded graph must agree with the reference.
         for (int i = 0; i < xs.Length; i++)

@@ -1,5 +1,5 @@
 using SparseNet.Engine.Tensors;
-using AG = SparseNet.Engine.Autograd.Autograd;
+using SparseNet.Engine.Autograd;
 using R = SparseNet.Tests.Engine.Autograd.DoubleReference;
 
 namespace SparseNet.Tests.Engine.Autograd;
@@ -45,7 +45,7 @@ public class MlpHessianVectorTests
     private static float[][] Gradient(RefTensor x, RefTensor[] theta, bool relu)
     {
         var p = Params(theta);
-        var g = AG.Grad([Loss(x.ToTensor(), p, relu)], p);
+        var g = Gradients.Grad([Loss(x.ToTensor(), p, relu)], p);
         return g.Select(t => t!.ToArray()).ToArray();
     }
 
@@ -53,17 +53,17 @@ public class MlpHessianVectorTests
     private static float[][] DoubleBackwardHvp(RefTensor x, RefTensor[] theta, RefTensor[] v, bool relu)
     {
         var p = Params(theta);
-        var g = AG.Grad([Loss(x.ToTensor(), p, relu)], p, createGraph: true);
+        var g = Gradients.Grad([Loss(x.ToTensor(), p, relu)], p, createGraph: true);
         Tensor dot = (g[0]! * v[0].ToTensor()).Sum();
         for (int i = 1; i < p.Length; i++)
         {
             dot = dot + (g[i]! * v[i].ToTensor()).Sum();
         }
 
-        var hv = AG.Grad([dot], p, allowUnused: true);
+        var hv = Gradients.Grad([dot], p, allowUnused: true);
         for (int i = 0; i < p.Length; i++)
         {
-            Assert.That(p[i].Grad, Is.Null, "Autograd.Grad must not write .Grad");
+            Assert.That(p[i].Grad, Is.Null, "Gradients.Grad must not write .Grad");
         }
 
         return hv.Select((t, i) => t?.ToArray() ?? new float[theta[i].Size]).ToArray();

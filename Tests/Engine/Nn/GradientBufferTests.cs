@@ -1,7 +1,7 @@
 using SparseNet.Engine.Nn;
 using SparseNet.Engine.Optim;
 using SparseNet.Engine.Tensors;
-using AD = SparseNet.Engine.Autograd.Autograd;
+using SparseNet.Engine.Autograd;
 
 namespace SparseNet.Tests.Engine.Nn;
 
@@ -28,22 +28,22 @@ public class GradientBufferTests
         var sgd = new Sgd(layer.Parameters(), 0.1f);
         var x = Random(2, 3, 7);
 
-        AD.Backward(layer.Forward(x).Tanh().Sum());
+        Gradients.Backward(layer.Forward(x).Tanh().Sum());
         var buffer = layer.Weight.Grad!;
         float[] first = buffer.ToArray();
 
         sgd.ZeroGrad();
         Assert.That(layer.Weight.Grad, Is.Null);
 
-        AD.Backward(layer.Forward(x).Tanh().Sum());
+        Gradients.Backward(layer.Forward(x).Tanh().Sum());
         Assert.That(layer.Weight.Grad, Is.SameAs(buffer), "no new buffer");
         Assert.That(buffer.ToArray(), Is.EqualTo(first));
 
-        AD.Backward(layer.Forward(x).Tanh().Sum());
+        Gradients.Backward(layer.Forward(x).Tanh().Sum());
         Assert.That(buffer.ToArray(), Is.EqualTo(first.Select(v => v * 2).ToArray()), "without ZeroGrad gradients add up");
 
         sgd.ZeroGrad(releaseBuffers: true);
-        AD.Backward(layer.Forward(x).Tanh().Sum());
+        Gradients.Backward(layer.Forward(x).Tanh().Sum());
         Assert.That(layer.Weight.Grad, Is.Not.SameAs(buffer));
         Assert.That(layer.Weight.Grad!.ToArray(), Is.EqualTo(first));
     }
@@ -61,13 +61,13 @@ public class GradientBufferTests
         a.RequiresGrad = true;
         Tensor Loss() => (Tensor.MatMul(w, a, ta, tb).Sigmoid() + Tensor.MatMul(a, w, tb, ta).Square()).Sum();
 
-        AD.Backward(Loss());
+        Gradients.Backward(Loss());
         float[] freshW = w.Grad!.ToArray(), freshA = a.Grad!.ToArray();
 
         // Once with the gradients present (added to), once cleared with their buffers kept (overwritten).
         w.Grad.Fill(0f);
         a.Grad.Fill(0f);
-        AD.Backward(Loss());
+        Gradients.Backward(Loss());
         Assert.That(w.Grad.ToArray(), Is.EqualTo(freshW).Within(1e-6f));
         Assert.That(a.Grad.ToArray(), Is.EqualTo(freshA).Within(1e-6f));
 
@@ -75,7 +75,7 @@ public class GradientBufferTests
         var ap = new Parameter(a);
         wp.ClearGrad();
         ap.ClearGrad();
-        AD.Backward(Loss());
+        Gradients.Backward(Loss());
         Assert.That(w.Grad.ToArray(), Is.EqualTo(freshW).Within(1e-6f));
         Assert.That(a.Grad.ToArray(), Is.EqualTo(freshA).Within(1e-6f));
     }

@@ -5,7 +5,7 @@ using SparseNet.Engine.Tensors;
 namespace SparseNet.Engine.Autograd;
 
 /// <summary>Reverse-mode differentiation over the recorded graph.</summary>
-public static class Autograd
+public static class Gradients
 {
     /// <summary>
     /// Accumulates d<paramref name="root"/>/dx into <c>x.Grad</c> for every leaf x that requires grad.
