@@ -18,4 +18,12 @@ public class PackagingTests
         var names = typeof(SparseNet.Engine.Tensors.Tensor).Assembly.GetManifestResourceNames();
         Assert.That(names, Has.Some.EndsWith("train-images-idx3-ubyte.gz").And.Some.EndsWith("README.md"));
     }
+
+    [Test]
+    public void TheReadmesEmbeddingSection_IsTheSamplesCode()
+    {
+        string repo = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", ".."));
+        string sample = File.ReadAllText(Path.Combine(repo, "samples", "EmbedLottery", "Program.cs")).Trim();
+        Assert.That(File.ReadAllText(Path.Combine(repo, "README.md")), Does.Contain(sample));
+    }
 }
