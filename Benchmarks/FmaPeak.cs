@@ -5,43 +5,114 @@ using System.Runtime.Intrinsics;
 namespace SparseNet.Benchmarks;
 
 /// <summary>
-/// Measures the FMA throughput of this machine: 12 independent Vector512 accumulator
-/// chains (more than FMA latency × issue width, so the units never wait on a dependency)
-/// with no memory traffic in the loop.
+/// Measures the FMA throughput of this machine at the widest vector width it accelerates (Vector512,
+/// else Vector256, else Vector128: an emulated Vector512 on an AVX2-only CPU would understate the peak
+/// and flatter every "% of peak"): 12 independent accumulator chains (more than FMA latency × issue
+/// width, so the units never wait on a dependency) with no memory traffic in the loop.
 /// </summary>
 public static class FmaPeak
 {
-    /// <summary>FMA instructions per <see cref="Chains"/> call: 12 chains × 4 unrolled × iterations.</summary>
-    public static long FlopsPerCall(long iterations) => iterations * 12 * 4 * 16 * 2;
+    /// <summary>Float lanes of the width measured: 16, 8 or 4 (1 without SIMD).</summary>
+    public static int Lanes { get; } =
+        Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : Vector128.IsHardwareAccelerated ? 4 : 1;
 
-    /// <summary>Runs the chains; returns their sum so the JIT cannot drop the work.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    public static float Chains(long iterations)
+    /// <summary>The width measured, for reports: <c>Vector512 (AVX-512)</c>, <c>Vector256 (AVX2)</c>, ...</summary>
+    public static string WidthName => Lanes switch
     {
-        Vector512<float> x = Vector512.Create(0.999f), y = Vector512.Create(1e-4f);
-        Vector512<float> a0 = Vector512.Create(0.0f), a1 = Vector512.Create(0.1f), a2 = Vector512.Create(0.2f), a3 = Vector512.Create(0.3f);
-        Vector512<float> a4 = Vector512.Create(0.4f), a5 = Vector512.Create(0.5f), a6 = Vector512.Create(0.6f), a7 = Vector512.Create(0.7f);
-        Vector512<float> a8 = Vector512.Create(0.8f), a9 = Vector512.Create(0.9f), a10 = Vector512.Create(1.0f), a11 = Vector512.Create(1.1f);
+        16 => "Vector512 (AVX-512)",
+        8 => "Vector256 (AVX2/FMA)",
+        4 => "Vector128",
+        _ => "scalar",
+    };
+
+    /// <summary>FLOPs per <see cref="Chains"/> call: 12 chains × 4 unrolled × iterations FMAs of <see cref="Lanes"/> lanes.</summary>
+    public static long FlopsPerCall(long iterations) => iterations * 12 * 4 * Lanes * 2;
+
+    /// <summary>Runs the chains at <see cref="Lanes"/>; returns their sum so the JIT cannot drop the work.</summary>
+    public static float Chains(long iterations) => Lanes switch
+    {
+        16 => Chains<Vector512<float>, Ops512>(iterations),
+        8 => Chains<Vector256<float>, Ops256>(iterations),
+        4 => Chains<Vector128<float>, Ops128>(iterations),
+        _ => Chains<float, OpsScalar>(iterations),
+    };
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static float Chains<TV, TOps>(long iterations)
+        where TV : struct
+        where TOps : struct, IFmaOps<TV>
+    {
+        TV x = TOps.Create(0.999f), y = TOps.Create(1e-4f);
+        TV a0 = TOps.Create(0.0f), a1 = TOps.Create(0.1f), a2 = TOps.Create(0.2f), a3 = TOps.Create(0.3f);
+        TV a4 = TOps.Create(0.4f), a5 = TOps.Create(0.5f), a6 = TOps.Create(0.6f), a7 = TOps.Create(0.7f);
+        TV a8 = TOps.Create(0.8f), a9 = TOps.Create(0.9f), a10 = TOps.Create(1.0f), a11 = TOps.Create(1.1f);
         for (long i = 0; i < iterations; i++)
         {
             for (int u = 0; u < 4; u++)
             {
-                a0 = Vector512.FusedMultiplyAdd(a0, x, y);
-                a1 = Vector512.FusedMultiplyAdd(a1, x, y);
-                a2 = Vector512.FusedMultiplyAdd(a2, x, y);
-                a3 = Vector512.FusedMultiplyAdd(a3, x, y);
-                a4 = Vector512.FusedMultiplyAdd(a4, x, y);
-                a5 = Vector512.FusedMultiplyAdd(a5, x, y);
-                a6 = Vector512.FusedMultiplyAdd(a6, x, y);
-                a7 = Vector512.FusedMultiplyAdd(a7, x, y);
-                a8 = Vector512.FusedMultiplyAdd(a8, x, y);
-                a9 = Vector512.FusedMultiplyAdd(a9, x, y);
-                a10 = Vector512.FusedMultiplyAdd(a10, x, y);
-                a11 = Vector512.FusedMultiplyAdd(a11, x, y);
+                a0 = TOps.Fma(a0, x, y);
+                a1 = TOps.Fma(a1, x, y);
+                a2 = TOps.Fma(a2, x, y);
+                a3 = TOps.Fma(a3, x, y);
+                a4 = TOps.Fma(a4, x, y);
+                a5 = TOps.Fma(a5, x, y);
+                a6 = TOps.Fma(a6, x, y);
+                a7 = TOps.Fma(a7, x, y);
+                a8 = TOps.Fma(a8, x, y);
+                a9 = TOps.Fma(a9, x, y);
+                a10 = TOps.Fma(a10, x, y);
+                a11 = TOps.Fma(a11, x, y);
             }
         }
 
-        return Vector512.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+        return TOps.Sum(a0) + TOps.Sum(a1) + TOps.Sum(a2) + TOps.Sum(a3) + TOps.Sum(a4) + TOps.Sum(a5)
+            + TOps.Sum(a6) + TOps.Sum(a7) + TOps.Sum(a8) + TOps.Sum(a9) + TOps.Sum(a10) + TOps.Sum(a11);
+    }
+
+    /// <summary>The three operations the probe needs, for one vector width (the JIT specialises per struct).</summary>
+    private interface IFmaOps<TV>
+    {
+        static abstract TV Create(float value);
+
+        static abstract TV Fma(TV a, TV b, TV c);
+
+        static abstract float Sum(TV v);
+    }
+
+    private readonly struct Ops512 : IFmaOps<Vector512<float>>
+    {
+        public static Vector512<float> Create(float value) => Vector512.Create(value);
+
+        public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+
+        public static float Sum(Vector512<float> v) => Vector512.Sum(v);
+    }
+
+    private readonly struct Ops256 : IFmaOps<Vector256<float>>
+    {
+        public static Vector256<float> Create(float value) => Vector256.Create(value);
+
+        public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+
+        public static float Sum(Vector256<float> v) => Vector256.Sum(v);
+    }
+
+    private readonly struct Ops128 : IFmaOps<Vector128<float>>
+    {
+        public static Vector128<float> Create(float value) => Vector128.Create(value);
+
+        public static Vector128<float> Fma(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
+
+        public static float Sum(Vector128<float> v) => Vector128.Sum(v);
+    }
+
+    private readonly struct OpsScalar : IFmaOps<float>
+    {
+        public static float Create(float value) => value;
+
+        public static float Fma(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
+
+        public static float Sum(float v) => v;
     }
 
     /// <summary>Runs the chains on <paramref name="threads"/> threads at once.</summary>

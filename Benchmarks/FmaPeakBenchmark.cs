@@ -6,7 +6,7 @@ namespace SparseNet.Benchmarks;
 
 /// <summary>
 /// This machine's peak FMA throughput: <see cref="FmaPeak.Chains"/> (12 independent
-/// Vector512 FMA chains, no memory traffic) on one thread and on every core.
+/// FMA chains at the widest accelerated width, no memory traffic) on one thread and on every core.
 /// </summary>
 [Config(typeof(Config))]
 public class FmaPeakBenchmark

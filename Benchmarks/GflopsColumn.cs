@@ -27,7 +27,7 @@ public sealed class GflopsColumn(bool percentOfPeak, Func<BenchmarkCase, long> f
     public UnitType UnitType => UnitType.Dimensionless;
 
     public string Legend => percentOfPeak
-        ? "GFLOP/s as a percentage of the all-cores FMA peak measured in-process by FmaPeak"
+        ? $"GFLOP/s as a percentage of the all-cores FMA peak measured in-process by FmaPeak at {FmaPeak.WidthName}"
         : "Floating-point operations per second (2·m·n·k per SGEMM), from the mean time";
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase)

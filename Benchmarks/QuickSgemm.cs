@@ -13,7 +13,7 @@ internal static class QuickSgemm
     {
         Sgemm.ThreadLimit = threads;
         double peak1 = FmaPeak.Measure(1), peakAll = FmaPeak.AllCoresGflops;
-        Console.WriteLine($"FMA peak: 1 thread {peak1:F1} GFLOP/s, {Environment.ProcessorCount} threads {peakAll:F1} GFLOP/s");
+        Console.WriteLine($"FMA peak at {FmaPeak.WidthName}: 1 thread {peak1:F1} GFLOP/s, {Environment.ProcessorCount} threads {peakAll:F1} GFLOP/s");
         foreach (var shape in SgemmShape.All)
         {
             var data = new SgemmData(shape);

@@ -258,9 +258,17 @@ public static unsafe class Sgemm
                 int rows = Math.Min(MR, mc - ir);
                 float* aPanel = ap + ((nint)ir * kc);
                 float* cTile = c + ((nint)ir * ldc) + jr;
-                if (width == 16 && rows == MR && cols == NR)
+                if (rows == MR && cols == NR && width >= 8)
                 {
-                    Kernel512(aPanel, bPanel, kc, cTile, ldc, overwrite);
+                    if (width == 16)
+                    {
+                        Kernel512(aPanel, bPanel, kc, cTile, ldc, overwrite);
+                    }
+                    else
+                    {
+                        Kernel256(aPanel, bPanel, kc, cTile, ldc, overwrite);
+                    }
+
                     continue;
                 }
 
@@ -269,7 +277,7 @@ public static unsafe class Sgemm
                 switch (width)
                 {
                     case 16: Kernel512(aPanel, bPanel, kc, tile, NR, true); break;
-                    case 8: Kernel256(aPanel, bPanel, kc, tile); break;
+                    case 8: Kernel256(aPanel, bPanel, kc, tile, NR, true); break;
                     case 4: Kernel128(aPanel, bPanel, kc, tile); break;
                     default: KernelScalar(aPanel, bPanel, kc, tile); break;
                 }
@@ -546,43 +554,68 @@ public static unsafe class Sgemm
         }
     }
 
-    /// <summary>AVX2 fallback: the tile in column halves of 16, each as MR×2 Vector256.</summary>
-    private static void Kernel256(float* a, float* b, int kc, float* tile)
+    /// <summary>
+    /// The AVX2 micro-kernel: the 6×32 tile as two 6×16 halves, each held in 12 Vector256 accumulators (with the
+    /// two B vectors and one broadcast, 15 of the 16 ymm registers) for the whole k loop, as in the BLIS/OpenBLAS
+    /// Haswell kernels. Every element still accumulates p = 0 … kc−1 in order, one FMA at a time, so results are
+    /// the same bits as the 512-bit kernel's.
+    /// </summary>
+    private static void Kernel256(float* a, float* b, int kc, float* c, nint ldc, bool overwrite)
     {
-        for (int half = 0; half < NR; half += 16)
+        Kernel256Half(a, b, kc, c, ldc, overwrite);
+        Kernel256Half(a, b + 16, kc, c + 16, ldc, overwrite);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel256Half(float* a, float* b, int kc, float* c, nint ldc, bool overwrite)
+    {
+        Vector256<float> c00 = default, c01 = default;
+        Vector256<float> c10 = default, c11 = default;
+        Vector256<float> c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default;
+        Vector256<float> c40 = default, c41 = default;
+        Vector256<float> c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
         {
-            for (int i0 = 0; i0 < MR; i0 += 2)
-            {
-                int rows = Math.Min(2, MR - i0);
-                Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default;
-                float* ap = a + i0, bp = b + half;
-                for (int p = 0; p < kc; p++)
-                {
-                    Vector256<float> b0 = Vector256.Load(bp), b1 = Vector256.Load(bp + 8);
-                    Vector256<float> a0 = Vector256.Create(ap[0]);
-                    c00 = Vector256.FusedMultiplyAdd(a0, b0, c00);
-                    c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
-                    if (rows == 2)
-                    {
-                        Vector256<float> a1 = Vector256.Create(ap[1]);
-                        c10 = Vector256.FusedMultiplyAdd(a1, b0, c10);
-                        c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
-                    }
-
-                    ap += MR;
-                    bp += NR;
-                }
-
-                float* t = tile + (i0 * NR) + half;
-                c00.Store(t);
-                c01.Store(t + 8);
-                if (rows == 2)
-                {
-                    c10.Store(t + NR);
-                    c11.Store(t + NR + 8);
-                }
-            }
+            Vector256<float> b0 = Vector256.Load(b), b1 = Vector256.Load(b + 8);
+            Vector256<float> a0 = Vector256.Create(a[0]);
+            c00 = Vector256.FusedMultiplyAdd(a0, b0, c00);
+            c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
+            Vector256<float> a1 = Vector256.Create(a[1]);
+            c10 = Vector256.FusedMultiplyAdd(a1, b0, c10);
+            c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
+            Vector256<float> a2 = Vector256.Create(a[2]);
+            c20 = Vector256.FusedMultiplyAdd(a2, b0, c20);
+            c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
+            Vector256<float> a3 = Vector256.Create(a[3]);
+            c30 = Vector256.FusedMultiplyAdd(a3, b0, c30);
+            c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
+            Vector256<float> a4 = Vector256.Create(a[4]);
+            c40 = Vector256.FusedMultiplyAdd(a4, b0, c40);
+            c41 = Vector256.FusedMultiplyAdd(a4, b1, c41);
+            Vector256<float> a5 = Vector256.Create(a[5]);
+            c50 = Vector256.FusedMultiplyAdd(a5, b0, c50);
+            c51 = Vector256.FusedMultiplyAdd(a5, b1, c51);
+            a += MR;
+            b += NR;
         }
+
+        if (!overwrite)
+        {
+            c00 += Vector256.Load(c + (0 * ldc)); c01 += Vector256.Load(c + (0 * ldc) + 8);
+            c10 += Vector256.Load(c + (1 * ldc)); c11 += Vector256.Load(c + (1 * ldc) + 8);
+            c20 += Vector256.Load(c + (2 * ldc)); c21 += Vector256.Load(c + (2 * ldc) + 8);
+            c30 += Vector256.Load(c + (3 * ldc)); c31 += Vector256.Load(c + (3 * ldc) + 8);
+            c40 += Vector256.Load(c + (4 * ldc)); c41 += Vector256.Load(c + (4 * ldc) + 8);
+            c50 += Vector256.Load(c + (5 * ldc)); c51 += Vector256.Load(c + (5 * ldc) + 8);
+        }
+
+        c00.Store(c + (0 * ldc)); c01.Store(c + (0 * ldc) + 8);
+        c10.Store(c + (1 * ldc)); c11.Store(c + (1 * ldc) + 8);
+        c20.Store(c + (2 * ldc)); c21.Store(c + (2 * ldc) + 8);
+        c30.Store(c + (3 * ldc)); c31.Store(c + (3 * ldc) + 8);
+        c40.Store(c + (4 * ldc)); c41.Store(c + (4 * ldc) + 8);
+        c50.Store(c + (5 * ldc)); c51.Store(c + (5 * ldc) + 8);
     }
 
     /// <summary>SSE fallback: the tile in row pairs × 8-column groups of Vector128.</summary>
