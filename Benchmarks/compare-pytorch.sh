@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Times one LeNet-300-100 training step (batch 60, forward + backward + Adam) in SparseNet
-# (BenchmarkDotNet) and in PyTorch on the same machine, one right after the other, so the two
-# numbers can be compared as a ratio. Needs Debian's python3-torch (and libopenblas0-pthread).
+# Times one training step of LeNet-300-100 (batch 60) and of Conv-2 (3x32x32, batch 60), forward +
+# backward + Adam, in SparseNet (BenchmarkDotNet) and in PyTorch on the same machine, one right after
+# the other, so the numbers can be compared as ratios. PyTorch runs with 1 and 2 threads: on a
+# 2-core machine two threads can oversubscribe, so compare against its best.
+# Needs Debian's python3-torch (and libopenblas0-pthread). DOTNET_EnableAVX512=0 before the command
+# measures SparseNet's AVX2 paths on an AVX-512 machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dotnet run -c Release --project Benchmarks -- --filter '*LeNetStep*' --job short 2>&1 | grep -E '^\| (Method|TrainStep)'
-OPENBLAS_NUM_THREADS=1 /usr/bin/python3 Benchmarks/reference/lenet_step.py --threads 2 --steps 3000
+dotnet run -c Release --project Benchmarks -- --filter '*LeNetStep*' '*Conv2Step*' --job short 2>&1 | grep -E '^\| (Method|TrainStep)|^// \* Summary|HardwareIntrinsics' | sort -u
+for threads in 1 2; do
+    OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 Benchmarks/reference/lenet_step.py --threads "$threads" --steps 3000
+    OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 Benchmarks/reference/conv2_step.py --threads "$threads" --steps 50
+done

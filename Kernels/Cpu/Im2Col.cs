@@ -4,7 +4,7 @@ namespace SparseNet.Kernels.Cpu;
 /// Unfolds the sliding windows of a 2-D convolution into columns, so that the convolution of
 /// one image becomes one SGEMM: weights [F, C·kh·kw] · cols [C·kh·kw, outH·outW].
 /// </summary>
-public static class Im2Col
+public static unsafe class Im2Col
 {
     /// <summary>
     /// Output length of a convolution or pooling window along one axis:
@@ -34,8 +34,25 @@ public static class Im2Col
     public static void Forward(ReadOnlySpan<float> image, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, Span<float> cols)
     {
         var (outH, outW) = Check(image.Length, cols.Length, c, h, w, kh, kw, sh, sw, ph, pw);
+        if (Parts(c, (long)c * kh * kw * outH * outW) > 1)
+        {
+            fixed (float* pi = image, pc = cols)
+            {
+                RunByChannel(new Geometry(c, h, w, kh, kw, sh, sw, ph, pw, outH, outW), pi, pc, backward: false);
+            }
+
+            return;
+        }
+
+        ForwardChannels(image, h, w, kh, kw, sh, sw, ph, pw, outH, outW, 0, c, cols);
+    }
+
+    // Channels [ch0, ch1) of Forward: their cols rows depend on their planes only, so any split of the
+    // channels computes every value exactly as one pass does.
+    private static void ForwardChannels(ReadOnlySpan<float> image, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int outH, int outW, int ch0, int ch1, Span<float> cols)
+    {
         int outSize = outH * outW;
-        for (int ch = 0; ch < c; ch++)
+        for (int ch = ch0; ch < ch1; ch++)
         {
             ReadOnlySpan<float> plane = image.Slice(ch * h * w, h * w);
             for (int ky = 0; ky < kh; ky++)
@@ -83,8 +100,24 @@ public static class Im2Col
     public static void Backward(ReadOnlySpan<float> cols, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, Span<float> imageGrad)
     {
         var (outH, outW) = Check(imageGrad.Length, cols.Length, c, h, w, kh, kw, sh, sw, ph, pw);
+        if (Parts(c, (long)c * kh * kw * outH * outW) > 1)
+        {
+            fixed (float* pi = imageGrad, pc = cols)
+            {
+                RunByChannel(new Geometry(c, h, w, kh, kw, sh, sw, ph, pw, outH, outW), pi, pc, backward: true);
+            }
+
+            return;
+        }
+
+        BackwardChannels(cols, h, w, kh, kw, sh, sw, ph, pw, outH, outW, 0, c, imageGrad);
+    }
+
+    // Channels [ch0, ch1) of Backward: a channel's gradient plane receives only its own cols rows.
+    private static void BackwardChannels(ReadOnlySpan<float> cols, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int outH, int outW, int ch0, int ch1, Span<float> imageGrad)
+    {
         int outSize = outH * outW;
-        for (int ch = 0; ch < c; ch++)
+        for (int ch = ch0; ch < ch1; ch++)
         {
             Span<float> plane = imageGrad.Slice(ch * h * w, h * w);
             for (int ky = 0; ky < kh; ky++)
@@ -117,6 +150,68 @@ public static class Im2Col
                         }
                     }
                 }
+            }
+        }
+    }
+
+    // Below this many cols entries a call is too short to be worth waking the workers.
+    private const long ParallelThreshold = 1 << 16;
+
+    private static int Parts(int channels, long entries) =>
+        entries < ParallelThreshold ? 1 : Math.Min(channels, KernelWorkers.MaxParts);
+
+    private readonly record struct Geometry(int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int OutH, int OutW);
+
+    // Splits the channels into a fixed number of contiguous ranges run on the kernel workers; which
+    // thread runs a range never changes what it writes, so the result is bit-identical to one pass.
+    private static void RunByChannel(Geometry g, float* image, float* cols, bool backward)
+    {
+        var work = cachedWork ??= new ChannelWork();
+        work.Set(g, image, cols, backward);
+        try
+        {
+            KernelWorkers.Run(work, Parts(g.C, (long)g.C * g.KH * g.KW * g.OutH * g.OutW));
+        }
+        finally
+        {
+            work.Clear();
+        }
+    }
+
+    [ThreadStatic]
+    private static ChannelWork? cachedWork;
+
+    private sealed class ChannelWork : IPartitionedWork
+    {
+        private Geometry g;
+        private float* image, cols;
+        private bool backward;
+
+        public void Set(Geometry geometry, float* imageData, float* colsData, bool isBackward)
+        {
+            g = geometry;
+            image = imageData;
+            cols = colsData;
+            backward = isBackward;
+        }
+
+        public void Clear()
+        {
+            image = null;
+            cols = null;
+        }
+
+        public void Execute(int part, int parts)
+        {
+            int ch0 = (int)((long)g.C * part / parts), ch1 = (int)((long)g.C * (part + 1) / parts);
+            int imageLength = g.C * g.H * g.W, colsLength = g.C * g.KH * g.KW * g.OutH * g.OutW;
+            if (backward)
+            {
+                BackwardChannels(new ReadOnlySpan<float>(cols, colsLength), g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.OutH, g.OutW, ch0, ch1, new Span<float>(image, imageLength));
+            }
+            else
+            {
+                ForwardChannels(new ReadOnlySpan<float>(image, imageLength), g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.OutH, g.OutW, ch0, ch1, new Span<float>(cols, colsLength));
             }
         }
     }

@@ -34,6 +34,50 @@ public class Im2ColTests
         }
     }
 
+    [TestCase(64, 32, 32, 3, 3, 1, 1, 1, 1)]   // Conv-2's second layer on CIFAR: split across the workers
+    [TestCase(3, 64, 61, 5, 3, 2, 1, 2, 1)]    // fewer channels than workers can take
+    public void LargeImages_SplitByChannel_GiveTheSameBitsBothWays(int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        var rng = new Random(12);
+        int outH = Im2Col.OutputSize(h, kh, sh, ph), outW = Im2Col.OutputSize(w, kw, sw, pw), outSize = outH * outW;
+        float[] image = Reference.Random(rng, c * h * w);
+        var expected = new float[c * kh * kw * outSize];
+        float[] cols = Reference.Random(rng, expected.Length);
+        Reference.Im2Col(image, c, h, w, kh, kw, sh, sw, ph, pw, expected);
+        Im2Col.Forward(image, c, h, w, kh, kw, sh, sw, ph, pw, cols);
+        Assert.That(cols, Is.EqualTo(expected).AsCollection);
+
+        // The adjoint, against a scalar loop that adds in the same order (channel, tap, output position).
+        float[] dy = Reference.Random(rng, expected.Length);
+        float[] start = Reference.Random(rng, image.Length);
+        var naive = (float[])start.Clone();
+        for (int ch = 0; ch < c; ch++)
+        {
+            for (int ky = 0; ky < kh; ky++)
+            {
+                for (int kx = 0; kx < kw; kx++)
+                {
+                    int row = (((ch * kh) + ky) * kw) + kx;
+                    for (int oy = 0; oy < outH; oy++)
+                    {
+                        for (int ox = 0; ox < outW; ox++)
+                        {
+                            int y = (oy * sh) - ph + ky, x = (ox * sw) - pw + kx;
+                            if (y >= 0 && y < h && x >= 0 && x < w)
+                            {
+                                naive[(ch * h * w) + (y * w) + x] += dy[(row * outSize) + (oy * outW) + ox];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        var grad = (float[])start.Clone();
+        Im2Col.Backward(dy, c, h, w, kh, kw, sh, sw, ph, pw, grad);
+        Assert.That(grad, Is.EqualTo(naive).AsCollection);
+    }
+
     [Test]
     public void ConvolutionAsIm2ColThenSgemm_MatchesDirectConvolution()
     {
