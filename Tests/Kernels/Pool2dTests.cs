@@ -35,6 +35,20 @@ public class Pool2dTests
         }
     }
 
+    [TestCase(60 * 64, 32, 32, 2, 2, 2, 2, 0, 0)]  // Conv-2's pool on CIFAR: split across the workers by plane
+    [TestCase(3, 97, 61, 3, 3, 2, 2, 1, 1)]
+    public void MaxForward_OnManyPlanes_MatchesReferenceExactly(int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        var rng = new Random(21);
+        float[] input = Reference.Random(rng, planes * h * w);
+        var (expected, index) = Reference.MaxPool(input, planes, h, w, kh, kw, sh, sw, ph, pw);
+        var output = new float[expected.Length];
+        var argmax = new int[expected.Length];
+        Pool2d.MaxForward(input, planes, h, w, kh, kw, sh, sw, ph, pw, output, argmax);
+        Assert.That(output, Is.EqualTo(expected).AsCollection);
+        Assert.That(argmax, Is.EqualTo(index).AsCollection);
+    }
+
     [Test]
     public void AvgForward_MatchesReference_CountingPadding()
     {
