@@ -7,7 +7,7 @@
 # measures SparseNet's AVX2 paths on an AVX-512 machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dotnet run -c Release --project Benchmarks -- --filter '*LeNetStep*' '*Conv2Step*' --job short 2>&1 | grep -E '^\| (Method|TrainStep)|^// \* Summary|HardwareIntrinsics' | sort -u
+dotnet run -c Release --project Benchmarks -- --filter '*LeNetStep*' '*Conv2Step*' --job short 2>&1 | grep -E '^\| |HardwareIntrinsics' | awk '!seen[$0]++'
 for threads in 1 2; do
     OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 Benchmarks/reference/lenet_step.py --threads "$threads" --steps 3000
     OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 Benchmarks/reference/conv2_step.py --threads "$threads" --steps 50
