@@ -152,6 +152,7 @@ internal sealed partial class CpuBackend : IBackend
 
     private static void WherePositive(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> r)
     {
+        // Every width keeps x where y > 0 and writes +0 elsewhere (NaN in y gives 0), exactly as the scalar tail.
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
         {
@@ -159,6 +160,22 @@ internal sealed partial class CpuBackend : IBackend
             {
                 var keep = Vector512.GreaterThan(Vector512.Create(y.Slice(i, Vector512<float>.Count)), Vector512<float>.Zero);
                 (Vector512.Create(x.Slice(i, Vector512<float>.Count)) & keep).CopyTo(r.Slice(i));
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i <= r.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var keep = Vector256.GreaterThan(Vector256.Create(y.Slice(i, Vector256<float>.Count)), Vector256<float>.Zero);
+                (Vector256.Create(x.Slice(i, Vector256<float>.Count)) & keep).CopyTo(r.Slice(i));
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            for (; i <= r.Length - Vector128<float>.Count; i += Vector128<float>.Count)
+            {
+                var keep = Vector128.GreaterThan(Vector128.Create(y.Slice(i, Vector128<float>.Count)), Vector128<float>.Zero);
+                (Vector128.Create(x.Slice(i, Vector128<float>.Count)) & keep).CopyTo(r.Slice(i));
             }
         }
 

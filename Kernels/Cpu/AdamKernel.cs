@@ -83,51 +83,11 @@ public static class AdamKernel
         ref float g = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
         ref float mm = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(m);
         ref float vv = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(v);
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var b1 = Vector512.Create(beta1);
-            var c1 = Vector512.Create(1f - beta1);
-            var b2 = Vector512.Create(beta2);
-            var c2 = Vector512.Create(1f - beta2);
-            var e = Vector512.Create(eps);
-            var wd = Vector512.Create(weightDecay);
-            var s = Vector512.Create(-stepSize);
-            var r = Vector512.Create(invRootC2);
-            for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                var th = Vector512.LoadUnsafe(ref t, (nuint)i);
-                var gi = Vector512.FusedMultiplyAdd(wd, th, Vector512.LoadUnsafe(ref g, (nuint)i));
-                var mi = Vector512.FusedMultiplyAdd(b1, Vector512.LoadUnsafe(ref mm, (nuint)i), c1 * gi);
-                var vi = Vector512.FusedMultiplyAdd(b2, Vector512.LoadUnsafe(ref vv, (nuint)i), c2 * gi * gi);
-                mi.StoreUnsafe(ref mm, (nuint)i);
-                vi.StoreUnsafe(ref vv, (nuint)i);
-                var denom = Vector512.FusedMultiplyAdd(Vector512.Sqrt(vi), r, e);
-                Vector512.FusedMultiplyAdd(s, mi / denom, th).StoreUnsafe(ref t, (nuint)i);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            var b1 = Vector256.Create(beta1);
-            var c1 = Vector256.Create(1f - beta1);
-            var b2 = Vector256.Create(beta2);
-            var c2 = Vector256.Create(1f - beta2);
-            var e = Vector256.Create(eps);
-            var wd = Vector256.Create(weightDecay);
-            var s = Vector256.Create(-stepSize);
-            var r = Vector256.Create(invRootC2);
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var th = Vector256.LoadUnsafe(ref t, (nuint)i);
-                var gi = Vector256.FusedMultiplyAdd(wd, th, Vector256.LoadUnsafe(ref g, (nuint)i));
-                var mi = Vector256.FusedMultiplyAdd(b1, Vector256.LoadUnsafe(ref mm, (nuint)i), c1 * gi);
-                var vi = Vector256.FusedMultiplyAdd(b2, Vector256.LoadUnsafe(ref vv, (nuint)i), c2 * gi * gi);
-                mi.StoreUnsafe(ref mm, (nuint)i);
-                vi.StoreUnsafe(ref vv, (nuint)i);
-                var denom = Vector256.FusedMultiplyAdd(Vector256.Sqrt(vi), r, e);
-                Vector256.FusedMultiplyAdd(s, mi / denom, th).StoreUnsafe(ref t, (nuint)i);
-            }
-        }
+        var k = new Constants(beta1, beta2, eps, weightDecay, stepSize, invRootC2);
+        int i = Vector512.IsHardwareAccelerated ? Vectors<Vector512<float>, V512>(ref t, ref g, ref mm, ref vv, n, k)
+            : Vector256.IsHardwareAccelerated ? Vectors<Vector256<float>, V256>(ref t, ref g, ref mm, ref vv, n, k)
+            : Vector128.IsHardwareAccelerated ? Vectors<Vector128<float>, V128>(ref t, ref g, ref mm, ref vv, n, k)
+            : 0;
 
         // The tail is updated once, in scalar code with the same fused operations, so the result of
         // an element never depends on whether it fell in a vector or in the tail.
@@ -142,5 +102,116 @@ public static class AdamKernel
             float denom = MathF.FusedMultiplyAdd(MathF.Sqrt(vi), invRootC2, eps);
             Unsafe.Add(ref t, i) = MathF.FusedMultiplyAdd(-stepSize, mi / denom, th);
         }
+    }
+
+    private readonly record struct Constants(float Beta1, float Beta2, float Eps, float WeightDecay, float StepSize, float InvRootC2);
+
+    // The whole vectors of one update at one width; returns where the scalar tail starts. One loop serves every
+    // width: the JIT specialises it per vector struct, and each width performs the same fused operations per
+    // element as the tail, so an element's result never depends on the width or on where it fell.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Vectors<TV, TOps>(ref float t, ref float g, ref float mm, ref float vv, int n, Constants k)
+        where TV : struct
+        where TOps : struct, IAdamVector<TV>
+    {
+        var b1 = TOps.Create(k.Beta1);
+        var c1 = TOps.Create(1f - k.Beta1);
+        var b2 = TOps.Create(k.Beta2);
+        var c2 = TOps.Create(1f - k.Beta2);
+        var e = TOps.Create(k.Eps);
+        var wd = TOps.Create(k.WeightDecay);
+        var s = TOps.Create(-k.StepSize);
+        var r = TOps.Create(k.InvRootC2);
+        int i = 0;
+        for (; i <= n - TOps.Count; i += TOps.Count)
+        {
+            var th = TOps.Load(ref t, i);
+            var gi = TOps.Fma(wd, th, TOps.Load(ref g, i));
+            var mi = TOps.Fma(b1, TOps.Load(ref mm, i), TOps.Mul(c1, gi));
+            var vi = TOps.Fma(b2, TOps.Load(ref vv, i), TOps.Mul(TOps.Mul(c2, gi), gi));
+            TOps.Store(mi, ref mm, i);
+            TOps.Store(vi, ref vv, i);
+            var denom = TOps.Fma(TOps.Sqrt(vi), r, e);
+            TOps.Store(TOps.Fma(s, TOps.Div(mi, denom), th), ref t, i);
+        }
+
+        return i;
+    }
+
+    /// <summary>The vector operations the update needs, at one width.</summary>
+    private interface IAdamVector<TV>
+    {
+        static abstract int Count { get; }
+
+        static abstract TV Create(float value);
+
+        static abstract TV Load(ref float source, int index);
+
+        static abstract void Store(TV value, ref float destination, int index);
+
+        static abstract TV Fma(TV a, TV b, TV c);
+
+        static abstract TV Mul(TV a, TV b);
+
+        static abstract TV Div(TV a, TV b);
+
+        static abstract TV Sqrt(TV a);
+    }
+
+    private readonly struct V512 : IAdamVector<Vector512<float>>
+    {
+        public static int Count => Vector512<float>.Count;
+
+        public static Vector512<float> Create(float value) => Vector512.Create(value);
+
+        public static Vector512<float> Load(ref float source, int index) => Vector512.LoadUnsafe(ref source, (nuint)index);
+
+        public static void Store(Vector512<float> value, ref float destination, int index) => value.StoreUnsafe(ref destination, (nuint)index);
+
+        public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+
+        public static Vector512<float> Mul(Vector512<float> a, Vector512<float> b) => a * b;
+
+        public static Vector512<float> Div(Vector512<float> a, Vector512<float> b) => a / b;
+
+        public static Vector512<float> Sqrt(Vector512<float> a) => Vector512.Sqrt(a);
+    }
+
+    private readonly struct V256 : IAdamVector<Vector256<float>>
+    {
+        public static int Count => Vector256<float>.Count;
+
+        public static Vector256<float> Create(float value) => Vector256.Create(value);
+
+        public static Vector256<float> Load(ref float source, int index) => Vector256.LoadUnsafe(ref source, (nuint)index);
+
+        public static void Store(Vector256<float> value, ref float destination, int index) => value.StoreUnsafe(ref destination, (nuint)index);
+
+        public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+
+        public static Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => a * b;
+
+        public static Vector256<float> Div(Vector256<float> a, Vector256<float> b) => a / b;
+
+        public static Vector256<float> Sqrt(Vector256<float> a) => Vector256.Sqrt(a);
+    }
+
+    private readonly struct V128 : IAdamVector<Vector128<float>>
+    {
+        public static int Count => Vector128<float>.Count;
+
+        public static Vector128<float> Create(float value) => Vector128.Create(value);
+
+        public static Vector128<float> Load(ref float source, int index) => Vector128.LoadUnsafe(ref source, (nuint)index);
+
+        public static void Store(Vector128<float> value, ref float destination, int index) => value.StoreUnsafe(ref destination, (nuint)index);
+
+        public static Vector128<float> Fma(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
+
+        public static Vector128<float> Mul(Vector128<float> a, Vector128<float> b) => a * b;
+
+        public static Vector128<float> Div(Vector128<float> a, Vector128<float> b) => a / b;
+
+        public static Vector128<float> Sqrt(Vector128<float> a) => Vector128.Sqrt(a);
     }
 }
