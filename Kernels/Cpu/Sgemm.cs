@@ -491,131 +491,129 @@ public static unsafe class Sgemm
     }
 
     /// <summary>
-    /// The 6×32 register tile: 12 Vector512 accumulators stay in zmm registers for the whole
-    /// k loop; each step loads two vectors of the B micro-panel and broadcasts one A element per row.
+    /// The 6×32 register tile with Vector512: 12 accumulators stay in zmm registers for the whole k loop; each
+    /// step loads two vectors of the B micro-panel and broadcasts one A element per row.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512(float* a, float* b, int kc, float* c, nint ldc, bool overwrite)
-    {
-        Vector512<float> c00 = default, c01 = default;
-        Vector512<float> c10 = default, c11 = default;
-        Vector512<float> c20 = default, c21 = default;
-        Vector512<float> c30 = default, c31 = default;
-        Vector512<float> c40 = default, c41 = default;
-        Vector512<float> c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
-            Vector512<float> a0 = Vector512.Create(a[0]);
-            c00 = Vector512.FusedMultiplyAdd(a0, b0, c00);
-            c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-            Vector512<float> a1 = Vector512.Create(a[1]);
-            c10 = Vector512.FusedMultiplyAdd(a1, b0, c10);
-            c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-            Vector512<float> a2 = Vector512.Create(a[2]);
-            c20 = Vector512.FusedMultiplyAdd(a2, b0, c20);
-            c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-            Vector512<float> a3 = Vector512.Create(a[3]);
-            c30 = Vector512.FusedMultiplyAdd(a3, b0, c30);
-            c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-            Vector512<float> a4 = Vector512.Create(a[4]);
-            c40 = Vector512.FusedMultiplyAdd(a4, b0, c40);
-            c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
-            Vector512<float> a5 = Vector512.Create(a[5]);
-            c50 = Vector512.FusedMultiplyAdd(a5, b0, c50);
-            c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
-            a += 6;
-            b += 32;
-        }
-
-        if (overwrite)
-        {
-            c00.Store(c + 0 * ldc); c01.Store(c + 0 * ldc + 16);
-            c10.Store(c + 1 * ldc); c11.Store(c + 1 * ldc + 16);
-            c20.Store(c + 2 * ldc); c21.Store(c + 2 * ldc + 16);
-            c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 16);
-            c40.Store(c + 4 * ldc); c41.Store(c + 4 * ldc + 16);
-            c50.Store(c + 5 * ldc); c51.Store(c + 5 * ldc + 16);
-        }
-        else
-        {
-            (Vector512.Load(c + 0 * ldc) + c00).Store(c + 0 * ldc);
-            (Vector512.Load(c + 0 * ldc + 16) + c01).Store(c + 0 * ldc + 16);
-            (Vector512.Load(c + 1 * ldc) + c10).Store(c + 1 * ldc);
-            (Vector512.Load(c + 1 * ldc + 16) + c11).Store(c + 1 * ldc + 16);
-            (Vector512.Load(c + 2 * ldc) + c20).Store(c + 2 * ldc);
-            (Vector512.Load(c + 2 * ldc + 16) + c21).Store(c + 2 * ldc + 16);
-            (Vector512.Load(c + 3 * ldc) + c30).Store(c + 3 * ldc);
-            (Vector512.Load(c + 3 * ldc + 16) + c31).Store(c + 3 * ldc + 16);
-            (Vector512.Load(c + 4 * ldc) + c40).Store(c + 4 * ldc);
-            (Vector512.Load(c + 4 * ldc + 16) + c41).Store(c + 4 * ldc + 16);
-            (Vector512.Load(c + 5 * ldc) + c50).Store(c + 5 * ldc);
-            (Vector512.Load(c + 5 * ldc + 16) + c51).Store(c + 5 * ldc + 16);
-        }
-    }
+    private static void Kernel512(float* a, float* b, int kc, float* c, nint ldc, bool overwrite) =>
+        Tile<Vector512<float>, Tile512>(a, b, kc, c, ldc, overwrite);
 
     /// <summary>
     /// The AVX2 micro-kernel: the 6×32 tile as two 6×16 halves, each held in 12 Vector256 accumulators (with the
     /// two B vectors and one broadcast, 15 of the 16 ymm registers) for the whole k loop, as in the BLIS/OpenBLAS
-    /// Haswell kernels. Every element still accumulates p = 0 … kc−1 in order, one FMA at a time, so results are
-    /// the same bits as the 512-bit kernel's.
+    /// Haswell kernels.
     /// </summary>
     private static void Kernel256(float* a, float* b, int kc, float* c, nint ldc, bool overwrite)
     {
-        Kernel256Half(a, b, kc, c, ldc, overwrite);
-        Kernel256Half(a, b + 16, kc, c + 16, ldc, overwrite);
+        Tile<Vector256<float>, Tile256>(a, b, kc, c, ldc, overwrite);
+        Tile<Vector256<float>, Tile256>(a, b + 16, kc, c + 16, ldc, overwrite);
     }
 
+    /// <summary>
+    /// MR rows × two vectors of the packed panel, at the width of <typeparamref name="TOps"/> (the JIT specialises
+    /// it per width). Every element accumulates p = 0 … kc−1 in order, one FMA per step, then is stored or added
+    /// to C once, so every width computes the same bits.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256Half(float* a, float* b, int kc, float* c, nint ldc, bool overwrite)
+    private static void Tile<TV, TOps>(float* a, float* b, int kc, float* c, nint ldc, bool overwrite)
+        where TV : struct
+        where TOps : struct, ITileVector<TV>
     {
-        Vector256<float> c00 = default, c01 = default;
-        Vector256<float> c10 = default, c11 = default;
-        Vector256<float> c20 = default, c21 = default;
-        Vector256<float> c30 = default, c31 = default;
-        Vector256<float> c40 = default, c41 = default;
-        Vector256<float> c50 = default, c51 = default;
+        int w = TOps.Count;
+        TV c00 = default, c01 = default;
+        TV c10 = default, c11 = default;
+        TV c20 = default, c21 = default;
+        TV c30 = default, c31 = default;
+        TV c40 = default, c41 = default;
+        TV c50 = default, c51 = default;
         for (int p = 0; p < kc; p++)
         {
-            Vector256<float> b0 = Vector256.Load(b), b1 = Vector256.Load(b + 8);
-            Vector256<float> a0 = Vector256.Create(a[0]);
-            c00 = Vector256.FusedMultiplyAdd(a0, b0, c00);
-            c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
-            Vector256<float> a1 = Vector256.Create(a[1]);
-            c10 = Vector256.FusedMultiplyAdd(a1, b0, c10);
-            c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
-            Vector256<float> a2 = Vector256.Create(a[2]);
-            c20 = Vector256.FusedMultiplyAdd(a2, b0, c20);
-            c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
-            Vector256<float> a3 = Vector256.Create(a[3]);
-            c30 = Vector256.FusedMultiplyAdd(a3, b0, c30);
-            c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
-            Vector256<float> a4 = Vector256.Create(a[4]);
-            c40 = Vector256.FusedMultiplyAdd(a4, b0, c40);
-            c41 = Vector256.FusedMultiplyAdd(a4, b1, c41);
-            Vector256<float> a5 = Vector256.Create(a[5]);
-            c50 = Vector256.FusedMultiplyAdd(a5, b0, c50);
-            c51 = Vector256.FusedMultiplyAdd(a5, b1, c51);
+            TV b0 = TOps.Load(b), b1 = TOps.Load(b + w);
+            TV a0 = TOps.Create(a[0]);
+            c00 = TOps.Fma(a0, b0, c00);
+            c01 = TOps.Fma(a0, b1, c01);
+            TV a1 = TOps.Create(a[1]);
+            c10 = TOps.Fma(a1, b0, c10);
+            c11 = TOps.Fma(a1, b1, c11);
+            TV a2 = TOps.Create(a[2]);
+            c20 = TOps.Fma(a2, b0, c20);
+            c21 = TOps.Fma(a2, b1, c21);
+            TV a3 = TOps.Create(a[3]);
+            c30 = TOps.Fma(a3, b0, c30);
+            c31 = TOps.Fma(a3, b1, c31);
+            TV a4 = TOps.Create(a[4]);
+            c40 = TOps.Fma(a4, b0, c40);
+            c41 = TOps.Fma(a4, b1, c41);
+            TV a5 = TOps.Create(a[5]);
+            c50 = TOps.Fma(a5, b0, c50);
+            c51 = TOps.Fma(a5, b1, c51);
             a += MR;
             b += NR;
         }
 
-        if (!overwrite)
-        {
-            c00 += Vector256.Load(c + (0 * ldc)); c01 += Vector256.Load(c + (0 * ldc) + 8);
-            c10 += Vector256.Load(c + (1 * ldc)); c11 += Vector256.Load(c + (1 * ldc) + 8);
-            c20 += Vector256.Load(c + (2 * ldc)); c21 += Vector256.Load(c + (2 * ldc) + 8);
-            c30 += Vector256.Load(c + (3 * ldc)); c31 += Vector256.Load(c + (3 * ldc) + 8);
-            c40 += Vector256.Load(c + (4 * ldc)); c41 += Vector256.Load(c + (4 * ldc) + 8);
-            c50 += Vector256.Load(c + (5 * ldc)); c51 += Vector256.Load(c + (5 * ldc) + 8);
-        }
+        Put(c00, c01, c, w, overwrite);
+        Put(c10, c11, c + ldc, w, overwrite);
+        Put(c20, c21, c + (2 * ldc), w, overwrite);
+        Put(c30, c31, c + (3 * ldc), w, overwrite);
+        Put(c40, c41, c + (4 * ldc), w, overwrite);
+        Put(c50, c51, c + (5 * ldc), w, overwrite);
 
-        c00.Store(c + (0 * ldc)); c01.Store(c + (0 * ldc) + 8);
-        c10.Store(c + (1 * ldc)); c11.Store(c + (1 * ldc) + 8);
-        c20.Store(c + (2 * ldc)); c21.Store(c + (2 * ldc) + 8);
-        c30.Store(c + (3 * ldc)); c31.Store(c + (3 * ldc) + 8);
-        c40.Store(c + (4 * ldc)); c41.Store(c + (4 * ldc) + 8);
-        c50.Store(c + (5 * ldc)); c51.Store(c + (5 * ldc) + 8);
+        static void Put(TV left, TV right, float* row, int width, bool overwrite)
+        {
+            if (!overwrite)
+            {
+                left = TOps.Add(TOps.Load(row), left);
+                right = TOps.Add(TOps.Load(row + width), right);
+            }
+
+            TOps.Store(left, row);
+            TOps.Store(right, row + width);
+        }
+    }
+
+    /// <summary>The vector operations of the register tile, at one width.</summary>
+    private interface ITileVector<TV>
+    {
+        static abstract int Count { get; }
+
+        static abstract TV Create(float value);
+
+        static abstract TV Load(float* source);
+
+        static abstract void Store(TV value, float* destination);
+
+        static abstract TV Fma(TV a, TV b, TV c);
+
+        static abstract TV Add(TV a, TV b);
+    }
+
+    private readonly struct Tile512 : ITileVector<Vector512<float>>
+    {
+        public static int Count => Vector512<float>.Count;
+
+        public static Vector512<float> Create(float value) => Vector512.Create(value);
+
+        public static Vector512<float> Load(float* source) => Vector512.Load(source);
+
+        public static void Store(Vector512<float> value, float* destination) => value.Store(destination);
+
+        public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+
+        public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+    }
+
+    private readonly struct Tile256 : ITileVector<Vector256<float>>
+    {
+        public static int Count => Vector256<float>.Count;
+
+        public static Vector256<float> Create(float value) => Vector256.Create(value);
+
+        public static Vector256<float> Load(float* source) => Vector256.Load(source);
+
+        public static void Store(Vector256<float> value, float* destination) => value.Store(destination);
+
+        public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+
+        public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
     }
 
     /// <summary>SSE fallback: the tile in row pairs × 8-column groups of Vector128.</summary>
