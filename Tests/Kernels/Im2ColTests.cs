@@ -51,28 +51,7 @@ public class Im2ColTests
         float[] dy = Reference.Random(rng, expected.Length);
         float[] start = Reference.Random(rng, image.Length);
         var naive = (float[])start.Clone();
-        for (int ch = 0; ch < c; ch++)
-        {
-            for (int ky = 0; ky < kh; ky++)
-            {
-                for (int kx = 0; kx < kw; kx++)
-                {
-                    int row = (((ch * kh) + ky) * kw) + kx;
-                    for (int oy = 0; oy < outH; oy++)
-                    {
-                        for (int ox = 0; ox < outW; ox++)
-                        {
-                            int y = (oy * sh) - ph + ky, x = (ox * sw) - pw + kx;
-                            if (y >= 0 && y < h && x >= 0 && x < w)
-                            {
-                                naive[(ch * h * w) + (y * w) + x] += dy[(row * outSize) + (oy * outW) + ox];
-                            }
-                        }
-                    }
-                }
-            }
-        }
-
+        Reference.Col2Im(dy, c, h, w, kh, kw, sh, sw, ph, pw, naive);
         var grad = (float[])start.Clone();
         Im2Col.Backward(dy, c, h, w, kh, kw, sh, sw, ph, pw, grad);
         Assert.That(grad, Is.EqualTo(naive).AsCollection);

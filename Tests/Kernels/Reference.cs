@@ -47,7 +47,24 @@ public static class Reference
     }
 
     /// <summary>Naive im2col: cols[(ch·kh+ky)·kw+kx, oy·outW+ox] = image[ch, oy·sh−ph+ky, ox·sw−pw+kx], 0 in the padding.</summary>
-    public static void Im2Col(float[] image, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, float[] cols)
+    public static void Im2Col(float[] image, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, float[] cols) =>
+        Windows(c, h, w, kh, kw, sh, sw, ph, pw, (pixel, entry) => cols[entry] = pixel < 0 ? 0 : image[pixel]);
+
+    /// <summary>
+    /// Naive col2im, the adjoint of <see cref="Im2Col"/>: adds each cols entry into imageGrad at the pixel it came
+    /// from, in the order channel, tap, output position (padding entries dropped).
+    /// </summary>
+    public static void Col2Im(float[] cols, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, float[] imageGrad) =>
+        Windows(c, h, w, kh, kw, sh, sw, ph, pw, (pixel, entry) =>
+        {
+            if (pixel >= 0)
+            {
+                imageGrad[pixel] += cols[entry];
+            }
+        });
+
+    // Visits every (input pixel or −1 in the padding, cols entry) pair in the order channel, tap, output position.
+    private static void Windows(int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, Action<int, int> visit)
     {
         int outH = ((h + (2 * ph) - kh) / sh) + 1, outW = ((w + (2 * pw) - kw) / sw) + 1;
         for (int ch = 0; ch < c; ch++)
@@ -63,7 +80,7 @@ public static class Reference
                         {
                             int y = (oy * sh) - ph + ky, x = (ox * sw) - pw + kx;
                             bool inside = y >= 0 && y < h && x >= 0 && x < w;
-                            cols[(row * outH * outW) + (oy * outW) + ox] = inside ? image[(((ch * h) + y) * w) + x] : 0;
+                            visit(inside ? (((ch * h) + y) * w) + x : -1, (row * outH * outW) + (oy * outW) + ox);
                         }
                     }
                 }
