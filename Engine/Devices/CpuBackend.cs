@@ -219,26 +219,10 @@ internal sealed partial class CpuBackend : IBackend
     {
         float[] x = D(a), y = D(b), r = D(result);
         int[] shape = result.Shape;
-        int[] sa = Shape.BroadcastStrides(a.Shape, shape), sb = Shape.BroadcastStrides(b.Shape, shape);
-        var index = new int[shape.Length];
-        int ia = 0, ib = 0;
-        for (int i = 0; i < r.Length; i++)
+        var at = new BroadcastCursor(shape, Shape.BroadcastStrides(a.Shape, shape), Shape.BroadcastStrides(b.Shape, shape));
+        for (int i = 0; i < r.Length; i++, at.Next())
         {
-            r[i] = Apply(op, x[ia], y[ib]);
-            for (int d = shape.Length - 1; d >= 0; d--)
-            {
-                index[d]++;
-                ia += sa[d];
-                ib += sb[d];
-                if (index[d] < shape[d])
-                {
-                    break;
-                }
-
-                ia -= sa[d] * shape[d];
-                ib -= sb[d] * shape[d];
-                index[d] = 0;
-            }
+            r[i] = Apply(op, x[at.A], y[at.B]);
         }
     }
 
@@ -329,24 +313,10 @@ internal sealed partial class CpuBackend : IBackend
 
         Array.Clear(r);
         int[] shape = a.Shape;
-        int[] sr = Shape.BroadcastStrides(result.Shape, shape);
-        var index = new int[shape.Length];
-        int ir = 0;
-        for (int i = 0; i < x.Length; i++)
+        var at = new BroadcastCursor(shape, Shape.BroadcastStrides(result.Shape, shape));
+        for (int i = 0; i < x.Length; i++, at.Next())
         {
-            r[ir] += x[i];
-            for (int d = shape.Length - 1; d >= 0; d--)
-            {
-                index[d]++;
-                ir += sr[d];
-                if (index[d] < shape[d])
-                {
-                    break;
-                }
-
-                ir -= sr[d] * shape[d];
-                index[d] = 0;
-            }
+            r[at.A] += x[i];
         }
     }
 
@@ -400,24 +370,10 @@ internal sealed partial class CpuBackend : IBackend
         }
 
         int[] shape = result.Shape;
-        int[] sa = Shape.BroadcastStrides(a.Shape, shape);
-        var index = new int[shape.Length];
-        int ia = 0;
-        for (int i = 0; i < r.Length; i++)
+        var at = new BroadcastCursor(shape, Shape.BroadcastStrides(a.Shape, shape));
+        for (int i = 0; i < r.Length; i++, at.Next())
         {
-            r[i] = x[ia];
-            for (int d = shape.Length - 1; d >= 0; d--)
-            {
-                index[d]++;
-                ia += sa[d];
-                if (index[d] < shape[d])
-                {
-                    break;
-                }
-
-                ia -= sa[d] * shape[d];
-                index[d] = 0;
-            }
+            r[i] = x[at.A];
         }
     }
 
