@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using SparseNet.Kernels.Cpu;
 
 namespace SparseNet.Benchmarks;
 
@@ -40,7 +41,7 @@ public static class FmaPeak
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static float Chains<TV, TOps>(long iterations)
         where TV : struct
-        where TOps : struct, IFmaOps<TV>
+        where TOps : struct, IVectorOps<TV>
     {
         TV x = TOps.Create(0.999f), y = TOps.Create(1e-4f);
         TV a0 = TOps.Create(0.0f), a1 = TOps.Create(0.1f), a2 = TOps.Create(0.2f), a3 = TOps.Create(0.3f);
@@ -67,52 +68,6 @@ public static class FmaPeak
 
         return TOps.Sum(a0) + TOps.Sum(a1) + TOps.Sum(a2) + TOps.Sum(a3) + TOps.Sum(a4) + TOps.Sum(a5)
             + TOps.Sum(a6) + TOps.Sum(a7) + TOps.Sum(a8) + TOps.Sum(a9) + TOps.Sum(a10) + TOps.Sum(a11);
-    }
-
-    /// <summary>The three operations the probe needs, for one vector width (the JIT specialises per struct).</summary>
-    private interface IFmaOps<TV>
-    {
-        static abstract TV Create(float value);
-
-        static abstract TV Fma(TV a, TV b, TV c);
-
-        static abstract float Sum(TV v);
-    }
-
-    private readonly struct Ops512 : IFmaOps<Vector512<float>>
-    {
-        public static Vector512<float> Create(float value) => Vector512.Create(value);
-
-        public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
-
-        public static float Sum(Vector512<float> v) => Vector512.Sum(v);
-    }
-
-    private readonly struct Ops256 : IFmaOps<Vector256<float>>
-    {
-        public static Vector256<float> Create(float value) => Vector256.Create(value);
-
-        public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
-
-        public static float Sum(Vector256<float> v) => Vector256.Sum(v);
-    }
-
-    private readonly struct Ops128 : IFmaOps<Vector128<float>>
-    {
-        public static Vector128<float> Create(float value) => Vector128.Create(value);
-
-        public static Vector128<float> Fma(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
-
-        public static float Sum(Vector128<float> v) => Vector128.Sum(v);
-    }
-
-    private readonly struct OpsScalar : IFmaOps<float>
-    {
-        public static float Create(float value) => value;
-
-        public static float Fma(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
-
-        public static float Sum(float v) => v;
     }
 
     /// <summary>Runs the chains on <paramref name="threads"/> threads at once.</summary>

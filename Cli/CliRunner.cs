@@ -24,7 +24,7 @@ internal static class CliRunner
     private static readonly TimeSpan StopGrace = TimeSpan.FromMilliseconds(500);
 
     private static readonly AsyncLocal<CancellationToken> CurrentInterrupt = new();
-    private static readonly AsyncLocal<StrongBox> CurrentSignal = new();
+    private static readonly AsyncLocal<SignalCode> CurrentSignal = new();
 
     /// <summary>Cancelled when the user interrupts the process (Ctrl-C or SIGTERM).</summary>
     public static CancellationToken Interrupt => CurrentInterrupt.Value;
@@ -48,7 +48,7 @@ internal static class CliRunner
         // Ctrl-C and SIGTERM cancel the work (long commands stop between iterations and say how to resume)
         // instead of killing the process in the middle of a message.
         using var interrupt = new CancellationTokenSource();
-        var signal = new StrongBox();
+        var signal = new SignalCode();
         void Cancel(PosixSignalContext context)
         {
             context.Cancel = true;
@@ -144,7 +144,7 @@ internal static class CliRunner
         return [.. result];
     }
 
-    private sealed class StrongBox
+    private sealed class SignalCode
     {
         public int Code { get; set; } = InterruptedBySigint;
     }

@@ -30,8 +30,7 @@ internal static class ExperimentRunner
         }
 
         CliRunner.Say(string.Create(CultureInfo.InvariantCulture, $"finished {units} trainings in {clock.Elapsed.TotalSeconds:F0} s"));
-        ReportCommand.Print(runDir);
-        if (DivergenceLine(LotteryExperiment.Results(runDir)) is { } line)
+        if (DivergenceLine(ReportCommand.Print(runDir)) is { } line)
         {
             Console.Error.WriteLine(line);
         }

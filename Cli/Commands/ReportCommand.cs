@@ -14,7 +14,7 @@ internal static class ReportCommand
         var command = new Command("report", "Print the results table of a run and write its plots (PNG and SVG) and summary.json into the run directory.") { runDir };
         command.SetAction(parse =>
         {
-            Print(parse.GetValue(runDir)!);
+            _ = Print(parse.GetValue(runDir)!);
             return 0;
         });
         return command;
@@ -22,15 +22,16 @@ internal static class ReportCommand
 
     /// <summary>
     /// Refreshes summary.json and the plots from the units finished so far (by any process), then prints the
-    /// table; says so when some replicate is still being trained.
+    /// table; says so when some replicate is still being trained. Returns the unit results it summarised.
     /// </summary>
-    public static void Print(string runDirectory)
+    public static IReadOnlyList<UnitResult> Print(string runDirectory)
     {
         if (!Directory.Exists(runDirectory))
         {
             throw new DirectoryNotFoundException($"run directory '{runDirectory}' does not exist");
         }
 
+        IReadOnlyList<UnitResult> results;
         ExperimentSummary summary, shown;
         IReadOnlyList<string> files;
 
@@ -38,7 +39,8 @@ internal static class ReportCommand
         // every unit finished before it, whichever process finished it.
         using (DirectoryLock.Acquire(runDirectory, "sparsenet report", TimeSpan.FromSeconds(120), CliRunner.Interrupt))
         {
-            summary = LotteryExperiment.Summarize(runDirectory);
+            results = LotteryExperiment.Results(runDirectory);
+            summary = LotteryExperiment.Summarize(results);
 
             // Sanity checks get a table of their own; the plots and the main table show the methods themselves.
             shown = summary.Where(name => !SanityTable.IsSanityBranch(name));
@@ -61,5 +63,6 @@ internal static class ReportCommand
 
         CliRunner.Say($"summary: {Path.Combine(runDirectory, "summary.json")}");
         CliRunner.Say($"plots: {string.Join(", ", files)}");
+        return results;
     }
 }

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Google.Protobuf;
 using SparseNet.Engine.IO.Onnx;
+using SparseNet.Engine.Devices;
 using SparseNet.Engine.Nn;
 using SparseNet.Engine.Tensors;
 using Module = SparseNet.Engine.Nn.Module;
@@ -221,7 +222,8 @@ public static class OnnxExport
                 OnnxGraphBuilder.Ints("pads", p, p, p, p),
                 OnnxGraphBuilder.Ints("dilations", 1, 1),
                 OnnxGraphBuilder.Int("group", 1));
-            Sample = [w[0], ((Sample[1] + (2 * p) - kh) / s) + 1, ((Sample[2] + (2 * p) - kw) / s) + 1];
+            var g = new Conv2dGeometry(1, w[1], Sample[1], Sample[2], w[0], kh, kw, s, s, p, p);
+            Sample = [w[0], g.OH, g.OW];
         }
 
         private void EmitPool(string opType, string path, Module module, int k, int s, int p, params AttributeProto[] extra)
@@ -238,7 +240,8 @@ public static class OnnxExport
                 .. extra,
             ];
             Emit(opType, path, [_value], attributes);
-            Sample = [Sample[0], ((Sample[1] + (2 * p) - k) / s) + 1, ((Sample[2] + (2 * p) - k) / s) + 1];
+            var g = new Pool2dGeometry(Sample[0], Sample[1], Sample[2], k, k, s, s, p, p);
+            Sample = [Sample[0], g.OH, g.OW];
         }
     }
 }

@@ -23,9 +23,10 @@ public static class AdamKernel
             throw new ArgumentException($"adam: θ has {n} elements but g {grad.Length}, m {m.Length}, v {v.Length}");
         }
 
+        var k = new Constants(beta1, beta2, eps, weightDecay, stepSize, invRootC2);
         if (n < ParallelThreshold)
         {
-            Range(theta, grad, m, v, beta1, beta2, eps, weightDecay, stepSize, invRootC2);
+            Range(theta, grad, m, v, k);
             return;
         }
 
@@ -33,49 +34,27 @@ public static class AdamKernel
         // cannot change any result.
         fixed (float* t = theta, g = grad, mm = m, vv = v)
         {
-            var work = t_work ??= new AdamWork();
-            work.Set(t, g, mm, vv, n, beta1, beta2, eps, weightDecay, stepSize, invRootC2);
-            KernelWorkers.Run(work, KernelWorkers.MaxParts);
-            work.Set(null, null, null, null, 0, 0, 0, 0, 0, 0, 0);
+            KernelWorkers.RunRanges(new Blocks(t, g, mm, vv, n, k), (n + BlockFloats - 1) / BlockFloats, KernelWorkers.MaxParts);
         }
     }
 
     /// <summary>Below this many elements one thread is faster than waking the workers.</summary>
     internal const int ParallelThreshold = 1 << 15;
 
-    [ThreadStatic]
-    private static AdamWork? t_work;
+    // Ranges are split on multiples of 64 floats, so every part's vectors stay on whole cache lines.
+    private const int BlockFloats = 64;
 
-    private sealed unsafe class AdamWork : IPartitionedWork
+    /// <summary>One update over pinned data, run a range of 64-float blocks at a time.</summary>
+    private readonly unsafe struct Blocks(float* t, float* g, float* m, float* v, int n, Constants k) : IRangeWork
     {
-        private float* _t, _g, _m, _v;
-        private int _n;
-        private float _beta1, _beta2, _eps, _weightDecay, _stepSize, _invRootC2;
-
-        public void Set(float* t, float* g, float* m, float* v, int n, float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2)
+        public void Run(int start, int end)
         {
-            _t = t;
-            _g = g;
-            _m = m;
-            _v = v;
-            _n = n;
-            (_beta1, _beta2, _eps, _weightDecay, _stepSize, _invRootC2) = (beta1, beta2, eps, weightDecay, stepSize, invRootC2);
-        }
-
-        public void Execute(int part, int parts)
-        {
-            // Part boundaries on multiples of 64 floats keep every part's vectors on whole cache lines.
-            int blocks = (_n + 63) / 64;
-            int start = Math.Min(_n, (int)((long)blocks * part / parts) * 64);
-            int end = Math.Min(_n, (int)((long)blocks * (part + 1) / parts) * 64);
-            int len = end - start;
-            Range(new Span<float>(_t + start, len), new ReadOnlySpan<float>(_g + start, len), new Span<float>(_m + start, len), new Span<float>(_v + start, len),
-                _beta1, _beta2, _eps, _weightDecay, _stepSize, _invRootC2);
+            int from = Math.Min(n, start * BlockFloats), to = Math.Min(n, end * BlockFloats), len = to - from;
+            Range(new Span<float>(t + from, len), new ReadOnlySpan<float>(g + from, len), new Span<float>(m + from, len), new Span<float>(v + from, len), k);
         }
     }
 
-    private static void Range(Span<float> theta, ReadOnlySpan<float> grad, Span<float> m, Span<float> v,
-        float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2)
+    private static void Range(Span<float> theta, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Constants k)
     {
         int n = theta.Length;
 
@@ -83,10 +62,9 @@ public static class AdamKernel
         ref float g = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(grad);
         ref float mm = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(m);
         ref float vv = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(v);
-        var k = new Constants(beta1, beta2, eps, weightDecay, stepSize, invRootC2);
-        int i = Vector512.IsHardwareAccelerated ? Vectors<Vector512<float>, V512>(ref t, ref g, ref mm, ref vv, n, k)
-            : Vector256.IsHardwareAccelerated ? Vectors<Vector256<float>, V256>(ref t, ref g, ref mm, ref vv, n, k)
-            : Vector128.IsHardwareAccelerated ? Vectors<Vector128<float>, V128>(ref t, ref g, ref mm, ref vv, n, k)
+        int i = Vector512.IsHardwareAccelerated ? Vectors<Vector512<float>, Ops512>(ref t, ref g, ref mm, ref vv, n, k)
+            : Vector256.IsHardwareAccelerated ? Vectors<Vector256<float>, Ops256>(ref t, ref g, ref mm, ref vv, n, k)
+            : Vector128.IsHardwareAccelerated ? Vectors<Vector128<float>, Ops128>(ref t, ref g, ref mm, ref vv, n, k)
             : 0;
 
         // The tail is updated once, in scalar code with the same fused operations, so the result of
@@ -94,13 +72,13 @@ public static class AdamKernel
         for (; i < n; i++)
         {
             float th = Unsafe.Add(ref t, i);
-            float gi = MathF.FusedMultiplyAdd(weightDecay, th, Unsafe.Add(ref g, i));
-            float mi = MathF.FusedMultiplyAdd(beta1, Unsafe.Add(ref mm, i), (1f - beta1) * gi);
-            float vi = MathF.FusedMultiplyAdd(beta2, Unsafe.Add(ref vv, i), (1f - beta2) * gi * gi);
+            float gi = MathF.FusedMultiplyAdd(k.WeightDecay, th, Unsafe.Add(ref g, i));
+            float mi = MathF.FusedMultiplyAdd(k.Beta1, Unsafe.Add(ref mm, i), (1f - k.Beta1) * gi);
+            float vi = MathF.FusedMultiplyAdd(k.Beta2, Unsafe.Add(ref vv, i), (1f - k.Beta2) * gi * gi);
             Unsafe.Add(ref mm, i) = mi;
             Unsafe.Add(ref vv, i) = vi;
-            float denom = MathF.FusedMultiplyAdd(MathF.Sqrt(vi), invRootC2, eps);
-            Unsafe.Add(ref t, i) = MathF.FusedMultiplyAdd(-stepSize, mi / denom, th);
+            float denom = MathF.FusedMultiplyAdd(MathF.Sqrt(vi), k.InvRootC2, k.Eps);
+            Unsafe.Add(ref t, i) = MathF.FusedMultiplyAdd(-k.StepSize, mi / denom, th);
         }
     }
 
@@ -112,7 +90,7 @@ public static class AdamKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Vectors<TV, TOps>(ref float t, ref float g, ref float mm, ref float vv, int n, Constants k)
         where TV : struct
-        where TOps : struct, IAdamVector<TV>
+        where TOps : struct, IVectorOps<TV>
     {
         var b1 = TOps.Create(k.Beta1);
         var c1 = TOps.Create(1f - k.Beta1);
@@ -136,82 +114,5 @@ public static class AdamKernel
         }
 
         return i;
-    }
-
-    /// <summary>The vector operations the update needs, at one width.</summary>
-    private interface IAdamVector<TV>
-    {
-        static abstract int Count { get; }
-
-        static abstract TV Create(float value);
-
-        static abstract TV Load(ref float source, int index);
-
-        static abstract void Store(TV value, ref float destination, int index);
-
-        static abstract TV Fma(TV a, TV b, TV c);
-
-        static abstract TV Mul(TV a, TV b);
-
-        static abstract TV Div(TV a, TV b);
-
-        static abstract TV Sqrt(TV a);
-    }
-
-    private readonly struct V512 : IAdamVector<Vector512<float>>
-    {
-        public static int Count => Vector512<float>.Count;
-
-        public static Vector512<float> Create(float value) => Vector512.Create(value);
-
-        public static Vector512<float> Load(ref float source, int index) => Vector512.LoadUnsafe(ref source, (nuint)index);
-
-        public static void Store(Vector512<float> value, ref float destination, int index) => value.StoreUnsafe(ref destination, (nuint)index);
-
-        public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
-
-        public static Vector512<float> Mul(Vector512<float> a, Vector512<float> b) => a * b;
-
-        public static Vector512<float> Div(Vector512<float> a, Vector512<float> b) => a / b;
-
-        public static Vector512<float> Sqrt(Vector512<float> a) => Vector512.Sqrt(a);
-    }
-
-    private readonly struct V256 : IAdamVector<Vector256<float>>
-    {
-        public static int Count => Vector256<float>.Count;
-
-        public static Vector256<float> Create(float value) => Vector256.Create(value);
-
-        public static Vector256<float> Load(ref float source, int index) => Vector256.LoadUnsafe(ref source, (nuint)index);
-
-        public static void Store(Vector256<float> value, ref float destination, int index) => value.StoreUnsafe(ref destination, (nuint)index);
-
-        public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
-
-        public static Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => a * b;
-
-        public static Vector256<float> Div(Vector256<float> a, Vector256<float> b) => a / b;
-
-        public static Vector256<float> Sqrt(Vector256<float> a) => Vector256.Sqrt(a);
-    }
-
-    private readonly struct V128 : IAdamVector<Vector128<float>>
-    {
-        public static int Count => Vector128<float>.Count;
-
-        public static Vector128<float> Create(float value) => Vector128.Create(value);
-
-        public static Vector128<float> Load(ref float source, int index) => Vector128.LoadUnsafe(ref source, (nuint)index);
-
-        public static void Store(Vector128<float> value, ref float destination, int index) => value.StoreUnsafe(ref destination, (nuint)index);
-
-        public static Vector128<float> Fma(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
-
-        public static Vector128<float> Mul(Vector128<float> a, Vector128<float> b) => a * b;
-
-        public static Vector128<float> Div(Vector128<float> a, Vector128<float> b) => a / b;
-
-        public static Vector128<float> Sqrt(Vector128<float> a) => Vector128.Sqrt(a);
     }
 }

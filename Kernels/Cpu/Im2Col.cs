@@ -34,17 +34,10 @@ public static unsafe class Im2Col
     public static void Forward(ReadOnlySpan<float> image, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, Span<float> cols)
     {
         var (outH, outW) = Check(image.Length, cols.Length, c, h, w, kh, kw, sh, sw, ph, pw);
-        if (Parts(c, (long)c * kh * kw * outH * outW) > 1)
+        fixed (float* pi = image, pc = cols)
         {
-            fixed (float* pi = image, pc = cols)
-            {
-                RunByChannel(new Geometry(c, h, w, kh, kw, sh, sw, ph, pw, outH, outW), pi, pc, backward: false);
-            }
-
-            return;
+            ByChannel(new Windows(pi, pc, c, h, w, kh, kw, sh, sw, ph, pw, outH, outW, backward: false), c, (long)c * kh * kw * outH * outW);
         }
-
-        ForwardChannels(image, h, w, kh, kw, sh, sw, ph, pw, outH, outW, 0, c, cols);
     }
 
     // Channels [ch0, ch1) of Forward: their cols rows depend on their planes only, so any split of the
@@ -100,17 +93,10 @@ public static unsafe class Im2Col
     public static void Backward(ReadOnlySpan<float> cols, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, Span<float> imageGrad)
     {
         var (outH, outW) = Check(imageGrad.Length, cols.Length, c, h, w, kh, kw, sh, sw, ph, pw);
-        if (Parts(c, (long)c * kh * kw * outH * outW) > 1)
+        fixed (float* pi = imageGrad, pc = cols)
         {
-            fixed (float* pi = imageGrad, pc = cols)
-            {
-                RunByChannel(new Geometry(c, h, w, kh, kw, sh, sw, ph, pw, outH, outW), pi, pc, backward: true);
-            }
-
-            return;
+            ByChannel(new Windows(pi, pc, c, h, w, kh, kw, sh, sw, ph, pw, outH, outW, backward: true), c, (long)c * kh * kw * outH * outW);
         }
-
-        BackwardChannels(cols, h, w, kh, kw, sh, sw, ph, pw, outH, outW, 0, c, imageGrad);
     }
 
     // Channels [ch0, ch1) of Backward: a channel's gradient plane receives only its own cols rows.
@@ -157,61 +143,24 @@ public static unsafe class Im2Col
     // Below this many cols entries a call is too short to be worth waking the workers.
     private const long ParallelThreshold = 1 << 16;
 
-    private static int Parts(int channels, long entries) =>
-        entries < ParallelThreshold ? 1 : Math.Min(channels, KernelWorkers.MaxParts);
+    // Splits the channels into contiguous ranges run on the kernel workers: a channel's cols rows and gradient
+    // plane depend on that channel alone, so the result is bit-identical to one pass.
+    private static void ByChannel(Windows work, int channels, long entries) =>
+        KernelWorkers.RunRanges(work, channels, entries < ParallelThreshold ? 1 : KernelWorkers.MaxParts);
 
-    private readonly record struct Geometry(int C, int H, int W, int KH, int KW, int SH, int SW, int PH, int PW, int OutH, int OutW);
-
-    // Splits the channels into a fixed number of contiguous ranges run on the kernel workers; which
-    // thread runs a range never changes what it writes, so the result is bit-identical to one pass.
-    private static void RunByChannel(Geometry g, float* image, float* cols, bool backward)
+    /// <summary>One im2col or col2im call over pinned data, run a channel range at a time.</summary>
+    private readonly struct Windows(float* image, float* cols, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int outH, int outW, bool backward) : IRangeWork
     {
-        var work = cachedWork ??= new ChannelWork();
-        work.Set(g, image, cols, backward);
-        try
+        public void Run(int start, int end)
         {
-            KernelWorkers.Run(work, Parts(g.C, (long)g.C * g.KH * g.KW * g.OutH * g.OutW));
-        }
-        finally
-        {
-            work.Clear();
-        }
-    }
-
-    [ThreadStatic]
-    private static ChannelWork? cachedWork;
-
-    private sealed class ChannelWork : IPartitionedWork
-    {
-        private Geometry g;
-        private float* image, cols;
-        private bool backward;
-
-        public void Set(Geometry geometry, float* imageData, float* colsData, bool isBackward)
-        {
-            g = geometry;
-            image = imageData;
-            cols = colsData;
-            backward = isBackward;
-        }
-
-        public void Clear()
-        {
-            image = null;
-            cols = null;
-        }
-
-        public void Execute(int part, int parts)
-        {
-            int ch0 = (int)((long)g.C * part / parts), ch1 = (int)((long)g.C * (part + 1) / parts);
-            int imageLength = g.C * g.H * g.W, colsLength = g.C * g.KH * g.KW * g.OutH * g.OutW;
+            int imageLength = c * h * w, colsLength = c * kh * kw * outH * outW;
             if (backward)
             {
-                BackwardChannels(new ReadOnlySpan<float>(cols, colsLength), g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.OutH, g.OutW, ch0, ch1, new Span<float>(image, imageLength));
+                BackwardChannels(new ReadOnlySpan<float>(cols, colsLength), h, w, kh, kw, sh, sw, ph, pw, outH, outW, start, end, new Span<float>(image, imageLength));
             }
             else
             {
-                ForwardChannels(new ReadOnlySpan<float>(image, imageLength), g.H, g.W, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.OutH, g.OutW, ch0, ch1, new Span<float>(cols, colsLength));
+                ForwardChannels(new ReadOnlySpan<float>(image, imageLength), h, w, kh, kw, sh, sw, ph, pw, outH, outW, start, end, new Span<float>(cols, colsLength));
             }
         }
     }

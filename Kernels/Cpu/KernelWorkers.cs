@@ -9,6 +9,13 @@ internal interface IPartitionedWork
     void Execute(int part, int parts);
 }
 
+/// <summary>A piece of work over an index range, split into contiguous sub-ranges by <see cref="KernelWorkers.RunRanges"/>.</summary>
+internal interface IRangeWork
+{
+    /// <summary>Does the work for indices [<paramref name="start"/>, <paramref name="end"/>).</summary>
+    void Run(int start, int end);
+}
+
 /// <summary>
 /// A few persistent worker threads for the CPU kernels. Kernel calls in a training step are
 /// tens of microseconds long, so a Parallel.For per call would cost as much as the work: the
@@ -32,6 +39,35 @@ internal static class KernelWorkers
     private static int pending;
     private static int nextPart;
     private static Exception? failure;
+
+    /// <summary>
+    /// Splits [0, <paramref name="count"/>) into <paramref name="parts"/> contiguous ranges, fixed by the count and
+    /// the number of parts alone, and runs <paramref name="work"/> on each. The kernels that split over independent
+    /// planes, channels or blocks use it, so a result never depends on which thread ran a range.
+    /// </summary>
+    public static void RunRanges<T>(T work, int count, int parts)
+        where T : struct, IRangeWork
+    {
+        parts = Math.Min(Math.Min(parts, MaxParts), count);
+        if (parts <= 1)
+        {
+            work.Run(0, count);
+            return;
+        }
+
+        var job = RangeJob<T>.Cached ??= new RangeJob<T>();
+        job.Work = work;
+        job.Count = count;
+        try
+        {
+            Run(job, parts);
+        }
+        finally
+        {
+            // Drop the pointers the work holds, so nothing refers to memory that is no longer pinned.
+            job.Work = default;
+        }
+    }
 
     /// <summary>
     /// Runs all parts of <paramref name="work"/> and returns when every part has finished.
@@ -180,5 +216,20 @@ internal static class KernelWorkers
 
             return g;
         }
+    }
+
+    /// <summary>Adapts a range work to the part-by-part interface; one per work type and calling thread.</summary>
+    private sealed class RangeJob<T> : IPartitionedWork
+        where T : struct, IRangeWork
+    {
+        [ThreadStatic]
+        public static RangeJob<T>? Cached;
+
+        public T Work;
+
+        public int Count;
+
+        public void Execute(int part, int parts) =>
+            Work.Run((int)((long)Count * part / parts), (int)((long)Count * (part + 1) / parts));
     }
 }

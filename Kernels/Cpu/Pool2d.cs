@@ -21,36 +21,16 @@ public static unsafe class Pool2d
             throw new ArgumentException($"maxpool: argmax has {argmax.Length} elements, expected at least {planes * outH * outW}");
         }
 
-        long work = (long)planes * outH * outW * kh * kw;
-        int parts = work < ParallelThreshold ? 1 : Math.Min(planes, KernelWorkers.MaxParts);
-        if (parts > 1)
+        fixed (float* pi = input, po = output)
+        fixed (int* pa = argmax)
         {
-            fixed (float* pi = input, po = output)
-            fixed (int* pa = argmax)
-            {
-                var job = cachedMaxWork ??= new MaxWork();
-                job.Set(pi, po, pa, planes, h, w, kh, kw, sh, sw, ph, pw, outH, outW);
-                try
-                {
-                    KernelWorkers.Run(job, parts);
-                }
-                finally
-                {
-                    job.Clear();
-                }
-            }
-
-            return;
+            var work = new MaxWindows(pi, po, pa, planes, h, w, kh, kw, sh, sw, ph, pw, outH, outW);
+            KernelWorkers.RunRanges(work, planes, (long)planes * outH * outW * kh * kw < ParallelThreshold ? 1 : KernelWorkers.MaxParts);
         }
-
-        MaxPlanes(input, h, w, kh, kw, sh, sw, ph, pw, outH, outW, 0, planes, output, argmax);
     }
 
     // Below this many window reads a call is too short to be worth waking the workers.
     private const long ParallelThreshold = 1 << 16;
-
-    [ThreadStatic]
-    private static MaxWork? cachedMaxWork;
 
     // Planes [pl0, pl1) of MaxForward. Planes are independent, so any split computes every output exactly
     // as one pass does.
@@ -95,33 +75,13 @@ public static unsafe class Pool2d
         }
     }
 
-    private sealed class MaxWork : IPartitionedWork
+    /// <summary>One max-pooling call over pinned data, run a range of planes at a time.</summary>
+    private readonly struct MaxWindows(float* input, float* output, int* argmax, int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int outH, int outW) : IRangeWork
     {
-        private float* input, output;
-        private int* argmax;
-        private int planes, h, w, kh, kw, sh, sw, ph, pw, outH, outW;
-
-        public void Set(float* input, float* output, int* argmax, int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int outH, int outW)
+        public void Run(int start, int end)
         {
-            this.input = input;
-            this.output = output;
-            this.argmax = argmax;
-            (this.planes, this.h, this.w, this.kh, this.kw) = (planes, h, w, kh, kw);
-            (this.sh, this.sw, this.ph, this.pw, this.outH, this.outW) = (sh, sw, ph, pw, outH, outW);
-        }
-
-        public void Clear()
-        {
-            input = null;
-            output = null;
-            argmax = null;
-        }
-
-        public void Execute(int part, int parts)
-        {
-            int pl0 = (int)((long)planes * part / parts), pl1 = (int)((long)planes * (part + 1) / parts);
             int inLength = planes * h * w, outLength = planes * outH * outW;
-            MaxPlanes(new ReadOnlySpan<float>(input, inLength), h, w, kh, kw, sh, sw, ph, pw, outH, outW, pl0, pl1, new Span<float>(output, outLength), new Span<int>(argmax, outLength));
+            MaxPlanes(new ReadOnlySpan<float>(input, inLength), h, w, kh, kw, sh, sw, ph, pw, outH, outW, start, end, new Span<float>(output, outLength), new Span<int>(argmax, outLength));
         }
     }
 

@@ -495,7 +495,7 @@ public static unsafe class Sgemm
     /// step loads two vectors of the B micro-panel and broadcasts one A element per row.
     /// </summary>
     private static void Kernel512(float* a, float* b, int kc, float* c, nint ldc, bool overwrite) =>
-        Tile<Vector512<float>, Tile512>(a, b, kc, c, ldc, overwrite);
+        Tile<Vector512<float>, Ops512>(a, b, kc, c, ldc, overwrite);
 
     /// <summary>
     /// The AVX2 micro-kernel: the 6×32 tile as two 6×16 halves, each held in 12 Vector256 accumulators (with the
@@ -504,8 +504,8 @@ public static unsafe class Sgemm
     /// </summary>
     private static void Kernel256(float* a, float* b, int kc, float* c, nint ldc, bool overwrite)
     {
-        Tile<Vector256<float>, Tile256>(a, b, kc, c, ldc, overwrite);
-        Tile<Vector256<float>, Tile256>(a, b + 16, kc, c + 16, ldc, overwrite);
+        Tile<Vector256<float>, Ops256>(a, b, kc, c, ldc, overwrite);
+        Tile<Vector256<float>, Ops256>(a, b + 16, kc, c + 16, ldc, overwrite);
     }
 
     /// <summary>
@@ -516,7 +516,7 @@ public static unsafe class Sgemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile<TV, TOps>(float* a, float* b, int kc, float* c, nint ldc, bool overwrite)
         where TV : struct
-        where TOps : struct, ITileVector<TV>
+        where TOps : struct, IVectorOps<TV>
     {
         int w = TOps.Count;
         TV c00 = default, c01 = default;
@@ -568,52 +568,6 @@ public static unsafe class Sgemm
             TOps.Store(left, row);
             TOps.Store(right, row + width);
         }
-    }
-
-    /// <summary>The vector operations of the register tile, at one width.</summary>
-    private interface ITileVector<TV>
-    {
-        static abstract int Count { get; }
-
-        static abstract TV Create(float value);
-
-        static abstract TV Load(float* source);
-
-        static abstract void Store(TV value, float* destination);
-
-        static abstract TV Fma(TV a, TV b, TV c);
-
-        static abstract TV Add(TV a, TV b);
-    }
-
-    private readonly struct Tile512 : ITileVector<Vector512<float>>
-    {
-        public static int Count => Vector512<float>.Count;
-
-        public static Vector512<float> Create(float value) => Vector512.Create(value);
-
-        public static Vector512<float> Load(float* source) => Vector512.Load(source);
-
-        public static void Store(Vector512<float> value, float* destination) => value.Store(destination);
-
-        public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
-
-        public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
-    }
-
-    private readonly struct Tile256 : ITileVector<Vector256<float>>
-    {
-        public static int Count => Vector256<float>.Count;
-
-        public static Vector256<float> Create(float value) => Vector256.Create(value);
-
-        public static Vector256<float> Load(float* source) => Vector256.Load(source);
-
-        public static void Store(Vector256<float> value, float* destination) => value.Store(destination);
-
-        public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
-
-        public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
     }
 
     /// <summary>SSE fallback: the tile in row pairs × 8-column groups of Vector128.</summary>

@@ -128,7 +128,10 @@ public sealed class LotteryExperiment
         }
     }
 
-    /// <summary>Every finished unit's result under <paramref name="runDirectory"/>, in path order (read as reports do, without verifying files).</summary>
+    /// <summary>
+    /// Every finished unit's result under <paramref name="runDirectory"/>, in path order (read as reports do, without
+    /// verifying files); a directory with none is an <see cref="InvalidDataException"/> naming it.
+    /// </summary>
     public static IReadOnlyList<UnitResult> Results(string runDirectory)
     {
         if (!Directory.Exists(runDirectory))
@@ -136,21 +139,23 @@ public sealed class LotteryExperiment
             throw new DirectoryNotFoundException($"run directory '{runDirectory}' does not exist");
         }
 
-        return Directory.GetDirectories(runDirectory, "replicate_*")
+        var results = Directory.GetDirectories(runDirectory, "replicate_*")
             .SelectMany(d => Directory.GetFiles(d, "result.json", SearchOption.AllDirectories))
             .Order(StringComparer.Ordinal)
             .Select(path => UnitResult.Load(path, verify: false))
             .ToList();
+        return results.Count > 0
+            ? results
+            : throw new InvalidDataException($"'{runDirectory}' holds no finished levels (no replicate_*/level_*/*/result.json)");
     }
 
     /// <summary>Averages every finished unit found under <paramref name="runDirectory"/> by branch and level.</summary>
-    public static ExperimentSummary Summarize(string runDirectory)
+    public static ExperimentSummary Summarize(string runDirectory) => Summarize(Results(runDirectory));
+
+    /// <summary>Averages <paramref name="results"/> (as <see cref="Results"/> reads them) by branch and level.</summary>
+    public static ExperimentSummary Summarize(IReadOnlyList<UnitResult> results)
     {
-        var results = Results(runDirectory);
-        if (results.Count == 0)
-        {
-            throw new InvalidDataException($"'{runDirectory}' holds no finished levels (no replicate_*/level_*/*/result.json)");
-        }
+        ArgumentNullException.ThrowIfNull(results);
 
         // IMP's baselines start from the dense network, which is the lottery branch's level 0.
         var dense = results.Where(u => u.Branch == LotteryBranch && u.Level == 0).ToList();
