@@ -91,38 +91,26 @@ public sealed class MaskSet
     public byte[] Serialize() =>
         SafeTensors.Serialize(_masks.ToDictionary(m => m.Name, m => new SafeTensor(m.Shape, m.Mask), StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "sparsenet-mask" });
 
-    /// <summary>Reads masks written by <see cref="Save"/>, in the order of <paramref name="names"/>.</summary>
-    public static MaskSet Load(string path, IEnumerable<string> names)
-    {
-        ArgumentNullException.ThrowIfNull(names);
-        return Load(path, names.Select(n => (n, (int[]?)null)));
-    }
-
     /// <summary>
-    /// Reads the masks of <paramref name="layers"/> written by <see cref="Save"/>, checking each mask's shape
-    /// against its parameter. A missing tensor, a wrong shape or a value other than 0 and 1 is an
+    /// Reads the masks of <paramref name="layers"/> written by <see cref="Save"/>, in their order, checking each mask's
+    /// shape against its parameter. A missing tensor, a wrong shape or a value other than 0 and 1 is an
     /// <see cref="InvalidDataException"/> naming the file.
     /// </summary>
     public static MaskSet Load(string path, IReadOnlyList<(string Name, Parameter Parameter)> layers)
     {
         ArgumentNullException.ThrowIfNull(layers);
-        return Load(path, layers.Select(l => (l.Name, (int[]?)l.Parameter.Shape)));
-    }
-
-    private static MaskSet Load(string path, IEnumerable<(string Name, int[]? Shape)> expected)
-    {
         var (tensors, _) = SafeTensors.Read(path);
         var entries = new List<(string, int[], float[])>();
-        foreach (var (name, shape) in expected)
+        foreach (var (name, parameter) in layers)
         {
             if (!tensors.TryGetValue(name, out var t))
             {
                 throw new InvalidDataException($"'{path}': no mask for '{name}'; the file holds {(tensors.Count == 0 ? "no tensors" : string.Join(", ", tensors.Keys.Order(StringComparer.Ordinal)))}");
             }
 
-            if (shape is not null && !shape.AsSpan().SequenceEqual(t.Shape))
+            if (!parameter.Shape.AsSpan().SequenceEqual(t.Shape))
             {
-                throw new InvalidDataException($"'{path}': mask '{name}' has shape {Shape.Format(t.Shape)} but the parameter is {Shape.Format(shape)}");
+                throw new InvalidDataException($"'{path}': mask '{name}' has shape {Shape.Format(t.Shape)} but the parameter is {Shape.Format(parameter.Shape)}");
             }
 
             entries.Add((name, t.Shape, t.Data));
