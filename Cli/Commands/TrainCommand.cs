@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using SparseNet.Engine;
 using SparseNet.Engine.Data;
 using SparseNet.Engine.IO;
 using SparseNet.Engine.Nn;
@@ -37,12 +36,7 @@ internal static class TrainCommand
         cancel.ThrowIfCancellationRequested();
         if (s.ValidationSize > 0)
         {
-            if (s.ValidationSize >= train.Count)
-            {
-                throw new SettingsException($"validation size {s.ValidationSize} must be smaller than the {train.Count} training examples of '{s.Data}'");
-            }
-
-            (train, _) = train.Split(s.ValidationSize, seed);
+            (train, _) = s.HoldOutValidation(train, seed);
         }
 
         var model = ModelZoo.Create(s.Model, train.FeatureShape, train.NumClasses, s.Init, seed);

@@ -1,3 +1,4 @@
+using SparseNet.Engine.Data;
 using SparseNet.Engine.Nn;
 using SparseNet.Engine.Optim;
 
@@ -66,6 +67,22 @@ public sealed record TrainingRecipe
         Require(LrGamma > 0f && float.IsFinite(LrGamma), $"learning-rate gamma must be positive, got {LrGamma}");
         Require(WarmupIterations >= 0, $"warm-up must be ≥ 0 iterations, got {WarmupIterations}");
         Require(ValidationSize >= 0, $"validation size must be ≥ 0, got {ValidationSize}");
+    }
+
+    /// <summary>
+    /// Holds <see cref="ValidationSize"/> examples of <paramref name="train"/> out as the validation set, chosen by
+    /// <paramref name="seed"/> (see <see cref="Dataset.Split"/>); a size the data cannot spare is a
+    /// <see cref="SettingsException"/> naming the data.
+    /// </summary>
+    public (Dataset Train, Dataset Validation) HoldOutValidation(Dataset train, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        if (ValidationSize >= train.Count)
+        {
+            throw new SettingsException($"validation size {ValidationSize} must be smaller than the {train.Count} training examples of '{Data}'");
+        }
+
+        return train.Split(ValidationSize, seed);
     }
 
     /// <summary>The optimizer over <paramref name="model"/>'s parameters.</summary>

@@ -28,12 +28,7 @@ internal sealed class ExperimentContext
         RewindIteration = rewindIteration;
         var (train, test) = DatasetCatalog.Load(recipe.Data);
         cancellation.ThrowIfCancellationRequested();
-        if (recipe.ValidationSize >= train.Count)
-        {
-            throw new Engine.SettingsException($"validation size {recipe.ValidationSize} must be smaller than the {train.Count} training examples of '{recipe.Data}'");
-        }
-
-        (Train, Validation) = train.Split(recipe.ValidationSize, dataSeed);
+        (Train, Validation) = recipe.HoldOutValidation(train, dataSeed);
         Test = test;
     }
 

@@ -212,6 +212,18 @@ public class TrustworthyRunTests
         Assert.That(err, Does.Contain("shape [10,10]"));
     }
 
+    [TestCase("train")]
+    [TestCase("lottery")]
+    public void AValidationSetAsLargeAsTheTrainingSet_IsAUsageError(string command)
+    {
+        string[] args = command == "train"
+            ? ["train", "--data", Data, "--epochs", "1", "--validation-size", "120", "--out", Path.Combine(_dir, "o")]
+            : ["lottery", "--data", Data, "--epochs", "1", "--validation-size", "120", "--root", Root];
+        var (code, _, err) = Run(args);
+        Assert.That(code, Is.EqualTo(2));
+        AssertOneLineError(err, $"validation size 120 must be smaller than the 120 training examples of '{Data}'");
+    }
+
     [Test]
     public void AnEmptyTestSet_IsARunError_NamingTheFile()
     {
