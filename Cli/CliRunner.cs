@@ -23,14 +23,14 @@ internal static class CliRunner
     // (a read blocked in the kernel, e.g. on a FIFO nobody writes, never returns).
     private static readonly TimeSpan StopGrace = TimeSpan.FromMilliseconds(500);
 
-    private static readonly AsyncLocal<CancellationToken> CurrentInterrupt = new();
-    private static readonly AsyncLocal<SignalCode> CurrentSignal = new();
+    // The interruption of the command line being run, flowing to the worker that runs its command.
+    private static readonly AsyncLocal<Interruption?> Current = new();
 
     /// <summary>Cancelled when the user interrupts the process (Ctrl-C or SIGTERM).</summary>
-    public static CancellationToken Interrupt => CurrentInterrupt.Value;
+    public static CancellationToken Interrupt => Current.Value?.Token ?? CancellationToken.None;
 
     /// <summary>The exit code for the signal that cancelled <see cref="Interrupt"/> (130 for SIGINT, 143 for SIGTERM).</summary>
-    public static int InterruptExitCode => CurrentSignal.Value?.Code ?? InterruptedBySigint;
+    public static int InterruptExitCode => Current.Value?.Code ?? InterruptedBySigint;
 
     public static int Run(RootCommand root, string[] args)
     {
@@ -47,22 +47,10 @@ internal static class CliRunner
 
         // Ctrl-C and SIGTERM cancel the work (long commands stop between iterations and say how to resume)
         // instead of killing the process in the middle of a message.
-        using var interrupt = new CancellationTokenSource();
-        var signal = new SignalCode();
-        void Cancel(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            if (!interrupt.IsCancellationRequested)
-            {
-                signal.Code = context.Signal == PosixSignal.SIGTERM ? InterruptedBySigterm : InterruptedBySigint;
-                interrupt.Cancel();
-            }
-        }
-
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
-        CurrentInterrupt.Value = interrupt.Token;
-        CurrentSignal.Value = signal;
+        using var interrupt = new Interruption();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, interrupt.Signal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, interrupt.Signal);
+        Current.Value = interrupt;
         var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
 
         // The command runs on a worker so that a signal is answered even while it is stuck in a call that
@@ -76,7 +64,7 @@ internal static class CliRunner
             work.Wait(interrupt.Token);
             return work.Result;
         }
-        catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
+        catch (OperationCanceledException) when (interrupt.Token.IsCancellationRequested)
         {
             if (work.Wait(StopGrace))
             {
@@ -85,7 +73,7 @@ internal static class CliRunner
 
             ProgressDisplay.Abandon();
             Console.Error.WriteLine("interrupted");
-            return signal.Code;
+            return interrupt.Code;
         }
     }
 
@@ -144,8 +132,26 @@ internal static class CliRunner
         return [.. result];
     }
 
-    private sealed class SignalCode
+    /// <summary>The first SIGINT or SIGTERM: cancels the token and decides the exit code.</summary>
+    private sealed class Interruption : IDisposable
     {
-        public int Code { get; set; } = InterruptedBySigint;
+        private readonly CancellationTokenSource _source = new();
+
+        public CancellationToken Token => _source.Token;
+
+        public int Code { get; private set; } = InterruptedBySigint;
+
+        // The process is not killed: the command sees the token, stops, and exits with the code.
+        public void Signal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            if (!_source.IsCancellationRequested)
+            {
+                Code = context.Signal == PosixSignal.SIGTERM ? InterruptedBySigterm : InterruptedBySigint;
+                _source.Cancel();
+            }
+        }
+
+        public void Dispose() => _source.Dispose();
     }
 }
