@@ -45,7 +45,7 @@ internal sealed class ExperimentContext
     public int RewindIteration { get; }
 
     /// <summary>Iterations every unit trains.</summary>
-    public int IterationsPerUnit => _recipe.Epochs * (int)(((long)Train.Count + _recipe.BatchSize - 1) / _recipe.BatchSize);
+    public int IterationsPerUnit => _recipe.Epochs * new BatchSampler(Train.Count, _recipe.BatchSize, shuffle: false, seed: 0).BatchesPerEpoch;
 
     /// <summary>A freshly initialised model of the recipe's architecture.</summary>
     public Module CreateModel(ulong seed) => ModelZoo.Create(_recipe.Model, Train.FeatureShape, Train.NumClasses, _recipe.Init, seed);

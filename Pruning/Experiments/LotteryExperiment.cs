@@ -96,34 +96,40 @@ public sealed class LotteryExperiment
         }
 
         int last = _config.Levels - 1;
-        if (_config.Global)
+
+        // The first level at which pruning n weights at rate p per level (as MagnitudePruner counts) leaves none, or 0.
+        int EmptiedAt(long n, double rate)
         {
-            long kept = layers.Sum(l => (long)l.Parameter.Size), total = kept;
             for (int level = 1; level <= last; level++)
             {
-                kept -= MagnitudePruner.CountToPrune(kept, _config.PruneRate);
-                if (kept < 1)
+                n -= MagnitudePruner.CountToPrune(n, rate);
+                if (n < 1)
                 {
-                    throw new SettingsException(string.Create(CultureInfo.InvariantCulture, $"global pruning at {_config.PruneRate:R} per level leaves none of the {total} prunable weights at level {level} of {last}; lower --prune-rate or the number of levels"));
+                    return level;
                 }
+            }
+
+            return 0;
+        }
+
+        if (_config.Global)
+        {
+            long total = layers.Sum(l => (long)l.Parameter.Size);
+            if (EmptiedAt(total, _config.PruneRate) is > 0 and int level)
+            {
+                throw new SettingsException(string.Create(CultureInfo.InvariantCulture, $"global pruning at {_config.PruneRate:R} per level leaves none of the {total} prunable weights at level {level} of {last}; lower --prune-rate or the number of levels"));
             }
 
             return;
         }
 
-        string output = layers.Count > 0 ? layers[^1].Name : string.Empty;
         foreach (var (name, parameter) in layers)
         {
-            double rate = name == output ? _config.OutputPruneRate : _config.PruneRate;
-            long kept = parameter.Size;
-            for (int level = 1; level <= last; level++)
+            double rate = LayerRate(layers, name);
+            if (EmptiedAt(parameter.Size, rate) is > 0 and int level)
             {
-                kept -= MagnitudePruner.CountToPrune(kept, rate);
-                if (kept < 1)
-                {
-                    string option = name == output ? "--output-prune-rate" : "--prune-rate";
-                    throw new SettingsException(string.Create(CultureInfo.InvariantCulture, $"pruning {name} at {rate:R} per level leaves none of its {parameter.Size} weights at level {level} of {last}; lower {option} or the number of levels, or --exclude {PrunableLayers.LayerName(name)}"));
-                }
+                string option = name == layers[^1].Name ? "--output-prune-rate" : "--prune-rate";
+                throw new SettingsException(string.Create(CultureInfo.InvariantCulture, $"pruning {name} at {rate:R} per level leaves none of its {parameter.Size} weights at level {level} of {last}; lower {option} or the number of levels, or --exclude {PrunableLayers.LayerName(name)}"));
             }
         }
     }
@@ -247,9 +253,12 @@ public sealed class LotteryExperiment
             return next;
         }
 
-        string output = layers[^1].Name;
-        return MagnitudePruner.Layerwise(previous, scores, name => name == output ? _config.OutputPruneRate : _config.PruneRate);
+        return MagnitudePruner.Layerwise(previous, scores, name => LayerRate(layers, name));
     }
+
+    // Layerwise pruning: the last prunable layer (the output layer) has a rate of its own.
+    private double LayerRate(IReadOnlyList<(string Name, Parameter Parameter)> layers, string name) =>
+        name == layers[^1].Name ? _config.OutputPruneRate : _config.PruneRate;
 
     private static string LevelDirectory(string replicateDir, int level, string branch) =>
         Path.Combine(replicateDir, string.Create(CultureInfo.InvariantCulture, $"level_{level:D2}"), branch);
