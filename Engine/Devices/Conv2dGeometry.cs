@@ -9,4 +9,7 @@ public readonly record struct Conv2dGeometry(
 
     /// <summary>Output width.</summary>
     public int OW => ((W + (2 * PadW) - KW) / StrideW) + 1;
+
+    /// <summary>The same sizes as the CPU kernels take them.</summary>
+    internal Kernels.Cpu.ConvShape ToKernelShape() => new(N, C, H, W, O, KH, KW, StrideH, StrideW, PadH, PadW);
 }

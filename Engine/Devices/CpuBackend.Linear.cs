@@ -35,61 +35,14 @@ internal sealed partial class CpuBackend
     private static void Gemm(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate) =>
         Sgemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 
-    public void Conv2d(Tensor x, Tensor w, Conv2dGeometry g, Tensor result)
-    {
-        float[] xd = D(x), wd = D(w), yd = D(result);
-        int ckk = g.C * g.KH * g.KW, ohw = g.OH * g.OW, chw = g.C * g.H * g.W;
-        using var scratch = new ScratchBuffer(ckk * ohw);
-        var cols = scratch.Span;
-        for (int i = 0; i < g.N; i++)
-        {
-            Im2Col(xd.AsSpan(i * chw, chw), g, cols);
+    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor result) =>
+        Convolution.Forward(D(x), D(w), bias is null ? [] : D(bias), g.ToKernelShape(), D(result));
 
-            // y_i [O, OH·OW] = W [O, C·KH·KW] · cols [C·KH·KW, OH·OW]
-            Gemm(false, false, g.O, ohw, ckk, wd, ckk, cols, ohw, yd.AsSpan(i * g.O * ohw, g.O * ohw), ohw, accumulate: false);
-        }
-    }
+    public void Conv2dInputGrad(Tensor dy, Tensor w, Conv2dGeometry g, Tensor result) =>
+        Convolution.InputGrad(D(dy), D(w), g.ToKernelShape(), D(result));
 
-    public void Conv2dInputGrad(Tensor dy, Tensor w, Conv2dGeometry g, Tensor result)
-    {
-        float[] dyd = D(dy), wd = D(w), dx = D(result);
-        int ckk = g.C * g.KH * g.KW, ohw = g.OH * g.OW, chw = g.C * g.H * g.W;
-        using var scratch = new ScratchBuffer(ckk * ohw);
-        var cols = scratch.Span;
-        Array.Clear(dx);
-        for (int i = 0; i < g.N; i++)
-        {
-            // cols = Wᵀ · dy_i, then fold back onto the image.
-            Gemm(true, false, ckk, ohw, g.O, wd, ckk, dyd.AsSpan(i * g.O * ohw, g.O * ohw), ohw, cols, ohw, accumulate: false);
-            Col2Im(cols, g, dx.AsSpan(i * chw, chw));
-        }
-    }
-
-    public void Conv2dWeightGrad(Tensor x, Tensor dy, Conv2dGeometry g, Tensor result)
-    {
-        float[] xd = D(x), dyd = D(dy), dw = D(result);
-        int ckk = g.C * g.KH * g.KW, ohw = g.OH * g.OW, chw = g.C * g.H * g.W;
-        using var scratch = new ScratchBuffer(ckk * ohw);
-        var cols = scratch.Span;
-        if (g.N == 0)
-        {
-            Array.Clear(dw);
-        }
-
-        for (int i = 0; i < g.N; i++)
-        {
-            Im2Col(xd.AsSpan(i * chw, chw), g, cols);
-
-            // dW (+)= dy_i [O, OH·OW] · colsᵀ, images summed in order
-            Gemm(false, true, g.O, ckk, ohw, dyd.AsSpan(i * g.O * ohw, g.O * ohw), ohw, cols, ohw, dw, ckk, accumulate: i > 0);
-        }
-    }
-
-    private static void Im2Col(ReadOnlySpan<float> image, Conv2dGeometry g, Span<float> cols) =>
-        Kernels.Cpu.Im2Col.Forward(image, g.C, g.H, g.W, g.KH, g.KW, g.StrideH, g.StrideW, g.PadH, g.PadW, cols);
-
-    private static void Col2Im(ReadOnlySpan<float> cols, Conv2dGeometry g, Span<float> image) =>
-        Kernels.Cpu.Im2Col.Backward(cols, g.C, g.H, g.W, g.KH, g.KW, g.StrideH, g.StrideW, g.PadH, g.PadW, image);
+    public void Conv2dWeightGrad(Tensor x, Tensor dy, Conv2dGeometry g, Tensor result) =>
+        Convolution.WeightGrad(D(x), D(dy), g.ToKernelShape(), D(result));
 
     public void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor result, int[] argmax)
     {
@@ -97,11 +50,14 @@ internal sealed partial class CpuBackend
 
         // The kernel indexes within a plane; autograd gathers and scatters over the whole tensor.
         int hw = g.H * g.W, ohw = g.OH * g.OW;
-        for (int o = 0; o < argmax.Length; o++)
+        for (int pl = 1; pl < g.Planes; pl++)
         {
-            argmax[o] += o / ohw * hw;
+            System.Numerics.Tensors.TensorPrimitives.Add(argmax.AsSpan(pl * ohw, ohw), pl * hw, argmax.AsSpan(pl * ohw, ohw));
         }
     }
+
+    public void MaxPool2dBackward(Tensor dy, int[] argmax, Pool2dGeometry g, Tensor result) =>
+        Pool2d.MaxBackward(D(dy), argmax, g.Planes, g.H * g.W, g.OH * g.OW, D(result));
 
     public void AvgPool2d(Tensor x, Pool2dGeometry g, Tensor result) =>
         Pool2d.AvgForward(D(x), g.Planes, g.H, g.W, g.KH, g.KW, g.StrideH, g.StrideW, g.PadH, g.PadW, D(result));

@@ -80,8 +80,8 @@ public interface IBackend
     /// <summary>Writes <paramref name="a"/> at [start, …) along an axis of a zero-filled <paramref name="result"/>.</summary>
     void Pad(Tensor a, int axis, int start, Tensor result);
 
-    /// <summary>2-D convolution (cross-correlation) of x[N,C,H,W] with w[O,C,kh,kw] into [N,O,oh,ow].</summary>
-    void Conv2d(Tensor x, Tensor w, Conv2dGeometry g, Tensor result);
+    /// <summary>2-D convolution (cross-correlation) of x[N,C,H,W] with w[O,C,kh,kw] into [N,O,oh,ow], plus bias[O] if given.</summary>
+    void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor result);
 
     /// <summary>Gradient of <see cref="Conv2d"/> with respect to x, given dY and w.</summary>
     void Conv2dInputGrad(Tensor dy, Tensor w, Conv2dGeometry g, Tensor result);
@@ -91,6 +91,12 @@ public interface IBackend
 
     /// <summary>Max pooling over planes; writes the flat input index of each maximum.</summary>
     void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor result, int[] argmax);
+
+    /// <summary>
+    /// Gradient of <see cref="MaxPool2d"/>: result (shaped like its input) is zero except that each dy element is added
+    /// at the flat index <paramref name="argmax"/> gave it.
+    /// </summary>
+    void MaxPool2dBackward(Tensor dy, int[] argmax, Pool2dGeometry g, Tensor result);
 
     /// <summary>result[i] = a[index[i]] over flat indices.</summary>
     void Gather(Tensor a, int[] index, Tensor result);

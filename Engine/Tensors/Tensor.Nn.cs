@@ -133,26 +133,37 @@ public sealed partial class Tensor
             throw new ArgumentException($"conv2d: kernel {w.Shape[2]}x{w.Shape[3]} is larger than the padded input {x.Shape[2] + (2 * padding.H)}x{x.Shape[3] + (2 * padding.W)}");
         }
 
-        var y = ConvForward(x, w, geo);
-        if (bias is null)
-        {
-            return y;
-        }
-
-        if (bias.Rank != 1 || bias.Shape[0] != geo.O)
+        if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != geo.O))
         {
             throw new ArgumentException($"conv2d: bias {Tensors.Shape.Format(bias.Shape)} does not match {geo.O} output channels");
         }
 
-        return y + bias.Reshape(1, geo.O, 1, 1);
+        if (w.Device != x.Device || (bias is not null && bias.Device != x.Device))
+        {
+            throw new ArgumentException($"conv2d: input on {x.Device}, weight on {w.Device}{(bias is null ? "" : $", bias on {bias.Device}")}: all must be on one device");
+        }
+
+        return ConvForward(x, w, bias, geo);
     }
 
-    private static Tensor ConvForward(Tensor x, Tensor w, Conv2dGeometry geo)
+    // The bias is added inside the convolution, with the same rounding as a separate broadcast addition; its gradient
+    // is that addition's (dy summed over images and positions).
+    private static Tensor ConvForward(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry geo)
     {
         var y = x.NewEmpty([geo.N, geo.O, geo.OH, geo.OW]);
-        x.Device.Backend.Conv2d(x, w, geo, y);
-        return Record(y, "conv2d", [x, w], g =>
-            [x.RequiresGrad ? ConvInputGrad(g, w, geo) : null, w.RequiresGrad ? ConvWeightGrad(x, g, geo) : null]);
+        x.Device.Backend.Conv2d(x, w, bias, geo, y);
+        if (bias is null)
+        {
+            return Record(y, "conv2d", [x, w], g =>
+                [x.RequiresGrad ? ConvInputGrad(g, w, geo) : null, w.RequiresGrad ? ConvWeightGrad(x, g, geo) : null]);
+        }
+
+        return Record(y, "conv2d", [x, w, bias], g =>
+        [
+            x.RequiresGrad ? ConvInputGrad(g, w, geo) : null,
+            w.RequiresGrad ? ConvWeightGrad(x, g, geo) : null,
+            bias.RequiresGrad ? g.SumTo([1, geo.O, 1, 1]).Reshape(geo.O) : null,
+        ]);
     }
 
     // The two gradients of a convolution are bilinear ops themselves; their own gradients close the set.
@@ -161,7 +172,7 @@ public sealed partial class Tensor
         var dx = dy.NewEmpty([geo.N, geo.C, geo.H, geo.W]);
         dy.Device.Backend.Conv2dInputGrad(dy, w, geo, dx);
         return Record(dx, "conv2d_input_grad", [dy, w], g =>
-            [dy.RequiresGrad ? ConvForward(g, w, geo) : null, w.RequiresGrad ? ConvWeightGrad(g, dy, geo) : null]);
+            [dy.RequiresGrad ? ConvForward(g, w, null, geo) : null, w.RequiresGrad ? ConvWeightGrad(g, dy, geo) : null]);
     }
 
     private static Tensor ConvWeightGrad(Tensor x, Tensor dy, Conv2dGeometry geo)
@@ -169,7 +180,7 @@ public sealed partial class Tensor
         var dw = x.NewEmpty([geo.O, geo.C, geo.KH, geo.KW]);
         x.Device.Backend.Conv2dWeightGrad(x, dy, geo, dw);
         return Record(dw, "conv2d_weight_grad", [x, dy], g =>
-            [x.RequiresGrad ? ConvInputGrad(dy, g, geo) : null, dy.RequiresGrad ? ConvForward(x, g, geo) : null]);
+            [x.RequiresGrad ? ConvInputGrad(dy, g, geo) : null, dy.RequiresGrad ? ConvForward(x, g, null, geo) : null]);
     }
 
     /// <summary>Max pooling over [N,C,H,W]; padding counts as −∞.</summary>
@@ -180,7 +191,15 @@ public sealed partial class Tensor
         var y = NewEmpty([Shape[0], Shape[1], geo.OH, geo.OW]);
         Device.Backend.MaxPool2d(this, geo, y, argmax);
         var x = this;
-        return Record(y, "max_pool2d", [x], g => [g.ScatterAddFlat(argmax, x.Shape)]);
+        return Record(y, "max_pool2d", [x], g => [MaxPoolBackward(g, argmax, geo, x.Shape)]);
+    }
+
+    // Scatter-add of dy to the maxima, split by plane; differentiating it again gathers at the same indices.
+    private static Tensor MaxPoolBackward(Tensor dy, int[] argmax, Pool2dGeometry geo, int[] inputShape)
+    {
+        var dx = dy.NewEmpty((int[])inputShape.Clone());
+        dy.Device.Backend.MaxPool2dBackward(dy, argmax, geo, dx);
+        return Record(dx, "max_pool2d_backward", [dy], g => [g.GatherFlat(argmax, dy.Shape)]);
     }
 
     /// <summary>Average pooling over [N,C,H,W]; padding counts as zeros in the average.</summary>

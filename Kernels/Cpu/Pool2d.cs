@@ -36,6 +36,12 @@ public static unsafe class Pool2d
     // as one pass does.
     private static void MaxPlanes(ReadOnlySpan<float> input, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw, int outH, int outW, int pl0, int pl1, Span<float> output, Span<int> argmax)
     {
+        if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0)
+        {
+            MaxPlanes2x2(input, h, w, outH, outW, pl0, pl1, output, argmax);
+            return;
+        }
+
         for (int pl = pl0; pl < pl1; pl++)
         {
             ReadOnlySpan<float> plane = input.Slice(pl * h * w, h * w);
@@ -70,6 +76,118 @@ public static unsafe class Pool2d
                 done:
                     output[o] = best;
                     argmax[o] = bestAt;
+                }
+            }
+        }
+    }
+
+    // The 2×2, stride-2 window of most networks, with the general loop's rules: window order (0,0), (0,1),
+    // (1,0), (1,1); a later value wins only if larger; the first NaN wins and ends the window.
+    private static void MaxPlanes2x2(ReadOnlySpan<float> input, int h, int w, int outH, int outW, int pl0, int pl1, Span<float> output, Span<int> argmax)
+    {
+        fixed (float* pin = input, pout = output)
+        fixed (int* pidx = argmax)
+        {
+            for (int pl = pl0; pl < pl1; pl++)
+            {
+                float* plane = pin + ((nint)pl * h * w);
+                nint o = (nint)pl * outH * outW;
+                for (int oy = 0; oy < outH; oy++)
+                {
+                    int top = 2 * oy * w;
+                    float* r0 = plane + top, r1 = r0 + w;
+                    for (int ox = 0; ox < outW; ox++, o++)
+                    {
+                        int x = 2 * ox;
+                        float best = r0[x];
+                        int at = top + x;
+                        if (!float.IsNaN(best))
+                        {
+                            if (Takes(r0[x + 1], ref best))
+                            {
+                                at = top + x + 1;
+                            }
+
+                            if (!float.IsNaN(best) && Takes(r1[x], ref best))
+                            {
+                                at = top + w + x;
+                            }
+
+                            if (!float.IsNaN(best) && Takes(r1[x + 1], ref best))
+                            {
+                                at = top + w + x + 1;
+                            }
+                        }
+
+                        pout[o] = best;
+                        pidx[o] = at;
+                    }
+                }
+            }
+        }
+
+        static bool Takes(float v, ref float best)
+        {
+            if (v > best || float.IsNaN(v))
+            {
+                best = v;
+                return true;
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Backward of <see cref="MaxForward"/> over the whole batch: inputGrad [planes, h·w] is zeroed, then each output
+    /// gradient is added at its window's maximum. <paramref name="argmax"/> holds flat indices into inputGrad (plane
+    /// offset included), each inside the plane of its output; planes are split across the cores.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span is shorter than its shape, or an index lies outside its plane.</exception>
+    public static void MaxBackward(ReadOnlySpan<float> outputGrad, ReadOnlySpan<int> argmax, int planes, int inPlane, int outPlane, Span<float> inputGrad)
+    {
+        if (planes < 0 || inPlane < 1 || outPlane < 1 || outputGrad.Length < (long)planes * outPlane || argmax.Length < (long)planes * outPlane
+            || inputGrad.Length < (long)planes * inPlane)
+        {
+            throw new ArgumentException($"maxpool backward: {planes} planes of {inPlane} inputs and {outPlane} outputs do not fit output gradient {outputGrad.Length}, argmax {argmax.Length}, input gradient {inputGrad.Length}");
+        }
+
+        fixed (float* pg = outputGrad, pdx = inputGrad)
+        fixed (int* pa = argmax)
+        {
+            var work = new MaxScatter(pg, pa, pdx, inPlane, outPlane);
+            KernelWorkers.RunRanges(work, planes, (long)planes * inPlane < ParallelThreshold ? 1 : KernelWorkers.MaxParts);
+            if (work.Stray() is { } stray)
+            {
+                throw new ArgumentException($"maxpool backward: argmax[{stray}] = {argmax[stray]} lies outside plane {stray / outPlane} of {inPlane} inputs");
+            }
+        }
+    }
+
+    /// <summary>Planes of a max-pooling backward; an index outside its plane is skipped and reported afterwards.</summary>
+    private readonly struct MaxScatter(float* dy, int* argmax, float* dx, int inPlane, int outPlane) : IRangeWork
+    {
+        private readonly int[] _stray = [-1];
+
+        public int? Stray() => _stray[0] >= 0 ? _stray[0] : null;
+
+        public void Run(int start, int end)
+        {
+            new Span<float>(dx + ((nint)start * inPlane), (end - start) * inPlane).Clear();
+            for (int pl = start; pl < end; pl++)
+            {
+                int lo = pl * inPlane, hi = lo + inPlane;
+                for (int o = pl * outPlane, oEnd = o + outPlane; o < oEnd; o++)
+                {
+                    int at = argmax[o];
+                    if ((uint)(at - lo) < (uint)(hi - lo))
+                    {
+                        dx[at] += dy[o];
+                    }
+                    else
+                    {
+                        Interlocked.CompareExchange(ref _stray[0], o, -1);
+                    }
                 }
             }
         }

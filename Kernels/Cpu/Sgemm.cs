@@ -158,7 +158,8 @@ public static unsafe class Sgemm
         return c[..used].Overlaps(input);
     }
 
-    private static int SelectWidth()
+    /// <summary>The SIMD width (floats) the micro-kernel runs at: the widest accelerated, or a narrower forced one.</summary>
+    internal static int SelectWidth()
     {
         int widest = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : Vector128.IsHardwareAccelerated ? 4 : 1;
         int forced = ForcedWidth;
@@ -245,7 +246,11 @@ public static unsafe class Sgemm
         }
     }
 
-    private static void MacroKernel(float* ap, float* bp, int mc, int nc, int kc, float* c, nint ldc, bool overwrite, int width)
+    /// <summary>
+    /// C (mc×nc, row stride ldc) = or += the packed A block (mc rows in MR-tall panels of depth kc) times the packed B
+    /// block (nc columns in NR-wide panels of depth kc), one register tile at a time.
+    /// </summary>
+    internal static void MacroKernel(float* ap, float* bp, int mc, int nc, int kc, float* c, nint ldc, bool overwrite, int width)
     {
         float* tile = stackalloc float[(MR * NR) + 16];
         tile = (float*)(((nint)tile + 63) & ~(nint)63);
@@ -386,7 +391,7 @@ public static unsafe class Sgemm
     /// Packs rows [ic, ic+mc) × columns [pc, pc+kc) of op(A) into MR-tall micro-panels:
     /// panel i holds kc columns of MR consecutive floats, zero-padded past mc.
     /// </summary>
-    private static void PackA(float* a, nint lda, bool transA, int ic, int mc, int pc, int kc, float* dst)
+    internal static void PackA(float* a, nint lda, bool transA, int ic, int mc, int pc, int kc, float* dst)
     {
         for (int ir = 0; ir < mc; ir += MR)
         {
@@ -450,7 +455,7 @@ public static unsafe class Sgemm
 
 
     /// <summary>Transposes the 8×8 block at src (row stride ld) into dst (row stride ldd).</summary>
-    private static void Transpose8x8(float* src, nint ld, float* dst, nint ldd)
+    internal static void Transpose8x8(float* src, nint ld, float* dst, nint ldd)
     {
         Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + ld);
         Vector256<float> r2 = Avx.LoadVector256(src + (2 * ld)), r3 = Avx.LoadVector256(src + (3 * ld));

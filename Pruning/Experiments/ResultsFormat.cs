@@ -10,7 +10,8 @@ public static class ResultsFormat
 {
     /// <summary>
     /// The current version. 2: results record their files' lengths and SHA-256 hashes and a checksum of their
-    /// own, diverged trainings are recorded, the data's content enters the run's identity.
+    /// own, diverged trainings are recorded, the data's content enters the run's identity. 3: a convolution's
+    /// input gradient is computed as a transposed convolution (a different summation order from col2im).
     /// </summary>
-    public const int Version = 2;
+    public const int Version = 3;
 }

@@ -286,7 +286,7 @@ public class TrustworthyRunTests
     {
         Assert.That(Run(Lottery("--levels", "1", "--branches", "")).Code, Is.Zero);
         string hyper = File.ReadAllText(Path.Combine(Directory.GetDirectories(Root).Single(), "hyperparameters.json"));
-        Assert.That(hyper, Does.Contain("\"lr\": \"0.0012\"").And.Contain("\"results_version\": 2").And.Contain("\"data_fingerprint\": \"sha256:"));
+        Assert.That(hyper, Does.Contain("\"lr\": \"0.0012\"").And.Contain($"\"results_version\": {SparseNet.Pruning.Experiments.ResultsFormat.Version}").And.Contain("\"data_fingerprint\": \"sha256:"));
 
         string outDir = Path.Combine(_dir, "t");
         Assert.That(Run("train", "--data", Data, "--epochs", "1", "--out", outDir).Code, Is.Zero);

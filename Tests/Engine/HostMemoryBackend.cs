@@ -69,7 +69,7 @@ public sealed class HostMemoryBackend : IBackend
 
     public void Pad(Tensor a, int axis, int start, Tensor result) => Count().Pad(a, axis, start, result);
 
-    public void Conv2d(Tensor x, Tensor w, Conv2dGeometry g, Tensor result) => Count().Conv2d(x, w, g, result);
+    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor result) => Count().Conv2d(x, w, bias, g, result);
 
     public void Conv2dInputGrad(Tensor dy, Tensor w, Conv2dGeometry g, Tensor result) =>
         Count().Conv2dInputGrad(dy, w, g, result);
@@ -78,6 +78,8 @@ public sealed class HostMemoryBackend : IBackend
         Count().Conv2dWeightGrad(x, dy, g, result);
 
     public void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor result, int[] argmax) => Count().MaxPool2d(x, g, result, argmax);
+
+    public void MaxPool2dBackward(Tensor dy, int[] argmax, Pool2dGeometry g, Tensor result) => Count().MaxPool2dBackward(dy, argmax, g, result);
 
     public void Gather(Tensor a, int[] index, Tensor result) => Count().Gather(a, index, result);
 

@@ -96,6 +96,69 @@ public class Pool2dTests
     }
 
     [Test]
+    public void MaxForward2x2_KeepsTheFirstOfTiesAndLetsTheFirstNaNWin()
+    {
+        // Windows (row-major (0,0),(0,1),(1,0),(1,1)): a tie, a NaN after the maximum, two NaNs, −0 against +0.
+        float nan = float.NaN;
+        float[] input =
+        [
+            5, 5, 1, nan, nan, 0, -0f,
+            3, 5, 9, 2, 1, nan, 0f,
+        ];
+        var output = new float[3];
+        var index = new int[3];
+        Pool2d.MaxForward(input, 1, 2, 7, 2, 2, 2, 2, 0, 0, output, index);
+        Assert.That(index, Is.EqualTo(new[] { 0, 3, 4 }).AsCollection);
+        Assert.That(output[0], Is.EqualTo(5f));
+        Assert.That(float.IsNaN(output[1]) && float.IsNaN(output[2]), Is.True);
+
+        // The general loop (a 2×2 window with stride 1 takes it) agrees on every window of a plane full of ties and NaNs.
+        var rng = new Random(24);
+        float[] plane = Enumerable.Range(0, 6 * 8).Select(_ => rng.Next(6) switch { 0 => nan, 1 => -0f, 2 => 0f, _ => (float)rng.Next(3) }).ToArray();
+        var fast = new float[12];
+        var fastAt = new int[12];
+        Pool2d.MaxForward(plane, 1, 6, 8, 2, 2, 2, 2, 0, 0, fast, fastAt);
+        var all = new float[5 * 7];
+        var allAt = new int[5 * 7];
+        Pool2d.MaxForward(plane, 1, 6, 8, 2, 2, 1, 1, 0, 0, all, allAt);
+        for (int oy = 0; oy < 3; oy++)
+        {
+            for (int ox = 0; ox < 4; ox++)
+            {
+                int general = (2 * oy * 7) + (2 * ox);
+                Assert.That(fastAt[(oy * 4) + ox], Is.EqualTo(allAt[general]), $"window ({oy},{ox})");
+                Assert.That(BitConverter.SingleToInt32Bits(fast[(oy * 4) + ox]), Is.EqualTo(BitConverter.SingleToInt32Bits(all[general])), $"window ({oy},{ox})");
+            }
+        }
+    }
+
+    [TestCase(60 * 64, 32, 32, 2, 2, 2, 2, 0, 0)]
+    [TestCase(5, 7, 9, 3, 3, 2, 2, 1, 1)]
+    [TestCase(2, 5, 5, 3, 3, 1, 1, 1, 1)]  // overlapping windows: one input can take several gradients
+    public void MaxBackward_ScattersEachGradientToItsMaximum(int planes, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw)
+    {
+        var rng = new Random(25);
+        float[] input = Reference.Random(rng, planes * h * w);
+        var (expected, index) = Reference.MaxPool(input, planes, h, w, kh, kw, sh, sw, ph, pw);
+        int outPlane = expected.Length / planes;
+        int[] flat = index.Select((at, o) => at + (o / outPlane * h * w)).ToArray();
+        float[] dy = Reference.Random(rng, expected.Length);
+        var naive = new float[input.Length];
+        for (int o = 0; o < dy.Length; o++)
+        {
+            naive[flat[o]] += dy[o];
+        }
+
+        float[] dx = Reference.Random(rng, input.Length); // garbage must be cleared
+        Pool2d.MaxBackward(dy, flat, planes, h * w, outPlane, dx);
+        Assert.That(dx, Is.EqualTo(naive).AsCollection);
+
+        flat[^1] = 0; // the last output's index in the first plane
+        var e = Assert.Throws<ArgumentException>(() => Pool2d.MaxBackward(dy, flat, planes, h * w, outPlane, dx));
+        Assert.That(e!.Message, Does.Contain($"argmax[{flat.Length - 1}] = 0 lies outside plane {planes - 1}"));
+    }
+
+    [Test]
     public void InvalidArguments_Throw()
     {
         var e = Assert.Throws<ArgumentException>(() => Pool2d.MaxForward(new float[16], 1, 4, 4, 2, 2, 2, 2, 0, 0, new float[3], new int[4]));

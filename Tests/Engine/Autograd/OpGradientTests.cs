@@ -133,6 +133,11 @@ public class OpGradientTests
             [In(Uniform, 1, 2, 7, 5), In(Uniform, 3, 2, 2, 3), In(Uniform, 3)],
             x => Tensor.Conv2d(x[0], x[1], x[2], (2, 1), (1, 0)),
             x => R.Conv2d(x[0], x[1], x[2], 2, 1, 1, 0));
+        yield return new(
+            "conv2d_same_padding_bias",
+            [In(Uniform, 2, 3, 6, 5), In(Uniform, 4, 3, 3, 3), In(Uniform, 4)],
+            x => Tensor.Conv2d(x[0], x[1], x[2], stride: 1, padding: 1),
+            x => R.Conv2d(x[0], x[1], x[2], 1, 1, 1, 1));
         yield return new("max_pool2d_k2", [In(Distinct, 2, 3, 6, 5)], x => x[0].MaxPool2d(2), x => R.MaxPool2d(x[0], 2, 2, 0));
         yield return new("max_pool2d_k3_s2_p1", [In(Distinct, 2, 2, 7, 6)], x => x[0].MaxPool2d(3, 2, 1), x => R.MaxPool2d(x[0], 3, 2, 1));
         yield return new("max_pool2d_overlap", [In(Distinct, 1, 2, 5, 5)], x => x[0].MaxPool2d(3, 1), x => R.MaxPool2d(x[0], 3, 1, 0));

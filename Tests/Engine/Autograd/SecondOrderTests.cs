@@ -54,6 +54,12 @@ public class SecondOrderTests
             x => Tensor.Conv2d(x[0], x[1], x[2], stride: 2, padding: 1),
             x => R.Conv2d(x[0], x[1], x[2], 2, 2, 1, 1));
         yield return new(
+            "conv2d_same_padding_bias_tanh",
+            [In(Uniform, 2, 2, 5, 4), In(Uniform, 3, 2, 3, 3), In(Uniform, 3)],
+            x => Tensor.Conv2d(x[0], x[1], x[2], stride: 1, padding: 1).Tanh(),
+            x => R.Tanh(R.Conv2d(x[0], x[1], x[2], 1, 1, 1, 1)));
+        yield return new("max_pool2d_k2_square", [In(Distinct, 2, 2, 6, 4)], x => x[0].MaxPool2d(2).Square(), x => R.Square(R.MaxPool2d(x[0], 2, 2, 0)));
+        yield return new(
             "conv2d_tanh",
             [In(Uniform, 1, 2, 5, 4), In(Uniform, 2, 2, 2, 3)],
             x => Tensor.Conv2d(x[0], x[1], null, (1, 2), (0, 1)).Tanh(),

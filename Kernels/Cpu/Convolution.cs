@@ -1,0 +1,471 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SparseNet.Kernels.Cpu;
+
+/// <summary>
+/// 2-D convolution of a whole batch as implicit GEMM on the SGEMM micro-kernel: the unfolded input (im2col) is
+/// never written out whole. The weights are packed once per call; each thread pads one image at a time into a
+/// cache-resident buffer and packs the GEMM panels straight from it.
+/// </summary>
+/// <remarks>
+/// <para>Forward: y_i [O, OH·OW] = W [O, C·KH·KW] · X̂_i [C·KH·KW, OH·OW] for every image i, split across the cores by
+/// (image, 32-position panel). Input gradient (stride 1): the transposed convolution is itself a forward convolution
+/// of dY with the flipped, channel-swapped kernel, so it runs on the same path with no col2im and no sum across
+/// threads; strided convolutions keep the per-image GEMM and col2im. Weight gradient: one GEMM
+/// dW [O, C·KH·KW] = Σ_i dY_i · X̂_iᵀ whose depth runs over every image's positions, split across the cores by
+/// columns (or rows) of dW.</para>
+/// <para>Determinism: every output element is one FMA chain per depth block of <see cref="Sgemm.KC"/> taps (per image
+/// and block of positions for the weight gradient), the blocks added in a fixed order; which thread computes an
+/// element never changes how. The forward pass and the weight gradient compute exactly the bits of one
+/// <see cref="Im2Col"/> + <see cref="Sgemm"/> call per image.</para>
+/// </remarks>
+public static unsafe class Convolution
+{
+    private const int MR = Sgemm.MR;
+    private const int NR = Sgemm.NR;
+    private const int KC = Sgemm.KC;
+    private const int NC = Sgemm.NC;
+
+    [ThreadStatic]
+    private static float[]? scratchStore;
+
+    /// <summary>y [N,O,OH,OW] = x [N,C,H,W] ⋆ w [O,C,KH,KW] (cross-correlation, zero padding).</summary>
+    /// <exception cref="ArgumentException">A size is not positive, or a span is shorter than its shape.</exception>
+    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ConvShape s, Span<float> y) =>
+        Forward(x, w, [], s, y);
+
+    /// <summary>
+    /// y [N,O,OH,OW] = x [N,C,H,W] ⋆ w [O,C,KH,KW] + bias [O] (none when <paramref name="bias"/> is empty). The bias is
+    /// added to each finished product while it is still in cache: the same single rounding as a separate addition.
+    /// </summary>
+    /// <exception cref="ArgumentException">A size is not positive, or a span is shorter than its shape.</exception>
+    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ConvShape s, Span<float> y)
+    {
+        Check(s, x.Length, w.Length, y.Length, "y");
+        if (!bias.IsEmpty && bias.Length != s.O)
+        {
+            throw new ArgumentException($"conv {s}: bias has {bias.Length} elements, expected {s.O}");
+        }
+
+        fixed (float* px = x, pw = w, pb = bias, py = y)
+        {
+            ForwardCore(px, pw, bias.IsEmpty ? null : pb, s, py);
+        }
+    }
+
+    /// <summary>dx [N,C,H,W] = the gradient of the forward convolution with respect to x, given dy [N,O,OH,OW] and w.</summary>
+    /// <exception cref="ArgumentException">A size is not positive, or a span is shorter than its shape.</exception>
+    public static void InputGrad(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, ConvShape s, Span<float> dx)
+    {
+        Check(s, dx.Length, w.Length, dy.Length, "dy");
+        int taps = s.Taps;
+        fixed (float* pdy = dy, pw = w, pdx = dx)
+        {
+            if (s.SH == 1 && s.SW == 1 && s.PH < s.KH && s.PW < s.KW)
+            {
+                // dx[c,y,x] = Σ_o,ky,kx w[o,c,ky,kx]·dy[o, y+PH−ky, x+PW−kx]: a stride-1 convolution of dy, padded by
+                // KH−1−PH and KW−1−PW, with the kernel wt[c,o,ky',kx'] = w[o,c,KH−1−ky',KW−1−kx'].
+                float[] flipped = ArrayPool<float>.Shared.Rent(s.O * taps);
+                try
+                {
+                    int kk = s.KH * s.KW;
+                    for (int o = 0; o < s.O; o++)
+                    {
+                        for (int c = 0; c < s.C; c++)
+                        {
+                            float* src = pw + ((((nint)o * s.C) + c) * kk);
+                            int dst = ((c * s.O) + o) * kk;
+                            for (int t = 0; t < kk; t++)
+                            {
+                                flipped[dst + kk - 1 - t] = src[t];
+                            }
+                        }
+                    }
+
+                    var transposed = new ConvShape(s.N, s.O, s.OH, s.OW, s.C, s.KH, s.KW, 1, 1, s.KH - 1 - s.PH, s.KW - 1 - s.PW);
+                    fixed (float* pt = flipped)
+                    {
+                        ForwardCore(pdy, pt, null, transposed, pdx);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(flipped);
+                }
+
+                return;
+            }
+
+            // Strided: cols = Wᵀ · dy_i, folded back onto each image by col2im (parallel over channels).
+            int positions = s.Positions, chw = s.C * s.H * s.W, outSize = s.O * positions;
+            float[] cols = ArrayPool<float>.Shared.Rent(taps * positions);
+            try
+            {
+                dx[..(s.N * chw)].Clear();
+                for (int i = 0; i < s.N; i++)
+                {
+                    Sgemm.Multiply(true, false, taps, positions, s.O, w, taps, dy.Slice(i * outSize, outSize), positions, cols, positions, accumulate: false);
+                    Im2Col.Backward(cols, s.C, s.H, s.W, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, dx.Slice(i * chw, chw));
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(cols);
+            }
+        }
+    }
+
+    /// <summary>dw [O,C,KH,KW] = the gradient of the forward convolution with respect to w, given x and dy, summed over the batch.</summary>
+    /// <exception cref="ArgumentException">A size is not positive, or a span is shorter than its shape.</exception>
+    public static void WeightGrad(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ConvShape s, Span<float> dw)
+    {
+        Check(s, x.Length, dw.Length, dy.Length, "dy");
+        if (s.N == 0)
+        {
+            dw[..(s.O * s.Taps)].Clear();
+            return;
+        }
+
+        int mTiles = (s.O + MR - 1) / MR, nPanels = (s.Taps + NR - 1) / NR, parts = Parts(s);
+        bool byColumns = nPanels >= mTiles || mTiles < parts;
+        fixed (float* px = x, pdy = dy, pdw = dw)
+        {
+            var work = new WeightGradWork(px, pdy, pdw, s, Sgemm.SelectWidth(), byColumns);
+            KernelWorkers.RunRanges(work, byColumns ? nPanels : mTiles, parts);
+        }
+    }
+
+    private static void ForwardCore(float* x, float* w, float* bias, ConvShape s, float* y)
+    {
+        if (s.N == 0)
+        {
+            return;
+        }
+
+        int taps = s.Taps, oPad = RoundUp(s.O, MR);
+
+        // Every depth block of the weights packed once, in the layout the micro-kernel reads; the packing's
+        // overlapping stores spill a few floats past the last block.
+        float[] packed = ArrayPool<float>.Shared.Rent((oPad * taps) + 16);
+        try
+        {
+            fixed (float* pw = packed)
+            {
+                for (int pc = 0; pc < taps; pc += KC)
+                {
+                    Sgemm.PackA(w, taps, false, 0, s.O, pc, Math.Min(KC, taps - pc), pw + ((nint)oPad * pc));
+                }
+
+                int panels = (s.Positions + NR - 1) / NR;
+                var work = new ForwardWork(x, pw, bias, y, s, Sgemm.SelectWidth(), panels);
+                KernelWorkers.RunRanges(work, s.N * panels, Parts(s));
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(packed);
+        }
+    }
+
+    private static int Parts(ConvShape s)
+    {
+        int parts = s.MultiplyAdds < Sgemm.ParallelThreshold ? 1 : KernelWorkers.MaxParts;
+        return Sgemm.ThreadLimit > 0 ? Math.Min(parts, Sgemm.ThreadLimit) : parts;
+    }
+
+    private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+    /// <summary>This thread's scratch of at least <paramref name="floats"/> floats, pinned and 64-byte aligned.</summary>
+    private static float* Scratch(int floats)
+    {
+        var store = scratchStore;
+        if (store is null || store.Length < floats + 16)
+        {
+            store = scratchStore = GC.AllocateUninitializedArray<float>(floats + 16, pinned: true);
+        }
+
+        float* p = (float*)Unsafe.AsPointer(ref store[0]);
+        return (float*)(((nint)p + 63) & ~(nint)63);
+    }
+
+    /// <summary>Floats of one zero-padded image, rounded to a cache line.</summary>
+    private static int PaddedLength(ConvShape s) =>
+        s.PH == 0 && s.PW == 0 ? 0 : RoundUp(s.C * (s.H + (2 * s.PH)) * (s.W + (2 * s.PW)), 16);
+
+    /// <summary>Image <paramref name="image"/> with its zero border, in <paramref name="buffer"/> unless there is no padding.</summary>
+    private static float* Padded(float* image, ConvShape s, float* buffer)
+    {
+        if (s.PH == 0 && s.PW == 0)
+        {
+            return image;
+        }
+
+        int wp = s.W + (2 * s.PW);
+        float* dst = buffer;
+        for (int c = 0; c < s.C; c++)
+        {
+            new Span<float>(dst, s.PH * wp).Clear();
+            dst += s.PH * wp;
+            for (int r = 0; r < s.H; r++)
+            {
+                new Span<float>(dst, s.PW).Clear();
+                Copy(image, dst + s.PW, s.W);
+                new Span<float>(dst + s.PW + s.W, s.PW).Clear();
+                image += s.W;
+                dst += wp;
+            }
+
+            new Span<float>(dst, s.PH * wp).Clear();
+            dst += s.PH * wp;
+        }
+
+        return buffer;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="count"/> values of the unfolded row for kernel tap (ky, kx) of one channel plane
+    /// (zero-padded, row stride <paramref name="wp"/>), for output positions pos … pos+count−1.
+    /// </summary>
+    private static void GatherRow(float* plane, ConvShape s, int wp, int ky, int kx, int pos, int count, float* dst)
+    {
+        int ow = s.OW, oy = pos / ow, ox = pos - (oy * ow);
+        while (count > 0)
+        {
+            int run = Math.Min(ow - ox, count);
+            float* src = plane + ((nint)((oy * s.SH) + ky) * wp) + (ox * s.SW) + kx;
+            if (s.SW == 1)
+            {
+                Copy(src, dst, run);
+            }
+            else
+            {
+                for (int t = 0; t < run; t++)
+                {
+                    dst[t] = src[t * s.SW];
+                }
+            }
+
+            dst += run;
+            count -= run;
+            ox = 0;
+            oy++;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(float* src, float* dst, int count)
+    {
+        int t = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; t <= count - 8; t += 8)
+            {
+                Vector256.Store(Vector256.Load(src + t), dst + t);
+            }
+        }
+        else
+        {
+            for (; t <= count - 4; t += 4)
+            {
+                Vector128.Store(Vector128.Load(src + t), dst + t);
+            }
+        }
+
+        for (; t < count; t++)
+        {
+            dst[t] = src[t];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddScalar(float* row, float value, int count)
+    {
+        int t = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var v = Vector256.Create(value);
+            for (; t <= count - 8; t += 8)
+            {
+                Vector256.Store(Vector256.Load(row + t) + v, row + t);
+            }
+        }
+
+        for (; t < count; t++)
+        {
+            row[t] += value;
+        }
+    }
+
+    /// <summary>Advances (channel, ky, kx) to the next row of the unfolded input.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void NextTap(ConvShape s, ref int ch, ref int ky, ref int kx)
+    {
+        if (++kx == s.KW)
+        {
+            kx = 0;
+            if (++ky == s.KH)
+            {
+                ky = 0;
+                ch++;
+            }
+        }
+    }
+
+    private static void Check(ConvShape s, int inputLength, int weightLength, int outputLength, string outputName)
+    {
+        if (s.N < 0 || s.C < 1 || s.H < 1 || s.W < 1 || s.O < 1 || s.KH < 1 || s.KW < 1 || s.SH < 1 || s.SW < 1 || s.PH < 0 || s.PW < 0
+            || s.H + (2 * s.PH) < s.KH || s.W + (2 * s.PW) < s.KW)
+        {
+            throw new ArgumentException($"conv: invalid shape {s}");
+        }
+
+        Need("x", inputLength, (long)s.N * s.C * s.H * s.W);
+        Need("w", weightLength, (long)s.O * s.Taps);
+        Need(outputName, outputLength, (long)s.N * s.O * s.Positions);
+
+        void Need(string name, int length, long needed)
+        {
+            if (length < needed)
+            {
+                throw new ArgumentException($"conv {s}: {name} has {length} elements, expected at least {needed}");
+            }
+        }
+    }
+
+    /// <summary>The forward product over units (image, panel of NR output positions).</summary>
+    private readonly struct ForwardWork(float* x, float* packedW, float* bias, float* y, ConvShape s, int width, int panels) : IRangeWork
+    {
+        public void Run(int start, int end)
+        {
+            int taps = s.Taps, positions = s.Positions, oPad = RoundUp(s.O, MR);
+            int wp = s.W + (2 * s.PW), planeSize = (s.H + (2 * s.PH)) * wp, padLength = PaddedLength(s);
+            float* buffer = Scratch(padLength + (KC * NR));
+            float* panel = buffer + padLength;
+            float* image = null;
+            int current = -1;
+            for (int u = start; u < end; u++)
+            {
+                int i = u / panels, j0 = (u - (i * panels)) * NR, cols = Math.Min(NR, positions - j0);
+                if (i != current)
+                {
+                    image = Padded(x + ((nint)i * s.C * s.H * s.W), s, buffer);
+                    current = i;
+                }
+
+                float* c = y + ((nint)i * s.O * positions) + j0;
+                for (int pc = 0; pc < taps; pc += KC)
+                {
+                    int kc = Math.Min(KC, taps - pc);
+                    int ch = pc / (s.KH * s.KW), ky = pc / s.KW % s.KH, kx = pc % s.KW;
+                    for (int p = 0; p < kc; p++)
+                    {
+                        float* row = panel + (p * NR);
+                        GatherRow(image + ((nint)ch * planeSize), s, wp, ky, kx, j0, cols, row);
+                        for (int q = cols; q < NR; q++)
+                        {
+                            row[q] = 0;
+                        }
+
+                        NextTap(s, ref ch, ref ky, ref kx);
+                    }
+
+                    Sgemm.MacroKernel(packedW + ((nint)oPad * pc), panel, s.O, cols, kc, c, positions, pc == 0, width);
+                }
+
+                if (bias != null)
+                {
+                    for (int o = 0; o < s.O; o++)
+                    {
+                        AddScalar(c + ((nint)o * positions), bias[o], cols);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>The weight gradient over a range of NR-column panels (or MR-row tiles) of dW.</summary>
+    private readonly struct WeightGradWork(float* x, float* dy, float* dw, ConvShape s, int width, bool byColumns) : IRangeWork
+    {
+        public void Run(int start, int end)
+        {
+            int taps = s.Taps, positions = s.Positions;
+            int i0 = 0, i1 = s.O, j0 = 0, j1 = taps;
+            if (byColumns)
+            {
+                (j0, j1) = (start * NR, Math.Min(taps, end * NR));
+            }
+            else
+            {
+                (i0, i1) = (start * MR, Math.Min(s.O, end * MR));
+            }
+
+            int mc = i1 - i0, wp = s.W + (2 * s.PW), planeSize = (s.H + (2 * s.PH)) * wp, padLength = PaddedLength(s);
+            int aLength = RoundUp((RoundUp(mc, MR) * KC) + 16, 16);
+            float* buffer = Scratch(padLength + aLength + (KC * NC) + (NR * KC));
+            float* ap = buffer + padLength, bp = ap + aLength, rows = bp + (KC * NC);
+            for (int jc = j0; jc < j1; jc += NC)
+            {
+                int nc = Math.Min(NC, j1 - jc);
+                bool first = true;
+                for (int i = 0; i < s.N; i++)
+                {
+                    float* image = Padded(x + ((nint)i * s.C * s.H * s.W), s, buffer);
+                    for (int ps = 0; ps < positions; ps += KC)
+                    {
+                        int kc = Math.Min(KC, positions - ps);
+                        Sgemm.PackA(dy + ((nint)i * s.O * positions), positions, false, i0, mc, ps, kc, ap);
+                        PackTaps(image, planeSize, wp, jc, nc, ps, kc, rows, bp);
+                        Sgemm.MacroKernel(ap, bp, mc, nc, kc, dw + ((nint)i0 * taps) + jc, taps, first, width);
+                        first = false;
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// Packs X̂ᵀ for positions [ps, ps+kc) × taps [jc, jc+nc) into NR-wide panels of depth kc: each group of NR
+        /// taps is gathered as rows, then transposed 8×8 at a time.
+        /// </summary>
+        private void PackTaps(float* image, int planeSize, int wp, int jc, int nc, int ps, int kc, float* rows, float* dst)
+        {
+            int ch = jc / (s.KH * s.KW), ky = jc / s.KW % s.KH, kx = jc % s.KW;
+            for (int jr = 0; jr < nc; jr += NR)
+            {
+                int cols = Math.Min(NR, nc - jr);
+                float* panel = dst + ((nint)jr * kc);
+                for (int j = 0; j < cols; j++)
+                {
+                    GatherRow(image + ((nint)ch * planeSize), s, wp, ky, kx, ps, kc, rows + (j * kc));
+                    NextTap(s, ref ch, ref ky, ref kx);
+                }
+
+                int p8 = Avx.IsSupported ? kc & ~7 : 0, j8 = Avx.IsSupported ? cols & ~7 : 0;
+                for (int j = 0; j < j8; j += 8)
+                {
+                    for (int p = 0; p < p8; p += 8)
+                    {
+                        Sgemm.Transpose8x8(rows + (j * kc) + p, kc, panel + (p * NR) + j, NR);
+                    }
+                }
+
+                for (int p = 0; p < kc; p++)
+                {
+                    float* dstRow = panel + (p * NR);
+                    int jStart = p < p8 ? j8 : 0;
+                    for (int j = jStart; j < cols; j++)
+                    {
+                        dstRow[j] = rows[(j * kc) + p];
+                    }
+
+                    for (int j = cols; j < NR; j++)
+                    {
+                        dstRow[j] = 0;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,227 @@
+using SparseNet.Kernels.Cpu;
+
+namespace SparseNet.Tests.Kernels;
+
+public class ConvolutionTests
+{
+    /// <summary>Odd sizes, strides, asymmetric windows and padding; depth and position blocks crossed; parallel splits.</summary>
+    private static readonly ConvShape[] Shapes =
+    [
+        new(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0),
+        new(2, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1),
+        new(3, 2, 11, 6, 7, 5, 3, 2, 1, 2, 1),
+        new(2, 4, 9, 13, 13, 3, 5, 3, 2, 1, 2),
+        new(2, 30, 6, 7, 8, 3, 3, 1, 1, 1, 1),     // 270 taps: crosses a depth block of the forward product
+        new(1, 2, 20, 20, 3, 3, 3, 1, 1, 0, 0),    // 324 positions: crosses a depth block of the weight gradient
+        new(2, 3, 4, 4, 6, 4, 4, 1, 1, 3, 3),      // padding as large as the kernel minus one
+        new(1, 2, 3, 3, 2, 2, 2, 1, 1, 2, 2),      // padding as large as the kernel: the strided path for dx
+        new(2, 2, 10, 7, 4, 1, 1, 3, 2, 0, 0),     // 1×1 kernel with stride skips pixels
+        new(4, 16, 16, 16, 20, 3, 3, 1, 1, 1, 1),  // large enough to be split across the workers
+        new(3, 5, 12, 12, 40, 3, 3, 1, 1, 1, 1),   // more output rows than columns of dW: split by rows
+    ];
+
+    [Test]
+    public void AllThreeProducts_MatchTheDirectSums()
+    {
+        var rng = new Random(21);
+        foreach (var s in Shapes)
+        {
+            float[] x = Reference.Random(rng, s.N * s.C * s.H * s.W);
+            float[] w = Reference.Random(rng, s.O * s.Taps);
+            float[] dy = Reference.Random(rng, s.N * s.O * s.Positions);
+            var (y, dx, dw) = Direct(s, x, w, dy);
+
+            float[] got = Reference.Random(rng, y.V.Length); // garbage must be overwritten
+            Convolution.Forward(x, w, s, got);
+            AssertClose(got, y, $"forward {s}");
+
+            got = Reference.Random(rng, dx.V.Length);
+            Convolution.InputGrad(dy, w, s, got);
+            AssertClose(got, dx, $"input gradient {s}");
+
+            got = Reference.Random(rng, dw.V.Length);
+            Convolution.WeightGrad(x, dy, s, got);
+            AssertClose(got, dw, $"weight gradient {s}");
+        }
+    }
+
+    [Test]
+    public void ForwardAndWeightGradient_GiveTheBitsOfOneIm2ColAndSgemmPerImage()
+    {
+        // The batch-level products keep each element's sum order: FMA chains per KC block of the depth, blocks
+        // added in order (over images, then positions, for the weight gradient).
+        var rng = new Random(22);
+        foreach (var s in Shapes)
+        {
+            float[] x = Reference.Random(rng, s.N * s.C * s.H * s.W);
+            float[] w = Reference.Random(rng, s.O * s.Taps);
+            float[] dy = Reference.Random(rng, s.N * s.O * s.Positions);
+            int taps = s.Taps, positions = s.Positions, chw = s.C * s.H * s.W, ohw = s.O * positions;
+            var cols = new float[taps * positions];
+            var y = new float[dy.Length];
+            var dw = new float[w.Length];
+            for (int i = 0; i < s.N; i++)
+            {
+                Im2Col.Forward(x.AsSpan(i * chw, chw), s.C, s.H, s.W, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, cols);
+                Sgemm.Multiply(false, false, s.O, positions, taps, w, taps, cols, positions, y.AsSpan(i * ohw, ohw), positions, accumulate: false);
+                Sgemm.Multiply(false, true, s.O, taps, positions, dy.AsSpan(i * ohw, ohw), positions, cols, positions, dw, taps, accumulate: i > 0);
+            }
+
+            var got = new float[y.Length];
+            Convolution.Forward(x, w, s, got);
+            Assert.That(got, Is.EqualTo(y).AsCollection, $"forward {s}");
+            got = new float[dw.Length];
+            Convolution.WeightGrad(x, dy, s, got);
+            Assert.That(got, Is.EqualTo(dw).AsCollection, $"weight gradient {s}");
+        }
+    }
+
+    [Test]
+    public void Bias_IsAddedWithTheRoundingOfASeparateAddition()
+    {
+        var rng = new Random(24);
+        foreach (var s in Shapes)
+        {
+            float[] x = Reference.Random(rng, s.N * s.C * s.H * s.W);
+            float[] w = Reference.Random(rng, s.O * s.Taps);
+            float[] bias = Reference.Random(rng, s.O);
+            var plain = new float[s.N * s.O * s.Positions];
+            Convolution.Forward(x, w, s, plain);
+            for (int i = 0; i < plain.Length; i++)
+            {
+                plain[i] += bias[i / s.Positions % s.O];
+            }
+
+            var fused = new float[plain.Length];
+            Convolution.Forward(x, w, bias, s, fused);
+            Assert.That(fused, Is.EqualTo(plain).AsCollection, $"{s}");
+        }
+
+        var e = Assert.Throws<ArgumentException>(() => Convolution.Forward(new float[150], new float[108], new float[3], new ConvShape(2, 3, 5, 5, 4, 3, 3, 1, 1, 1, 1), new float[200]));
+        Assert.That(e!.Message, Does.Contain("bias has 3 elements, expected 4"));
+    }
+
+    [Test]
+    public void EveryWidthAndThreadCount_GivesTheSameBits()
+    {
+        var rng = new Random(23);
+        foreach (var s in new[] { Shapes[4], Shapes[9], Shapes[10], new ConvShape(2, 3, 9, 8, 5, 3, 3, 2, 2, 1, 1) })
+        {
+            float[] x = Reference.Random(rng, s.N * s.C * s.H * s.W);
+            float[] w = Reference.Random(rng, s.O * s.Taps);
+            float[] dy = Reference.Random(rng, s.N * s.O * s.Positions);
+            var first = Run(0, 0);
+            foreach (var (width, threads) in new[] { (0, 1), (8, 0), (4, 0), (1, 0), (8, 1) })
+            {
+                var other = Run(width, threads);
+                Assert.That(other.Y, Is.EqualTo(first.Y).AsCollection, $"forward {s} width {width} threads {threads}");
+                Assert.That(other.Dx, Is.EqualTo(first.Dx).AsCollection, $"input gradient {s} width {width} threads {threads}");
+                Assert.That(other.Dw, Is.EqualTo(first.Dw).AsCollection, $"weight gradient {s} width {width} threads {threads}");
+            }
+
+            (float[] Y, float[] Dx, float[] Dw) Run(int width, int threads)
+            {
+                Sgemm.ForcedWidth = width;
+                Sgemm.ThreadLimit = threads;
+                try
+                {
+                    var y = new float[dy.Length];
+                    var dx = new float[x.Length];
+                    var dw = new float[w.Length];
+                    Convolution.Forward(x, w, s, y);
+                    Convolution.InputGrad(dy, w, s, dx);
+                    Convolution.WeightGrad(x, dy, s, dw);
+                    return (y, dx, dw);
+                }
+                finally
+                {
+                    Sgemm.ForcedWidth = 0;
+                    Sgemm.ThreadLimit = 0;
+                }
+            }
+        }
+    }
+
+    [Test]
+    public void EmptyBatch_ZeroesTheWeightGradient()
+    {
+        var s = new ConvShape(0, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1);
+        float[] dw = Enumerable.Repeat(7f, 3 * 18).ToArray();
+        Convolution.WeightGrad([], [], s, dw);
+        Assert.That(dw, Is.All.EqualTo(0f));
+    }
+
+    [Test]
+    public void BadShapesAndShortSpans_AreRejectedWithTheValues()
+    {
+        var s = new ConvShape(2, 3, 5, 5, 4, 3, 3, 1, 1, 1, 1);
+        var ex = Assert.Throws<ArgumentException>(() => Convolution.Forward(new float[10], new float[4 * 27], s, new float[2 * 4 * 25]));
+        Assert.That(ex!.Message, Does.Contain("x has 10 elements, expected at least 150"));
+        ex = Assert.Throws<ArgumentException>(() => Convolution.WeightGrad(new float[150], new float[2 * 4 * 25], s, new float[5]));
+        Assert.That(ex!.Message, Does.Contain("w has 5 elements"));
+        var tooBig = s with { KH = 9 };
+        ex = Assert.Throws<ArgumentException>(() => Convolution.InputGrad(new float[1000], new float[1000], tooBig, new float[1000]));
+        Assert.That(ex!.Message, Does.Contain("invalid shape"));
+    }
+
+    /// <summary>The three products by their definitions, in double, with the magnitude sums that scale their rounding.</summary>
+    private static ((double[] V, double[] M) Y, (double[] V, double[] M) Dx, (double[] V, double[] M) Dw) Direct(ConvShape s, float[] x, float[] w, float[] dy)
+    {
+        var y = (new double[s.N * s.O * s.Positions], new double[s.N * s.O * s.Positions]);
+        var dx = (new double[x.Length], new double[x.Length]);
+        var dw = (new double[w.Length], new double[w.Length]);
+        for (int n = 0; n < s.N; n++)
+        {
+            for (int o = 0; o < s.O; o++)
+            {
+                for (int oy = 0; oy < s.OH; oy++)
+                {
+                    for (int ox = 0; ox < s.OW; ox++)
+                    {
+                        int yi = (((((n * s.O) + o) * s.OH) + oy) * s.OW) + ox;
+                        for (int c = 0; c < s.C; c++)
+                        {
+                            for (int ky = 0; ky < s.KH; ky++)
+                            {
+                                for (int kx = 0; kx < s.KW; kx++)
+                                {
+                                    int iy = (oy * s.SH) - s.PH + ky, ix = (ox * s.SW) - s.PW + kx;
+                                    if (iy < 0 || iy >= s.H || ix < 0 || ix >= s.W)
+                                    {
+                                        continue;
+                                    }
+
+                                    int xi = (((((n * s.C) + c) * s.H) + iy) * s.W) + ix;
+                                    int wi = (((((o * s.C) + c) * s.KH) + ky) * s.KW) + kx;
+                                    Add(y, yi, x[xi], w[wi]);
+                                    Add(dx, xi, dy[yi], w[wi]);
+                                    Add(dw, wi, dy[yi], x[xi]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        return (y, dx, dw);
+
+        static void Add((double[] V, double[] M) sum, int i, float a, float b)
+        {
+            sum.V[i] += (double)a * b;
+            sum.M[i] += Math.Abs((double)a * b);
+        }
+    }
+
+    private static void AssertClose(float[] got, (double[] V, double[] M) expected, string what)
+    {
+        for (int i = 0; i < got.Length; i++)
+        {
+            double tolerance = 1e-6 + (2e-6 * expected.M[i]);
+            if (Math.Abs(got[i] - expected.V[i]) > tolerance)
+            {
+                Assert.Fail($"{what}: element {i} is {got[i]}, expected {expected.V[i]} ± {tolerance}");
+            }
+        }
+    }
+}
