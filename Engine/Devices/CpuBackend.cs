@@ -1,6 +1,6 @@
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
 using SparseNet.Engine.Tensors;
+using SparseNet.Kernels.Cpu;
 using Tensor = SparseNet.Engine.Tensors.Tensor;
 
 namespace SparseNet.Engine.Devices;
@@ -139,49 +139,10 @@ internal sealed partial class CpuBackend : IBackend
             case BinaryOp.Sub: TensorPrimitives.Subtract(x, y, r); break;
             case BinaryOp.Mul: TensorPrimitives.Multiply(x, y, r); break;
             case BinaryOp.Div: TensorPrimitives.Divide(x, y, r); break;
-            case BinaryOp.WherePositive: WherePositive(x, y, r); break;
-            default:
-                for (int i = 0; i < r.Length; i++)
-                {
-                    r[i] = Apply(op, x[i], y[i]);
-                }
-
-                break;
-        }
-    }
-
-    private static void WherePositive(ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> r)
-    {
-        // Every width keeps x where y > 0 and writes +0 elsewhere (NaN in y gives 0), exactly as the scalar tail.
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; i <= r.Length - Vector512<float>.Count; i += Vector512<float>.Count)
-            {
-                var keep = Vector512.GreaterThan(Vector512.Create(y.Slice(i, Vector512<float>.Count)), Vector512<float>.Zero);
-                (Vector512.Create(x.Slice(i, Vector512<float>.Count)) & keep).CopyTo(r.Slice(i));
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            for (; i <= r.Length - Vector256<float>.Count; i += Vector256<float>.Count)
-            {
-                var keep = Vector256.GreaterThan(Vector256.Create(y.Slice(i, Vector256<float>.Count)), Vector256<float>.Zero);
-                (Vector256.Create(x.Slice(i, Vector256<float>.Count)) & keep).CopyTo(r.Slice(i));
-            }
-        }
-        else if (Vector128.IsHardwareAccelerated)
-        {
-            for (; i <= r.Length - Vector128<float>.Count; i += Vector128<float>.Count)
-            {
-                var keep = Vector128.GreaterThan(Vector128.Create(y.Slice(i, Vector128<float>.Count)), Vector128<float>.Zero);
-                (Vector128.Create(x.Slice(i, Vector128<float>.Count)) & keep).CopyTo(r.Slice(i));
-            }
-        }
-
-        for (; i < r.Length; i++)
-        {
-            r[i] = y[i] > 0f ? x[i] : 0f;
+            case BinaryOp.Equal: Elementwise.Equal(x, y, r); break;
+            case BinaryOp.Greater: Elementwise.Greater(x, y, r); break;
+            case BinaryOp.WherePositive: Elementwise.WherePositive(x, y, r); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op), op, "unknown binary op");
         }
     }
 
@@ -193,13 +154,10 @@ internal sealed partial class CpuBackend : IBackend
             case BinaryOp.Sub: TensorPrimitives.Subtract(x, s, r); break;
             case BinaryOp.Mul: TensorPrimitives.Multiply(x, s, r); break;
             case BinaryOp.Div: TensorPrimitives.Divide(x, s, r); break;
-            default:
-                for (int i = 0; i < r.Length; i++)
-                {
-                    r[i] = Apply(op, x[i], s);
-                }
-
-                break;
+            case BinaryOp.Equal: Elementwise.Equal(x, s, r); break;
+            case BinaryOp.Greater: Elementwise.Greater(x, s, r); break;
+            case BinaryOp.WherePositive: Elementwise.WherePositive(x, s, r); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op), op, "unknown binary op");
         }
     }
 
@@ -215,6 +173,7 @@ internal sealed partial class CpuBackend : IBackend
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, "unknown binary op"),
     };
 
+    // Scalar: arbitrary broadcasts walk both inputs with a strided cursor; the common layouts are caught above.
     private static void BinaryGeneral(BinaryOp op, Tensor a, Tensor b, Tensor result)
     {
         float[] x = D(a), y = D(b), r = D(result);
@@ -240,20 +199,8 @@ internal sealed partial class CpuBackend : IBackend
             case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, r); break;
             case UnaryOp.Square: TensorPrimitives.Multiply(x, x, r); break;
             case UnaryOp.Abs: TensorPrimitives.Abs(x, r); break;
-            case UnaryOp.Step:
-                for (int i = 0; i < r.Length; i++)
-                {
-                    r[i] = x[i] > 0f ? 1f : 0f;
-                }
-
-                break;
-            case UnaryOp.Sign:
-                for (int i = 0; i < r.Length; i++)
-                {
-                    r[i] = x[i] > 0f ? 1f : x[i] < 0f ? -1f : 0f;
-                }
-
-                break;
+            case UnaryOp.Step: Elementwise.Step(x, r); break;
+            case UnaryOp.Sign: Elementwise.Sign(x, r); break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(op), op, "unknown unary op");
         }
@@ -334,20 +281,7 @@ internal sealed partial class CpuBackend : IBackend
             inner *= a.Shape[d];
         }
 
-        for (int o = 0; o < outer; o++)
-        {
-            for (int i = 0; i < inner; i++)
-            {
-                float m = float.NegativeInfinity;
-                int baseIndex = (o * n * inner) + i;
-                for (int k = 0; k < n; k++)
-                {
-                    m = Math.Max(m, x[baseIndex + (k * inner)]);
-                }
-
-                r[(o * inner) + i] = m;
-            }
-        }
+        Reduction.MaxAlong(x, outer, n, inner, r);
     }
 
     public void BroadcastTo(Tensor a, Tensor result)
@@ -377,6 +311,9 @@ internal sealed partial class CpuBackend : IBackend
         }
     }
 
+    // Scalar on purpose: a transpose is pure data movement, the portable Vector128/256/512 API has no
+    // two-register shuffle (unpack, zip) to transpose a tile of registers at every width, and matmul absorbs its
+    // transposes in Sgemm's packing, so this serves only explicit Transpose() calls.
     public void Transpose(Tensor a, Tensor result)
     {
         float[] x = D(a), r = D(result);
@@ -505,6 +442,7 @@ internal sealed partial class CpuBackend : IBackend
         }
     }
 
+    // Scalar on purpose: the loads are indexed, and the portable vector API has no gather (only ISA-specific ones).
     public void Gather(Tensor a, int[] index, Tensor result)
     {
         float[] x = D(a), r = D(result);
@@ -514,6 +452,7 @@ internal sealed partial class CpuBackend : IBackend
         }
     }
 
+    // Scalar on purpose: indices may repeat, and the additions into one element must stay in index order.
     public void ScatterAdd(Tensor a, int[] index, Tensor result)
     {
         float[] x = D(a), r = D(result);
