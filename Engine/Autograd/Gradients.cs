@@ -199,7 +199,14 @@ public static class Gradients
 
     private static void AccumulateLeaf(Tensor leaf, Tensor g, bool createGraph, HashSet<Storage> handedOut)
     {
-        if (leaf.Grad is null)
+        if (leaf.Grad is null && !createGraph && leaf.SpareGrad is { } spare && Shape.Equal(spare.Shape, leaf.Shape) && spare.Device == g.Device)
+        {
+            // The buffer kept from before the gradient was cleared takes a copy, so the incoming gradient can be
+            // recycled and no new buffer is made each step.
+            spare.CopyFrom(g);
+            leaf.Grad = spare;
+        }
+        else if (leaf.Grad is null)
         {
             // The incoming gradient may be the caller's tensor or the very buffer another leaf receives (add
             // passes its gradient through unchanged, reshape hands out a view). A buffer is kept as is the first
@@ -207,10 +214,12 @@ public static class Gradients
             // With a graph the copy is a recorded identity so the gradient stays differentiable.
             bool shared = !handedOut.Add(g.Storage);
             leaf.Grad = createGraph ? g.Affine(1f, 0f) : shared ? g.Clone() : g;
+            TensorArena.Keep(leaf.Grad.Storage);
         }
         else if (createGraph)
         {
             leaf.Grad = leaf.Grad + g;
+            TensorArena.Keep(leaf.Grad.Storage);
         }
         else
         {

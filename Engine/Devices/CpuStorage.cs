@@ -18,15 +18,33 @@ public sealed class CpuStorage : Storage
     // A device other than Cpu can keep its elements in host memory and reuse the CPU kernels for some ops.
     internal CpuStorage(float[] data, Device device)
     {
-        Data = data;
+        _data = data;
+        _length = data.Length;
         _device = device;
     }
 
+    private readonly int _length;
+    private float[]? _data;
+
     /// <summary>The elements.</summary>
-    internal float[] Data { get; }
+    /// <exception cref="InvalidOperationException">The buffer was recycled by the <see cref="TensorArena"/> scope that made it.</exception>
+    internal float[] Data => _data ?? throw new InvalidOperationException(
+        "tensor storage was recycled when the training step (tensor arena scope) that created it ended; read or Clone() what you keep inside the step");
+
+    /// <summary>The arena this buffer returns to when its scope ends, if any.</summary>
+    internal TensorArena? Arena { get; set; }
 
     /// <inheritdoc />
-    public override int Length => Data.Length;
+    public override int Length => _length;
+
+    /// <summary>Hands the buffer back to the arena; every later access to this storage throws.</summary>
+    internal float[] Recycle()
+    {
+        float[] data = Data;
+        _data = null;
+        Arena = null;
+        return data;
+    }
 
     /// <inheritdoc />
     public override Device Device => _device;

@@ -115,7 +115,13 @@ public sealed partial class Tensor
     public static Tensor Scalar(float value, Device? device = null) => Full(value, [], device);
 
     /// <summary>Allocates an output of the given shape on this tensor's device, contents unspecified.</summary>
-    internal Tensor NewEmpty(int[] shape) => new(Device.Backend.Allocate(Tensors.Shape.Size(shape), zeroed: false), shape);
+    internal Tensor NewEmpty(int[] shape)
+    {
+        int size = Tensors.Shape.Size(shape);
+        return size >= TensorArena.MinimumLength && Device == Device.Cpu && TensorArena.Current is { } arena
+            ? new(arena.Rent(size), shape)
+            : new(Device.Backend.Allocate(size, zeroed: false), shape);
+    }
 
     /// <summary>Copies the elements to a new host array.</summary>
     public float[] ToArray()

@@ -1,5 +1,6 @@
 using SparseNet.Engine.Autograd;
 using SparseNet.Engine.Data;
+using SparseNet.Engine.Devices;
 using SparseNet.Engine.Nn;
 using SparseNet.Engine.Optim;
 using SparseNet.Engine.Tensors;
@@ -19,6 +20,9 @@ public sealed class Trainer
     private readonly LearningRateSchedule _schedule;
     private readonly BatchSampler _sampler;
     private readonly Dataset _train;
+
+    // Activations and gradients of one step, recycled into the next (see TensorArena).
+    private readonly TensorArena _arena = new();
     private float[] _x = [];
     private int[] _y = [];
     private float? _lastFiniteLoss;
@@ -121,15 +125,20 @@ public sealed class Trainer
         _sampler.Gather(_train, indices, _x, _y);
         var x = Tensor.Wrap(_x, [n, .. _train.FeatureShape]);
         _optimizer.ZeroGrad();
-        var loss = Tensor.SoftmaxCrossEntropy(_model.Forward(x), _y);
-        float value = loss.Item();
-        if (!float.IsFinite(value))
+        float value;
+        using (_arena.Enter())
         {
-            Divergence = new Divergence(Iteration + 1, value, _lastFiniteLoss, "loss");
-            return value;
+            var loss = Tensor.SoftmaxCrossEntropy(_model.Forward(x), _y);
+            value = loss.Item();
+            if (!float.IsFinite(value))
+            {
+                Divergence = new Divergence(Iteration + 1, value, _lastFiniteLoss, "loss");
+                return value;
+            }
+
+            Gradients.Backward(loss);
         }
 
-        Gradients.Backward(loss);
         _optimizer.LearningRate = _schedule.RateAt(Iteration);
         _optimizer.Step();
         Iteration++;

@@ -150,6 +150,7 @@ public static unsafe class Convolution
         // Every depth block of the weights packed once, in the layout the micro-kernel reads; the packing's
         // overlapping stores spill a few floats past the last block.
         float[] packed = ArrayPool<float>.Shared.Rent((oPad * taps) + 16);
+        int[] offsets = ArrayPool<int>.Shared.Rent(taps);
         try
         {
             fixed (float* pw = packed)
@@ -159,14 +160,25 @@ public static unsafe class Convolution
                     Sgemm.PackA(w, taps, false, 0, s.O, pc, Math.Min(KC, taps - pc), pw + ((nint)oPad * pc));
                 }
 
+                // Where each row of the unfolded input starts in a padded image: channel plane, kernel row and column.
+                int wp = s.W + (2 * s.PW), planeSize = (s.H + (2 * s.PH)) * wp;
+                for (int t = 0, ch = 0, ky = 0, kx = 0; t < taps; t++, NextTap(s, ref ch, ref ky, ref kx))
+                {
+                    offsets[t] = (ch * planeSize) + (ky * wp) + kx;
+                }
+
                 int panels = (s.Positions + NR - 1) / NR;
-                var work = new ForwardWork(x, pw, bias, y, s, Sgemm.SelectWidth(), panels);
-                KernelWorkers.RunRanges(work, s.N * panels, Parts(s));
+                fixed (int* po = offsets)
+                {
+                    var work = new ForwardWork(x, pw, bias, y, po, s, Sgemm.SelectWidth(), panels);
+                    KernelWorkers.RunRanges(work, s.N * panels, Parts(s));
+                }
             }
         }
         finally
         {
             ArrayPool<float>.Shared.Return(packed);
+            ArrayPool<int>.Shared.Return(offsets);
         }
     }
 
@@ -281,6 +293,27 @@ public static unsafe class Convolution
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy32(float* src, float* dst)
+    {
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512.Store(Vector512.Load(src), dst);
+            Vector512.Store(Vector512.Load(src + 16), dst + 16);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256.Store(Vector256.Load(src), dst);
+            Vector256.Store(Vector256.Load(src + 8), dst + 8);
+            Vector256.Store(Vector256.Load(src + 16), dst + 16);
+            Vector256.Store(Vector256.Load(src + 24), dst + 24);
+        }
+        else
+        {
+            Copy(src, dst, 32);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddScalar(float* row, float value, int count)
     {
         int t = 0;
@@ -336,16 +369,19 @@ public static unsafe class Convolution
     }
 
     /// <summary>The forward product over units (image, panel of NR output positions).</summary>
-    private readonly struct ForwardWork(float* x, float* packedW, float* bias, float* y, ConvShape s, int width, int panels) : IRangeWork
+    private readonly struct ForwardWork(float* x, float* packedW, float* bias, float* y, int* tapOffsets, ConvShape s, int width, int panels) : IRangeWork
     {
         public void Run(int start, int end)
         {
             int taps = s.Taps, positions = s.Positions, oPad = RoundUp(s.O, MR);
-            int wp = s.W + (2 * s.PW), planeSize = (s.H + (2 * s.PH)) * wp, padLength = PaddedLength(s);
+            int wp = s.W + (2 * s.PW), padLength = PaddedLength(s);
             float* buffer = Scratch(padLength + (KC * NR));
             float* panel = buffer + padLength;
             float* image = null;
             int current = -1;
+
+            // The panel's output positions as runs within output rows: source offset, panel column, length.
+            int* runs = stackalloc int[3 * NR];
             for (int u = start; u < end; u++)
             {
                 int i = u / panels, j0 = (u - (i * panels)) * NR, cols = Math.Min(NR, positions - j0);
@@ -355,23 +391,22 @@ public static unsafe class Convolution
                     current = i;
                 }
 
+                int runCount = 0;
+                for (int pos = j0, q = 0; q < cols; runCount++)
+                {
+                    int oy = pos / s.OW, ox = pos - (oy * s.OW), run = Math.Min(s.OW - ox, cols - q);
+                    runs[3 * runCount] = (oy * s.SH * wp) + (ox * s.SW);
+                    runs[(3 * runCount) + 1] = q;
+                    runs[(3 * runCount) + 2] = run;
+                    pos += run;
+                    q += run;
+                }
+
                 float* c = y + ((nint)i * s.O * positions) + j0;
                 for (int pc = 0; pc < taps; pc += KC)
                 {
                     int kc = Math.Min(KC, taps - pc);
-                    int ch = pc / (s.KH * s.KW), ky = pc / s.KW % s.KH, kx = pc % s.KW;
-                    for (int p = 0; p < kc; p++)
-                    {
-                        float* row = panel + (p * NR);
-                        GatherRow(image + ((nint)ch * planeSize), s, wp, ky, kx, j0, cols, row);
-                        for (int q = cols; q < NR; q++)
-                        {
-                            row[q] = 0;
-                        }
-
-                        NextTap(s, ref ch, ref ky, ref kx);
-                    }
-
+                    PackPanel(image, tapOffsets + pc, kc, runs, runCount, cols, panel);
                     Sgemm.MacroKernel(packedW + ((nint)oPad * pc), panel, s.O, cols, kc, c, positions, pc == 0, width);
                 }
 
@@ -381,6 +416,49 @@ public static unsafe class Convolution
                     {
                         AddScalar(c + ((nint)o * positions), bias[o], cols);
                     }
+                }
+            }
+        }
+
+        /// <summary>kc rows of the unfolded image (taps at the given offsets) × the panel's positions, NR floats a row.</summary>
+        private void PackPanel(float* image, int* tapOffsets, int kc, int* runs, int runCount, int cols, float* panel)
+        {
+            if (runCount == 1 && cols == NR && s.SW == 1)
+            {
+                // A whole panel inside one output row of a stride-1 layer: each row is one contiguous copy.
+                float* src = image + runs[0];
+                for (int p = 0; p < kc; p++)
+                {
+                    Copy32(src + tapOffsets[p], panel + (p * NR));
+                }
+
+                return;
+            }
+
+            for (int p = 0; p < kc; p++)
+            {
+                float* src = image + tapOffsets[p], row = panel + (p * NR);
+                for (int r = 0; r < runCount; r++)
+                {
+                    float* from = src + runs[3 * r];
+                    float* to = row + runs[(3 * r) + 1];
+                    int run = runs[(3 * r) + 2];
+                    if (s.SW == 1)
+                    {
+                        Copy(from, to, run);
+                    }
+                    else
+                    {
+                        for (int t = 0; t < run; t++)
+                        {
+                            to[t] = from[t * s.SW];
+                        }
+                    }
+                }
+
+                for (int q = cols; q < NR; q++)
+                {
+                    row[q] = 0;
                 }
             }
         }
