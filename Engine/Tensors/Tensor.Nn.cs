@@ -187,7 +187,7 @@ public sealed partial class Tensor
     public Tensor MaxPool2d(int kernel, int stride = -1, int padding = 0)
     {
         var geo = PoolGeometry("max_pool2d", kernel, stride < 0 ? kernel : stride, padding);
-        var argmax = new int[geo.Planes * geo.OH * geo.OW];
+        var argmax = GC.AllocateUninitializedArray<int>(geo.Planes * geo.OH * geo.OW); // every entry is written
         var y = NewEmpty([Shape[0], Shape[1], geo.OH, geo.OW]);
         Device.Backend.MaxPool2d(this, geo, y, argmax);
         var x = this;

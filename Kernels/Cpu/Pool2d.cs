@@ -1,3 +1,6 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace SparseNet.Kernels.Cpu;
 
 /// <summary>
@@ -96,7 +99,16 @@ public static unsafe class Pool2d
                 {
                     int top = 2 * oy * w;
                     float* r0 = plane + top, r1 = r0 + w;
-                    for (int ox = 0; ox < outW; ox++, o++)
+                    int ox = 0;
+                    if (Avx2.IsSupported)
+                    {
+                        for (; ox <= outW - 8; ox += 8, o += 8)
+                        {
+                            Max2x2Vector(r0 + (2 * ox), r1 + (2 * ox), top + (2 * ox), w, pout + o, pidx + o);
+                        }
+                    }
+
+                    for (; ox < outW; ox++, o++)
                     {
                         int x = 2 * ox;
                         float best = r0[x];
@@ -124,6 +136,33 @@ public static unsafe class Pool2d
                     }
                 }
             }
+        }
+
+        // Eight windows at once with the same rules: a later value is taken where the best so far is not NaN and the
+        // value is larger or NaN.
+        static void Max2x2Vector(float* r0, float* r1, int index, int w, float* best, int* at)
+        {
+            var pick = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+            var (e0, o0) = Split(Avx2.PermuteVar8x32(Avx.LoadVector256(r0), pick), Avx2.PermuteVar8x32(Avx.LoadVector256(r0 + 8), pick));
+            var (e1, o1) = Split(Avx2.PermuteVar8x32(Avx.LoadVector256(r1), pick), Avx2.PermuteVar8x32(Avx.LoadVector256(r1 + 8), pick));
+            var first = Vector256.Create(index) + Vector256.Create(0, 2, 4, 6, 8, 10, 12, 14);
+            Vector256<float> m = e0;
+            Vector256<int> i = first;
+            Take(o0, first + Vector256.Create(1), ref m, ref i);
+            Take(e1, first + Vector256.Create(w), ref m, ref i);
+            Take(o1, first + Vector256.Create(w + 1), ref m, ref i);
+            Avx.Store(best, m);
+            Avx.Store(at, i);
+        }
+
+        static (Vector256<float> Even, Vector256<float> Odd) Split(Vector256<float> low, Vector256<float> high) =>
+            (Avx.Permute2x128(low, high, 0x20), Avx.Permute2x128(low, high, 0x31));
+
+        static void Take(Vector256<float> v, Vector256<int> index, ref Vector256<float> best, ref Vector256<int> at)
+        {
+            var take = Vector256.Equals(best, best) & (Vector256.GreaterThan(v, best) | ~Vector256.Equals(v, v));
+            best = Vector256.ConditionalSelect(take, v, best);
+            at = Vector256.ConditionalSelect(take.AsInt32(), index, at);
         }
 
         static bool Takes(float v, ref float best)

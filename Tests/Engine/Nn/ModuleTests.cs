@@ -15,6 +15,21 @@ public class ModuleTests
         Assert.That(y.Shape, Is.EqualTo(new[] { 5, 10 }));
     }
 
+    [TestCase("conv2", 4_300_992, new[] { "conv1", "conv2", "fc1", "fc2", "fc3" })]
+    [TestCase("conv4", 2_425_024, new[] { "conv1", "conv2", "conv3", "conv4", "fc1", "fc2", "fc3" })]
+    [TestCase("conv6", 2_261_184, new[] { "conv1", "conv2", "conv3", "conv4", "conv5", "conv6", "fc1", "fc2", "fc3" })]
+    public void ConvNets_OnCifarShapes_HaveThePublishedArchitecture(string name, int weights, string[] layers)
+    {
+        // Weights without biases, as Frankle and Carbin (2019, Figure 2) count them: 4.3M and 2.4M for Conv-2 and
+        // Conv-4. Their table gives Conv-6 1.7M, but the architecture it describes (64-64, 128-128, 256-256 with three
+        // pools, then 256-256-10) has 1.14M conv and 1.12M dense weights, 2.26M in all.
+        var model = ModelZoo.Create(name, [3, 32, 32], 10, InitScheme.GlorotNormal, 1);
+        var named = model.NamedParameters().ToList();
+        Assert.That(named.Where(p => p.Name.EndsWith(".weight", StringComparison.Ordinal)).Sum(p => p.Parameter.Size), Is.EqualTo(weights));
+        Assert.That(named.Where(p => p.Name.EndsWith(".weight", StringComparison.Ordinal)).Select(p => p.Name[..p.Name.IndexOf('.', StringComparison.Ordinal)]), Is.EqualTo(layers));
+        Assert.That(model.Forward(Tensor.Zeros(2, 3, 32, 32)).Shape, Is.EqualTo(new[] { 2, 10 }));
+    }
+
     [Test]
     public void LoadStateDict_ReportsMissingAndUnexpectedKeys()
     {
