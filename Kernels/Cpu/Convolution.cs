@@ -19,8 +19,10 @@ namespace SparseNet.Kernels.Cpu;
 /// columns (or rows) of dW.</para>
 /// <para>Determinism: every output element is one FMA chain per depth block of <see cref="Sgemm.KC"/> taps (per image
 /// and block of positions for the weight gradient), the blocks added in a fixed order; which thread computes an
-/// element never changes how. The forward pass and the weight gradient compute exactly the bits of one
-/// <see cref="Im2Col"/> + <see cref="Sgemm"/> call per image.</para>
+/// element never changes how. The forward pass and (where dW has at least 64 register tiles) the weight
+/// gradient compute exactly the bits of one <see cref="Im2Col"/> + <see cref="Sgemm"/> call per image. A smaller
+/// weight gradient is summed in a fixed number of image chunks (set by the shape, not the thread count), added in
+/// order.</para>
 /// </remarks>
 public static unsafe class Convolution
 {
@@ -129,13 +131,74 @@ public static unsafe class Convolution
             return;
         }
 
-        int mTiles = (s.O + MR - 1) / MR, nPanels = (s.Taps + NR - 1) / NR, parts = Parts(s);
-        bool byColumns = nPanels >= mTiles || mTiles < parts;
+        int mTiles = (s.O + MR - 1) / MR, nPanels = (s.Taps + NR - 1) / NR, parts = Parts(s), chunks = WeightGradChunks(s);
         fixed (float* px = x, pdy = dy, pdw = dw)
         {
-            var work = new WeightGradWork(px, pdy, pdw, s, Sgemm.SelectWidth(), byColumns);
-            KernelWorkers.RunRanges(work, byColumns ? nPanels : mTiles, parts);
+            if (chunks == 1 && s.O >= NR && s.O <= NC)
+            {
+                // dWᵀ [taps, O] = X̂ · dYᵀ: the unfolded image is packed as the MR-row operand straight from the padded
+                // image (one transposing pass), dY as the NR-column one; the result is transposed into dW at the end.
+                int taps = s.Taps, tapTiles = (taps + MR - 1) / MR;
+                float[] transposed = ArrayPool<float>.Shared.Rent(taps * s.O);
+                int[] offsets = TapOffsets(s);
+                try
+                {
+                    fixed (float* pt = transposed)
+                    fixed (int* po = offsets)
+                    {
+                        var work = new WeightGradWork(px, pdy, pdw, s, Sgemm.SelectWidth(), WeightGradSplit.TapRows, 1) { Transposed = pt, TapOffsets = po };
+                        KernelWorkers.RunRanges(work, tapTiles, parts);
+                    }
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(transposed);
+                    ArrayPool<int>.Shared.Return(offsets);
+                }
+
+                return;
+            }
+
+            if (chunks == 1)
+            {
+                bool byColumns = nPanels >= mTiles || mTiles < parts;
+                var work = new WeightGradWork(px, pdy, pdw, s, Sgemm.SelectWidth(), byColumns ? WeightGradSplit.Columns : WeightGradSplit.Rows, 1);
+                KernelWorkers.RunRanges(work, byColumns ? nPanels : mTiles, parts);
+                return;
+            }
+
+            // A small dW (few register tiles) is split by images instead: each chunk of images sums into its own
+            // copy, and the copies are added in chunk order. The chunks depend on the shape alone.
+            int size = s.O * s.Taps;
+            float[] partial = ArrayPool<float>.Shared.Rent(chunks * size);
+            try
+            {
+                fixed (float* pp = partial)
+                {
+                    var work = new WeightGradWork(px, pdy, pp, s, Sgemm.SelectWidth(), WeightGradSplit.Images, chunks);
+                    KernelWorkers.RunRanges(work, chunks, parts);
+                    new ReadOnlySpan<float>(pp, size).CopyTo(dw);
+                    for (int c = 1; c < chunks; c++)
+                    {
+                        System.Numerics.Tensors.TensorPrimitives.Add(dw[..size], new ReadOnlySpan<float>(pp + ((nint)c * size), size), dw[..size]);
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(partial);
+            }
         }
+    }
+
+    /// <summary>
+    /// Chunks of images the weight gradient is split into: 1 (the whole batch summed in image order, split across
+    /// the cores by tiles of dW) when dW has at least 64 register tiles, else up to 8, fixed by the shape alone.
+    /// </summary>
+    internal static int WeightGradChunks(ConvShape s)
+    {
+        long tiles = (long)((s.O + MR - 1) / MR) * ((s.Taps + NR - 1) / NR);
+        return tiles >= 64 ? 1 : Math.Max(1, Math.Min(s.N, 8));
     }
 
     private static void ForwardCore(float* x, float* w, float* bias, ConvShape s, float* y)
@@ -150,7 +213,7 @@ public static unsafe class Convolution
         // Every depth block of the weights packed once, in the layout the micro-kernel reads; the packing's
         // overlapping stores spill a few floats past the last block.
         float[] packed = ArrayPool<float>.Shared.Rent((oPad * taps) + 16);
-        int[] offsets = ArrayPool<int>.Shared.Rent(taps);
+        int[] offsets = TapOffsets(s);
         try
         {
             fixed (float* pw = packed)
@@ -158,13 +221,6 @@ public static unsafe class Convolution
                 for (int pc = 0; pc < taps; pc += KC)
                 {
                     Sgemm.PackA(w, taps, false, 0, s.O, pc, Math.Min(KC, taps - pc), pw + ((nint)oPad * pc));
-                }
-
-                // Where each row of the unfolded input starts in a padded image: channel plane, kernel row and column.
-                int wp = s.W + (2 * s.PW), planeSize = (s.H + (2 * s.PH)) * wp;
-                for (int t = 0, ch = 0, ky = 0, kx = 0; t < taps; t++, NextTap(s, ref ch, ref ky, ref kx))
-                {
-                    offsets[t] = (ch * planeSize) + (ky * wp) + kx;
                 }
 
                 int panels = (s.Positions + NR - 1) / NR;
@@ -180,6 +236,19 @@ public static unsafe class Convolution
             ArrayPool<float>.Shared.Return(packed);
             ArrayPool<int>.Shared.Return(offsets);
         }
+    }
+
+    /// <summary>Where each row of the unfolded input starts in a padded image (channel plane, kernel row and column); pooled.</summary>
+    private static int[] TapOffsets(ConvShape s)
+    {
+        int[] offsets = ArrayPool<int>.Shared.Rent(s.Taps);
+        int wp = s.W + (2 * s.PW), planeSize = (s.H + (2 * s.PH)) * wp;
+        for (int t = 0, ch = 0, ky = 0, kx = 0; t < s.Taps; t++, NextTap(s, ref ch, ref ky, ref kx))
+        {
+            offsets[t] = (ch * planeSize) + (ky * wp) + kx;
+        }
+
+        return offsets;
     }
 
     private static int Parts(ConvShape s)
@@ -465,21 +534,146 @@ public static unsafe class Convolution
     }
 
     /// <summary>The weight gradient over a range of NR-column panels (or MR-row tiles) of dW.</summary>
-    private readonly struct WeightGradWork(float* x, float* dy, float* dw, ConvShape s, int width, bool byColumns) : IRangeWork
+    private enum WeightGradSplit
     {
+        Columns,
+        Rows,
+        Images,
+        TapRows,
+    }
+
+    /// <summary>The weight gradient over a range of NR-column panels or MR-row tiles of dW, or of chunks of images.</summary>
+    private readonly struct WeightGradWork(float* x, float* dy, float* dw, ConvShape s, int width, WeightGradSplit split, int chunks) : IRangeWork
+    {
+        /// <summary>dWᵀ [taps, O], for <see cref="WeightGradSplit.TapRows"/>.</summary>
+        public float* Transposed { get; init; }
+
+        /// <summary>Start of each unfolded row in a padded image, for <see cref="WeightGradSplit.TapRows"/>.</summary>
+        public int* TapOffsets { get; init; }
+
         public void Run(int start, int end)
         {
-            int taps = s.Taps, positions = s.Positions;
-            int i0 = 0, i1 = s.O, j0 = 0, j1 = taps;
-            if (byColumns)
+            int taps = s.Taps;
+            switch (split)
             {
-                (j0, j1) = (start * NR, Math.Min(taps, end * NR));
+                case WeightGradSplit.TapRows:
+                    SumTransposed(start * MR, Math.Min(taps, end * MR));
+                    break;
+                case WeightGradSplit.Columns:
+                    Sum(0, s.O, start * NR, Math.Min(taps, end * NR), 0, s.N, dw);
+                    break;
+                case WeightGradSplit.Rows:
+                    Sum(start * MR, Math.Min(s.O, end * MR), 0, taps, 0, s.N, dw);
+                    break;
+                default:
+                    for (int c = start; c < end; c++)
+                    {
+                        Sum(0, s.O, 0, taps, (int)((long)s.N * c / chunks), (int)((long)s.N * (c + 1) / chunks), dw + ((nint)c * s.O * taps));
+                    }
+
+                    break;
             }
-            else
+        }
+
+        /// <summary>Rows [t0,t1) of dWᵀ summed over the batch, then written transposed into dW.</summary>
+        private void SumTransposed(int t0, int t1)
+        {
+            int positions = s.Positions, mc = t1 - t0, o = s.O;
+            int wp = s.W + (2 * s.PW), padLength = PaddedLength(s);
+            int aLength = RoundUp((RoundUp(mc, MR) * KC) + 16, 16), bLength = RoundUp(o, NR) * KC;
+            float* buffer = Scratch(padLength + aLength + bLength + (3 * KC));
+            float* ap = buffer + padLength, bp = ap + aLength;
+            int* runs = (int*)(bp + bLength);
+            float* target = Transposed + ((nint)t0 * o);
+            bool first = true;
+            for (int i = 0; i < s.N; i++)
             {
-                (i0, i1) = (start * MR, Math.Min(s.O, end * MR));
+                float* image = Padded(x + ((nint)i * s.C * s.H * s.W), s, buffer);
+                for (int ps = 0; ps < positions; ps += KC)
+                {
+                    int kc = Math.Min(KC, positions - ps);
+                    int runCount = PositionRuns(ps, kc, wp, runs);
+                    PackTapRows(image, TapOffsets + t0, mc, kc, runs, runCount, ap);
+                    Sgemm.PackB(dy + ((nint)i * o * positions), positions, true, ps, kc, 0, o, bp);
+                    Sgemm.MacroKernel(ap, bp, mc, o, kc, target, o, first, width);
+                    first = false;
+                }
             }
 
+            int taps = s.Taps;
+            for (int t = t0; t < t1; t++)
+            {
+                float* row = Transposed + ((nint)t * o);
+                for (int j = 0; j < o; j++)
+                {
+                    dw[((nint)j * taps) + t] = row[j];
+                }
+            }
+        }
+
+        /// <summary>Positions [ps, ps+count) as runs within output rows: (offset in a padded plane, first position, length).</summary>
+        private int PositionRuns(int ps, int count, int wp, int* runs)
+        {
+            int n = 0;
+            for (int pos = ps, q = 0; q < count; n++)
+            {
+                int oy = pos / s.OW, ox = pos - (oy * s.OW), run = Math.Min(s.OW - ox, count - q);
+                runs[3 * n] = (oy * s.SH * wp) + (ox * s.SW);
+                runs[(3 * n) + 1] = q;
+                runs[(3 * n) + 2] = run;
+                pos += run;
+                q += run;
+            }
+
+            return n;
+        }
+
+        /// <summary>
+        /// Packs unfolded rows (taps at <paramref name="offsets"/>) × the runs' positions into MR-row panels of depth kc,
+        /// six taps transposed eight positions at a time; each 8-float store spills into the next slot, which the
+        /// next store (or panel) overwrites.
+        /// </summary>
+        private void PackTapRows(float* image, int* offsets, int mc, int kc, int* runs, int runCount, float* dst)
+        {
+            for (int g = 0; g < mc; g += MR)
+            {
+                int rows = Math.Min(MR, mc - g);
+                float* panel = dst + ((nint)g * kc);
+                int* off = offsets + g;
+                bool vector = rows == MR && s.SW == 1 && Avx.IsSupported;
+                for (int r = 0; r < runCount; r++)
+                {
+                    int src = runs[3 * r], p0 = runs[(3 * r) + 1], len = runs[(3 * r) + 2], q = 0;
+                    if (vector)
+                    {
+                        float* s0 = image + off[0] + src, s1 = image + off[1] + src, s2 = image + off[2] + src;
+                        float* s3 = image + off[3] + src, s4 = image + off[4] + src, s5 = image + off[5] + src;
+                        for (; q + 8 <= len; q += 8)
+                        {
+                            Sgemm.Transpose8x8Store(
+                                Avx.LoadVector256(s0 + q), Avx.LoadVector256(s1 + q), Avx.LoadVector256(s2 + q), Avx.LoadVector256(s3 + q),
+                                Avx.LoadVector256(s4 + q), Avx.LoadVector256(s5 + q), Avx.LoadVector256(s5 + q), Avx.LoadVector256(s5 + q),
+                                panel + ((p0 + q) * MR), MR);
+                        }
+                    }
+
+                    for (; q < len; q++)
+                    {
+                        float* slot = panel + ((p0 + q) * MR);
+                        int at = src + (q * s.SW);
+                        for (int t = 0; t < MR; t++)
+                        {
+                            slot[t] = t < rows ? image[off[t] + at] : 0f;
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>Rows [i0,i1) × columns [j0,j1) of dW (row stride taps) summed over images [n0,n1) into target.</summary>
+        private void Sum(int i0, int i1, int j0, int j1, int n0, int n1, float* target)
+        {
+            int taps = s.Taps, positions = s.Positions;
             int mc = i1 - i0, wp = s.W + (2 * s.PW), planeSize = (s.H + (2 * s.PH)) * wp, padLength = PaddedLength(s);
             int aLength = RoundUp((RoundUp(mc, MR) * KC) + 16, 16);
             float* buffer = Scratch(padLength + aLength + (KC * NC) + (NR * KC));
@@ -488,7 +682,7 @@ public static unsafe class Convolution
             {
                 int nc = Math.Min(NC, j1 - jc);
                 bool first = true;
-                for (int i = 0; i < s.N; i++)
+                for (int i = n0; i < n1; i++)
                 {
                     float* image = Padded(x + ((nint)i * s.C * s.H * s.W), s, buffer);
                     for (int ps = 0; ps < positions; ps += KC)
@@ -496,7 +690,7 @@ public static unsafe class Convolution
                         int kc = Math.Min(KC, positions - ps);
                         Sgemm.PackA(dy + ((nint)i * s.O * positions), positions, false, i0, mc, ps, kc, ap);
                         PackTaps(image, planeSize, wp, jc, nc, ps, kc, rows, bp);
-                        Sgemm.MacroKernel(ap, bp, mc, nc, kc, dw + ((nint)i0 * taps) + jc, taps, first, width);
+                        Sgemm.MacroKernel(ap, bp, mc, nc, kc, target + ((nint)i0 * taps) + jc, taps, first, width);
                         first = false;
                     }
                 }

@@ -311,7 +311,7 @@ public static unsafe class Sgemm
     /// Packs rows [pc, pc+kc) × columns [jc, jc+nc) of op(B) into NR-wide micro-panels:
     /// panel j holds kc rows of NR consecutive floats, zero-padded past nc.
     /// </summary>
-    private static void PackB(float* b, nint ldb, bool transB, int pc, int kc, int jc, int nc, float* dst)
+    internal static void PackB(float* b, nint ldb, bool transB, int pc, int kc, int jc, int nc, float* dst)
     {
         for (int jr = 0; jr < nc; jr += NR)
         {
@@ -473,7 +473,7 @@ public static unsafe class Sgemm
         Transpose8x8Store(r0, r1, r2, r3, r4, r5, r5, r5, dst, MR);
     }
 
-    private static void Transpose8x8Store(
+    internal static void Transpose8x8Store(
         Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
         Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7, float* dst, nint ldd)
     {
