@@ -131,7 +131,10 @@ public static unsafe class Convolution
             return;
         }
 
-        int mTiles = (s.O + MR - 1) / MR, nPanels = (s.Taps + NR - 1) / NR, parts = Parts(s), chunks = WeightGradChunks(s);
+        // Splits by rows or columns of dW repeat the packing of the other operand in every part, so they take one
+        // part per thread; image chunks share nothing and are claimed as threads free up.
+        int mTiles = (s.O + MR - 1) / MR, nPanels = (s.Taps + NR - 1) / NR, chunks = WeightGradChunks(s);
+        int parts = Math.Min(Parts(s), KernelWorkers.MaxParts);
         fixed (float* px = x, pdy = dy, pdw = dw)
         {
             if (chunks == 1 && s.O >= NR && s.O <= NC)
@@ -176,7 +179,7 @@ public static unsafe class Convolution
                 fixed (float* pp = partial)
                 {
                     var work = new WeightGradWork(px, pdy, pp, s, Sgemm.SelectWidth(), WeightGradSplit.Images, chunks);
-                    KernelWorkers.RunRanges(work, chunks, parts);
+                    KernelWorkers.RunRanges(work, chunks, Parts(s));
                     new ReadOnlySpan<float>(pp, size).CopyTo(dw);
                     for (int c = 1; c < chunks; c++)
                     {
@@ -253,7 +256,7 @@ public static unsafe class Convolution
 
     private static int Parts(ConvShape s)
     {
-        int parts = s.MultiplyAdds < Sgemm.ParallelThreshold ? 1 : KernelWorkers.MaxParts;
+        int parts = s.MultiplyAdds < Sgemm.ParallelThreshold ? 1 : KernelWorkers.BalancedParts;
         return Sgemm.ThreadLimit > 0 ? Math.Min(parts, Sgemm.ThreadLimit) : parts;
     }
 
@@ -292,9 +295,13 @@ public static unsafe class Convolution
             dst += s.PH * wp;
             for (int r = 0; r < s.H; r++)
             {
-                new Span<float>(dst, s.PW).Clear();
+                for (int t = 0; t < s.PW; t++)
+                {
+                    dst[t] = 0;
+                    dst[s.PW + s.W + t] = 0;
+                }
+
                 Copy(image, dst + s.PW, s.W);
-                new Span<float>(dst + s.PW + s.W, s.PW).Clear();
                 image += s.W;
                 dst += wp;
             }

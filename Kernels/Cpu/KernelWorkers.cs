@@ -27,8 +27,14 @@ internal interface IRangeWork
 /// </summary>
 internal static class KernelWorkers
 {
-    /// <summary>Most parts one job may be split into (one per thread, the caller included).</summary>
+    /// <summary>Threads that run a job's parts, the caller included.</summary>
     public static readonly int MaxParts = Math.Clamp(Environment.ProcessorCount, 1, 8);
+
+    /// <summary>
+    /// Parts for a long job whose pieces vary in cost or start late: a few per thread, claimed as threads free up, so
+    /// a thread that woke late or ran a slower piece does not leave the others waiting.
+    /// </summary>
+    public static int BalancedParts => MaxParts == 1 ? 1 : 4 * MaxParts;
 
     private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 µs
     private static readonly object Gate = new();
@@ -48,7 +54,7 @@ internal static class KernelWorkers
     public static void RunRanges<T>(T work, int count, int parts)
         where T : struct, IRangeWork
     {
-        parts = Math.Min(Math.Min(parts, MaxParts), count);
+        parts = Math.Min(Math.Min(parts, 4 * MaxParts), count);
         if (parts <= 1)
         {
             work.Run(0, count);
@@ -76,7 +82,7 @@ internal static class KernelWorkers
     /// </summary>
     public static void Run(IPartitionedWork work, int parts)
     {
-        parts = Math.Min(parts, MaxParts);
+        parts = Math.Min(parts, 4 * MaxParts);
         if (parts <= 1 || !Monitor.TryEnter(Gate))
         {
             for (int p = 0; p < parts; p++)
@@ -94,7 +100,7 @@ internal static class KernelWorkers
             failure = null;
             Volatile.Write(ref pending, parts);
             Interlocked.Exchange(ref nextPart, 0);
-            for (int w = 0; w < parts - 1; w++)
+            for (int w = 0; w < Math.Min(parts, MaxParts) - 1; w++)
             {
                 Workers[w].Start();
             }
