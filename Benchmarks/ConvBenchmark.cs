@@ -17,7 +17,14 @@ public class ConvBenchmark
     [ParamsSource(nameof(Cases))]
     public ConvCase Layer { get; set; } = ConvCase.All[0];
 
-    public static IEnumerable<ConvCase> Cases => ConvCase.All;
+    /// <summary>
+    /// Every layer, or those whose name contains the value of <c>SPARSENET_BENCH_LAYERS</c> (e.g. <c>vgg16</c>), for
+    /// measuring one network's layers alone.
+    /// </summary>
+    public static IEnumerable<ConvCase> Cases =>
+        Environment.GetEnvironmentVariable("SPARSENET_BENCH_LAYERS") is { Length: > 0 } only
+            ? ConvCase.All.Where(c => c.Name.Contains(only, StringComparison.Ordinal))
+            : ConvCase.All;
 
     [GlobalSetup]
     public void Setup()

@@ -195,6 +195,13 @@ public static unsafe class Convolution
     }
 
     /// <summary>
+    /// Whether the weight gradient sums image by image in order, each image's positions in blocks of KC (the order of
+    /// one im2col + SGEMM per image): true unless dW is small (chunks of images) or an image has fewer than NR positions
+    /// (blocks that run across images).
+    /// </summary>
+    internal static bool WeightGradSumsImageByImage(ConvShape s) => WeightGradChunks(s) == 1 && s.Positions >= NR;
+
+    /// <summary>
     /// Chunks of images the weight gradient is split into: 1 (the whole batch summed in image order, split across
     /// the cores by tiles of dW) when dW has at least 64 register tiles, else up to 8, fixed by the shape alone.
     /// </summary>
@@ -224,6 +231,15 @@ public static unsafe class Convolution
                 for (int pc = 0; pc < taps; pc += KC)
                 {
                     Sgemm.PackA(w, taps, false, 0, s.O, pc, Math.Min(KC, taps - pc), pw + ((nint)oPad * pc));
+                }
+
+                if (s.Positions < NR)
+                {
+                    // Fewer output positions per image than a panel holds (the late layers of VGG): panels run across
+                    // images, so no columns are wasted.
+                    var across = new ForwardAcrossImagesWork(x, pw, bias, y, s, Sgemm.SelectWidth());
+                    KernelWorkers.RunRanges(across, (int)(((long)s.N * s.Positions + NR - 1) / NR), Parts(s));
+                    return;
                 }
 
                 int panels = (s.Positions + NR - 1) / NR;
@@ -408,6 +424,26 @@ public static unsafe class Convolution
         }
     }
 
+    /// <summary>
+    /// Output positions [ps, ps+count) of one image as runs within output rows: (offset of the run's first window in a
+    /// padded plane, index of its first position from ps, length). Returns the number of runs.
+    /// </summary>
+    private static int PositionRuns(ConvShape s, int ps, int count, int wp, int* runs)
+    {
+        int n = 0;
+        for (int pos = ps, q = 0; q < count; n++)
+        {
+            int oy = pos / s.OW, ox = pos - (oy * s.OW), run = Math.Min(s.OW - ox, count - q);
+            runs[3 * n] = (oy * s.SH * wp) + (ox * s.SW);
+            runs[(3 * n) + 1] = q;
+            runs[(3 * n) + 2] = run;
+            pos += run;
+            q += run;
+        }
+
+        return n;
+    }
+
     /// <summary>Advances (channel, ky, kx) to the next row of the unfolded input.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void NextTap(ConvShape s, ref int ch, ref int ky, ref int kx)
@@ -444,6 +480,69 @@ public static unsafe class Convolution
         }
     }
 
+    /// <summary>
+    /// The forward product over panels of NR consecutive (image, position) columns, for layers with fewer than NR
+    /// output positions per image: each panel is gathered from the unpadded images with bounds checks, computed into a
+    /// scratch tile and scattered to its images. Every element is the same FMA chain as on the per-image path.
+    /// </summary>
+    private readonly struct ForwardAcrossImagesWork(float* x, float* packedW, float* bias, float* y, ConvShape s, int width) : IRangeWork
+    {
+        public void Run(int start, int end)
+        {
+            int taps = s.Taps, positions = s.Positions, oPad = RoundUp(s.O, MR), hw = s.H * s.W, kk = s.KH * s.KW;
+            long columns = (long)s.N * positions;
+            float* buffer = Scratch((KC * NR) + (oPad * NR));
+            float* panel = buffer, tile = buffer + (KC * NR);
+
+            // Per column: its image's first input element, top-left input row and column of its window, output index.
+            int* image = stackalloc int[NR];
+            int* top = stackalloc int[NR];
+            int* left = stackalloc int[NR];
+            int* output = stackalloc int[NR];
+            for (int u = start; u < end; u++)
+            {
+                long g0 = (long)u * NR;
+                int cols = (int)Math.Min(NR, columns - g0);
+                for (int q = 0; q < cols; q++)
+                {
+                    int i = (int)((g0 + q) / positions), pos = (int)(g0 + q - ((long)i * positions));
+                    int oy = pos / s.OW, ox = pos - (oy * s.OW);
+                    image[q] = i * s.C * hw;
+                    top[q] = (oy * s.SH) - s.PH;
+                    left[q] = (ox * s.SW) - s.PW;
+                    output[q] = (i * s.O * positions) + pos;
+                }
+
+                for (int pc = 0; pc < taps; pc += KC)
+                {
+                    int kc = Math.Min(KC, taps - pc);
+                    for (int p = 0; p < kc; p++)
+                    {
+                        int t = pc + p, ch = t / kk, ky = t / s.KW % s.KH, kx = t % s.KW;
+                        float* row = panel + (p * NR);
+                        for (int q = 0; q < NR; q++)
+                        {
+                            int iy = top[q] + ky, ix = left[q] + kx;
+                            row[q] = q < cols && (uint)iy < (uint)s.H && (uint)ix < (uint)s.W ? x[image[q] + (ch * hw) + (iy * s.W) + ix] : 0f;
+                        }
+                    }
+
+                    Sgemm.MacroKernel(packedW + ((nint)oPad * pc), panel, s.O, cols, kc, tile, NR, pc == 0, width);
+                }
+
+                for (int o = 0; o < s.O; o++)
+                {
+                    float b = bias != null ? bias[o] : 0f;
+                    float* src = tile + (o * NR);
+                    for (int q = 0; q < cols; q++)
+                    {
+                        y[output[q] + (o * positions)] = bias != null ? src[q] + b : src[q];
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>The forward product over units (image, panel of NR output positions).</summary>
     private readonly struct ForwardWork(float* x, float* packedW, float* bias, float* y, int* tapOffsets, ConvShape s, int width, int panels) : IRangeWork
     {
@@ -467,16 +566,7 @@ public static unsafe class Convolution
                     current = i;
                 }
 
-                int runCount = 0;
-                for (int pos = j0, q = 0; q < cols; runCount++)
-                {
-                    int oy = pos / s.OW, ox = pos - (oy * s.OW), run = Math.Min(s.OW - ox, cols - q);
-                    runs[3 * runCount] = (oy * s.SH * wp) + (ox * s.SW);
-                    runs[(3 * runCount) + 1] = q;
-                    runs[(3 * runCount) + 2] = run;
-                    pos += run;
-                    q += run;
-                }
+                int runCount = PositionRuns(s, j0, cols, wp, runs);
 
                 float* c = y + ((nint)i * s.O * positions) + j0;
                 for (int pc = 0; pc < taps; pc += KC)
@@ -585,6 +675,12 @@ public static unsafe class Convolution
         /// <summary>Rows [t0,t1) of dWᵀ summed over the batch, then written transposed into dW.</summary>
         private void SumTransposed(int t0, int t1)
         {
+            if (s.Positions < NR)
+            {
+                SumTransposedAcrossImages(t0, t1);
+                return;
+            }
+
             int positions = s.Positions, mc = t1 - t0, o = s.O;
             int wp = s.W + (2 * s.PW), padLength = PaddedLength(s);
             int aLength = RoundUp((RoundUp(mc, MR) * KC) + 16, 16), bLength = RoundUp(o, NR) * KC;
@@ -599,7 +695,7 @@ public static unsafe class Convolution
                 for (int ps = 0; ps < positions; ps += KC)
                 {
                     int kc = Math.Min(KC, positions - ps);
-                    int runCount = PositionRuns(ps, kc, wp, runs);
+                    int runCount = PositionRuns(s, ps, kc, wp, runs);
                     PackTapRows(image, TapOffsets + t0, mc, kc, runs, runCount, ap);
                     Sgemm.PackB(dy + ((nint)i * o * positions), positions, true, ps, kc, 0, o, bp);
                     Sgemm.MacroKernel(ap, bp, mc, o, kc, target, o, first, width);
@@ -607,7 +703,13 @@ public static unsafe class Convolution
                 }
             }
 
-            int taps = s.Taps;
+            WriteTransposed(t0, t1);
+        }
+
+        /// <summary>dW [o, t] = dWᵀ [t, o] for taps [t0, t1).</summary>
+        private void WriteTransposed(int t0, int t1)
+        {
+            int taps = s.Taps, o = s.O;
             for (int t = t0; t < t1; t++)
             {
                 float* row = Transposed + ((nint)t * o);
@@ -618,21 +720,68 @@ public static unsafe class Convolution
             }
         }
 
-        /// <summary>Positions [ps, ps+count) as runs within output rows: (offset in a padded plane, first position, length).</summary>
-        private int PositionRuns(int ps, int count, int wp, int* runs)
+        /// <summary>
+        /// <see cref="SumTransposed"/> for layers with fewer than NR output positions per image (the late layers of VGG):
+        /// the depth runs over (image, position) pairs in blocks of KC that cross images, gathered from the unpadded
+        /// input and dY with bounds checks, so a block is not cut short at each image's few positions.
+        /// </summary>
+        private void SumTransposedAcrossImages(int t0, int t1)
         {
-            int n = 0;
-            for (int pos = ps, q = 0; q < count; n++)
+            int positions = s.Positions, mc = t1 - t0, o = s.O, hw = s.H * s.W, kk = s.KH * s.KW;
+            long columns = (long)s.N * positions;
+            int aLength = RoundUp((RoundUp(mc, MR) * KC) + 16, 16), bLength = RoundUp(o, NR) * KC;
+            float* buffer = Scratch(aLength + bLength + (4 * KC));
+            float* ap = buffer, bp = ap + aLength;
+            int* image = (int*)(bp + bLength), top = image + KC, left = top + KC, gradient = left + KC;
+            float* target = Transposed + ((nint)t0 * o);
+            for (long g0 = 0; g0 < columns; g0 += KC)
             {
-                int oy = pos / s.OW, ox = pos - (oy * s.OW), run = Math.Min(s.OW - ox, count - q);
-                runs[3 * n] = (oy * s.SH * wp) + (ox * s.SW);
-                runs[(3 * n) + 1] = q;
-                runs[(3 * n) + 2] = run;
-                pos += run;
-                q += run;
+                int kc = (int)Math.Min(KC, columns - g0);
+                for (int p = 0; p < kc; p++)
+                {
+                    int i = (int)((g0 + p) / positions), pos = (int)(g0 + p - ((long)i * positions));
+                    int oy = pos / s.OW, ox = pos - (oy * s.OW);
+                    image[p] = i * s.C * hw;
+                    top[p] = (oy * s.SH) - s.PH;
+                    left[p] = (ox * s.SW) - s.PW;
+                    gradient[p] = (i * o * positions) + pos;
+                }
+
+                for (int g = 0; g < mc; g += MR)
+                {
+                    float* panel = ap + ((nint)g * kc);
+                    for (int r = 0; r < MR; r++)
+                    {
+                        int t = t0 + g + r;
+                        bool tap = g + r < mc;
+                        int ch = t / kk, ky = t / s.KW % s.KH, kx = t % s.KW;
+                        for (int p = 0; p < kc; p++)
+                        {
+                            int iy = top[p] + ky, ix = left[p] + kx;
+                            panel[(p * MR) + r] = tap && (uint)iy < (uint)s.H && (uint)ix < (uint)s.W ? x[image[p] + (ch * hw) + (iy * s.W) + ix] : 0f;
+                        }
+                    }
+                }
+
+                for (int jr = 0; jr < o; jr += NR)
+                {
+                    float* panel = bp + ((nint)jr * kc);
+                    int cols = Math.Min(NR, o - jr);
+                    for (int p = 0; p < kc; p++)
+                    {
+                        float* row = panel + (p * NR);
+                        float* src = dy + gradient[p] + ((nint)jr * positions);
+                        for (int j = 0; j < NR; j++)
+                        {
+                            row[j] = j < cols ? src[(nint)j * positions] : 0f;
+                        }
+                    }
+                }
+
+                Sgemm.MacroKernel(ap, bp, mc, o, kc, target, o, g0 == 0, width);
             }
 
-            return n;
+            WriteTransposed(t0, t1);
         }
 
         /// <summary>

@@ -19,6 +19,9 @@ public class ConvolutionTests
         new(4, 16, 16, 16, 20, 3, 3, 1, 1, 1, 1),  // large enough to be split across the workers
         new(3, 5, 12, 12, 40, 3, 3, 1, 1, 1, 1),   // more output rows than columns of dW: split by rows
         new(2, 32, 9, 9, 67, 3, 3, 1, 1, 1, 1),    // a dW of 12 × 9 register tiles: split by tiles, not images
+        new(3, 40, 2, 2, 20, 3, 3, 1, 1, 1, 1),    // 4 positions an image: forward panels run across images
+        new(9, 8, 4, 4, 7, 3, 3, 1, 1, 1, 1),      // 16 positions an image, 144 columns: a partial last panel
+        new(70, 18, 2, 2, 64, 3, 3, 1, 1, 1, 1),   // a large dW over 4 positions an image: depth blocks across images
     ];
 
     [Test]
@@ -72,7 +75,7 @@ public class ConvolutionTests
             var got = new float[y.Length];
             Convolution.Forward(x, w, s, got);
             Assert.That(got, Is.EqualTo(y).AsCollection, $"forward {s}");
-            if (Convolution.WeightGradChunks(s) == 1)
+            if (Convolution.WeightGradSumsImageByImage(s))
             {
                 got = new float[dw.Length];
                 Convolution.WeightGrad(x, dy, s, got);
@@ -121,7 +124,7 @@ public class ConvolutionTests
     public void EveryWidthAndThreadCount_GivesTheSameBits()
     {
         var rng = new Random(23);
-        foreach (var s in new[] { Shapes[4], Shapes[9], Shapes[10], new ConvShape(2, 3, 9, 8, 5, 3, 3, 2, 2, 1, 1) })
+        foreach (var s in new[] { Shapes[4], Shapes[9], Shapes[10], Shapes[^2], Shapes[^1], new ConvShape(2, 3, 9, 8, 5, 3, 3, 2, 2, 1, 1) })
         {
             float[] x = Reference.Random(rng, s.N * s.C * s.H * s.W);
             float[] w = Reference.Random(rng, s.O * s.Taps);
