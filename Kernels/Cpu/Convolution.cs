@@ -101,21 +101,25 @@ public static unsafe class Convolution
                 return;
             }
 
-            // Strided: cols = Wᵀ · dy_i, folded back onto each image by col2im (parallel over channels).
-            int positions = s.Positions, chw = s.C * s.H * s.W, outSize = s.O * positions;
-            float[] cols = ArrayPool<float>.Shared.Rent(taps * positions);
-            try
+            // Strided: cols = Wᵀ · dy_i, folded back onto each image by col2im; images are split across the cores,
+            // each image's GEMM and col2im running on one thread.
+            dx[..(s.N * s.C * s.H * s.W)].Clear();
+            KernelWorkers.RunRanges(new StridedInputGradWork(pdy, pw, pdx, s), s.N, Parts(s));
+        }
+    }
+
+    /// <summary>The input gradient of a strided convolution over a range of images: one GEMM and one col2im each.</summary>
+    private readonly struct StridedInputGradWork(float* dy, float* w, float* dx, ConvShape s) : IRangeWork
+    {
+        public void Run(int start, int end)
+        {
+            int taps = s.Taps, positions = s.Positions, chw = s.C * s.H * s.W, outSize = s.O * positions;
+            var cols = new Span<float>(Scratch(taps * positions), taps * positions);
+            var weights = new ReadOnlySpan<float>(w, s.O * taps);
+            for (int i = start; i < end; i++)
             {
-                dx[..(s.N * chw)].Clear();
-                for (int i = 0; i < s.N; i++)
-                {
-                    Sgemm.Multiply(true, false, taps, positions, s.O, w, taps, dy.Slice(i * outSize, outSize), positions, cols, positions, accumulate: false);
-                    Im2Col.Backward(cols, s.C, s.H, s.W, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, dx.Slice(i * chw, chw));
-                }
-            }
-            finally
-            {
-                ArrayPool<float>.Shared.Return(cols);
+                Sgemm.Multiply(true, false, taps, positions, s.O, weights, taps, new ReadOnlySpan<float>(dy + ((nint)i * outSize), outSize), positions, cols, positions, accumulate: false);
+                Im2Col.Backward(cols, s.C, s.H, s.W, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, new Span<float>(dx + ((nint)i * chw), chw));
             }
         }
     }

@@ -40,6 +40,9 @@ internal static class KernelWorkers
     private static readonly object Gate = new();
     private static readonly Worker[] Workers = CreateWorkers();
 
+    [ThreadStatic]
+    private static bool insideJob;
+
     private static IPartitionedWork? job;
     private static int jobParts;
     private static int pending;
@@ -55,7 +58,7 @@ internal static class KernelWorkers
         where T : struct, IRangeWork
     {
         parts = Math.Min(Math.Min(parts, 4 * MaxParts), count);
-        if (parts <= 1)
+        if (parts <= 1 || insideJob)
         {
             work.Run(0, count);
             return;
@@ -82,8 +85,10 @@ internal static class KernelWorkers
     /// </summary>
     public static void Run(IPartitionedWork work, int parts)
     {
+        // A kernel called from inside a part (a convolution running a GEMM per image) runs on its own thread: the
+        // workers are taken, and the gate, which the calling thread of the outer job holds, would let it re-enter.
         parts = Math.Min(parts, 4 * MaxParts);
-        if (parts <= 1 || !Monitor.TryEnter(Gate))
+        if (parts <= 1 || insideJob || !Monitor.TryEnter(Gate))
         {
             for (int p = 0; p < parts; p++)
             {
@@ -133,6 +138,7 @@ internal static class KernelWorkers
         {
             try
             {
+                insideJob = true;
                 job!.Execute(part, jobParts);
             }
 #pragma warning disable CA1031 // Any failure is handed to the caller, which rethrows it.
@@ -140,6 +146,10 @@ internal static class KernelWorkers
 #pragma warning restore CA1031
             {
                 failure = e;
+            }
+            finally
+            {
+                insideJob = false;
             }
 
             Interlocked.Decrement(ref pending);
