@@ -448,6 +448,25 @@ public static unsafe class Convolution
         return n;
     }
 
+    /// <summary>
+    /// For <paramref name="count"/> consecutive (image, output position) columns from <paramref name="first"/>: each
+    /// column's first input element, the top-left input row and column of its window, and its offset in an output
+    /// [N,O,OH,OW] at channel 0.
+    /// </summary>
+    private static void ColumnWindows(ConvShape s, long first, int count, int* image, int* top, int* left, int* output)
+    {
+        int positions = s.Positions;
+        for (int q = 0; q < count; q++)
+        {
+            int i = (int)((first + q) / positions), pos = (int)(first + q - ((long)i * positions));
+            int oy = pos / s.OW, ox = pos - (oy * s.OW);
+            image[q] = i * s.C * s.H * s.W;
+            top[q] = (oy * s.SH) - s.PH;
+            left[q] = (ox * s.SW) - s.PW;
+            output[q] = (i * s.O * positions) + pos;
+        }
+    }
+
     /// <summary>Advances (channel, ky, kx) to the next row of the unfolded input.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void NextTap(ConvShape s, ref int ch, ref int ky, ref int kx)
@@ -507,15 +526,7 @@ public static unsafe class Convolution
             {
                 long g0 = (long)u * NR;
                 int cols = (int)Math.Min(NR, columns - g0);
-                for (int q = 0; q < cols; q++)
-                {
-                    int i = (int)((g0 + q) / positions), pos = (int)(g0 + q - ((long)i * positions));
-                    int oy = pos / s.OW, ox = pos - (oy * s.OW);
-                    image[q] = i * s.C * hw;
-                    top[q] = (oy * s.SH) - s.PH;
-                    left[q] = (ox * s.SW) - s.PW;
-                    output[q] = (i * s.O * positions) + pos;
-                }
+                ColumnWindows(s, g0, cols, image, top, left, output);
 
                 for (int pc = 0; pc < taps; pc += KC)
                 {
@@ -741,15 +752,7 @@ public static unsafe class Convolution
             for (long g0 = 0; g0 < columns; g0 += KC)
             {
                 int kc = (int)Math.Min(KC, columns - g0);
-                for (int p = 0; p < kc; p++)
-                {
-                    int i = (int)((g0 + p) / positions), pos = (int)(g0 + p - ((long)i * positions));
-                    int oy = pos / s.OW, ox = pos - (oy * s.OW);
-                    image[p] = i * s.C * hw;
-                    top[p] = (oy * s.SH) - s.PH;
-                    left[p] = (ox * s.SW) - s.PW;
-                    gradient[p] = (i * o * positions) + pos;
-                }
+                ColumnWindows(s, g0, kc, image, top, left, gradient);
 
                 for (int g = 0; g < mc; g += MR)
                 {
