@@ -156,8 +156,12 @@ public sealed class Trainer
         using var noGrad = GradMode.NoGrad();
         double lossSum = 0;
         int correct = 0, f = data.FeatureSize;
+
+        // Each batch's activations are recycled into the next (unless the caller is inside an arena scope already).
+        var arena = TensorArena.Current is null ? new TensorArena() : null;
         for (int start = 0; start < data.Count; start += batchSize)
         {
+            using var scope = arena is null ? default : arena.Enter();
             int n = Math.Min(batchSize, data.Count - start);
             var x = Tensor.FromArray(data.Features.AsSpan(start * f, n * f), [n, .. data.FeatureShape]);
             var labels = data.Labels.AsSpan(start, n);
