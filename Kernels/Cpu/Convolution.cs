@@ -388,6 +388,29 @@ public static unsafe class Convolution
         }
     }
 
+    /// <summary>dst[t] = src[2t] for t &lt; count (a stride-2 window row); reads never go past src[2·count − 2].</summary>
+    private static void CopyEven(float* src, float* dst, int count)
+    {
+        int t = 0;
+        if (Avx2.IsSupported)
+        {
+            var evens = Vector256.Create(0, 2, 4, 6, 1, 3, 5, 7);
+
+            // Each group reads 16 floats from src + 2t; stopping one group early keeps the last read in bounds.
+            for (; t + 8 < count; t += 8)
+            {
+                var low = Avx2.PermuteVar8x32(Avx.LoadVector256(src + (2 * t)), evens);
+                var high = Avx2.PermuteVar8x32(Avx.LoadVector256(src + (2 * t) + 8), evens);
+                Avx.Store(dst + t, Avx.Permute2x128(low, high, 0x20));
+            }
+        }
+
+        for (; t < count; t++)
+        {
+            dst[t] = src[2 * t];
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Copy32(float* src, float* dst)
     {
@@ -627,6 +650,10 @@ public static unsafe class Convolution
                     if (s.SW == 1)
                     {
                         Copy(from, to, run);
+                    }
+                    else if (s.SW == 2)
+                    {
+                        CopyEven(from, to, run);
                     }
                     else
                     {

@@ -23,6 +23,8 @@ public class ConvolutionTests
         new(9, 8, 4, 4, 7, 3, 3, 1, 1, 1, 1),      // 16 positions an image, 144 columns: a partial last panel
         new(70, 18, 2, 2, 64, 3, 3, 1, 1, 1, 1),   // a large dW over 4 positions an image: depth blocks across images
         new(6, 16, 16, 16, 20, 3, 3, 2, 2, 1, 1),  // strided and large enough that each worker runs a GEMM per image
+        new(2, 3, 24, 24, 8, 3, 3, 2, 2, 1, 1),    // stride 2 with 12 outputs a row: vector gathers of every other input
+        new(2, 4, 22, 22, 8, 1, 1, 2, 2, 0, 0),    // 1×1 stride 2, unpadded: the gather reads the input itself
     ];
 
     [Test]
@@ -125,7 +127,7 @@ public class ConvolutionTests
     public void EveryWidthAndThreadCount_GivesTheSameBits()
     {
         var rng = new Random(23);
-        foreach (var s in new[] { Shapes[4], Shapes[9], Shapes[10], Shapes[^3], Shapes[^2], Shapes[^1], new ConvShape(2, 3, 9, 8, 5, 3, 3, 2, 2, 1, 1) })
+        foreach (var s in new[] { Shapes[4], Shapes[9], Shapes[10], Shapes[^5], Shapes[^4], Shapes[^3], Shapes[^2], Shapes[^1], new ConvShape(2, 3, 9, 8, 5, 3, 3, 2, 2, 1, 1) })
         {
             float[] x = Reference.Random(rng, s.N * s.C * s.H * s.W);
             float[] w = Reference.Random(rng, s.O * s.Taps);
