@@ -5,10 +5,10 @@ public readonly record struct Conv2dGeometry(
     int N, int C, int H, int W, int O, int KH, int KW, int StrideH, int StrideW, int PadH, int PadW)
 {
     /// <summary>Output height.</summary>
-    public int OH => ((H + (2 * PadH) - KH) / StrideH) + 1;
+    public int OH => ToKernelShape().OH;
 
     /// <summary>Output width.</summary>
-    public int OW => ((W + (2 * PadW) - KW) / StrideW) + 1;
+    public int OW => ToKernelShape().OW;
 
     /// <summary>The same sizes as the CPU kernels take them.</summary>
     internal Kernels.Cpu.ConvShape ToKernelShape() => new(N, C, H, W, O, KH, KW, StrideH, StrideW, PadH, PadW);

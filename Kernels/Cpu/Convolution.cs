@@ -227,7 +227,6 @@ public static unsafe class Convolution
         // Every depth block of the weights packed once, in the layout the micro-kernel reads; the packing's
         // overlapping stores spill a few floats past the last block.
         float[] packed = ArrayPool<float>.Shared.Rent((oPad * taps) + 16);
-        int[] offsets = TapOffsets(s);
         try
         {
             fixed (float* pw = packed)
@@ -247,17 +246,24 @@ public static unsafe class Convolution
                 }
 
                 int panels = (s.Positions + NR - 1) / NR;
-                fixed (int* po = offsets)
+                int[] offsets = TapOffsets(s);
+                try
                 {
-                    var work = new ForwardWork(x, pw, bias, y, po, s, Sgemm.SelectWidth(), panels);
-                    KernelWorkers.RunRanges(work, s.N * panels, Parts(s));
+                    fixed (int* po = offsets)
+                    {
+                        var work = new ForwardWork(x, pw, bias, y, po, s, Sgemm.SelectWidth(), panels);
+                        KernelWorkers.RunRanges(work, s.N * panels, Parts(s));
+                    }
+                }
+                finally
+                {
+                    ArrayPool<int>.Shared.Return(offsets);
                 }
             }
         }
         finally
         {
             ArrayPool<float>.Shared.Return(packed);
-            ArrayPool<int>.Shared.Return(offsets);
         }
     }
 

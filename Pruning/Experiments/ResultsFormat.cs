@@ -11,7 +11,8 @@ public static class ResultsFormat
     /// <summary>
     /// The current version. 2: results record their files' lengths and SHA-256 hashes and a checksum of their
     /// own, diverged trainings are recorded, the data's content enters the run's identity. 3: a convolution's
-    /// input gradient is computed as a transposed convolution (a different summation order from col2im).
+    /// input gradient is computed as a transposed convolution (a different summation order from col2im), and its
+    /// weight gradient sums small dW in image chunks and layers of few positions in blocks that cross images.
     /// </summary>
     public const int Version = 3;
 }

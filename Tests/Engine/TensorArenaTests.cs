@@ -104,7 +104,7 @@ public class TensorArenaTests
     }
 
     [Test]
-    public void TheTrainer_RecyclesItsSteps_AndStaysDeterministic()
+    public void TheTrainer_WithItsArena_GivesTheSameBitsEveryRun()
     {
         var x = new float[40 * 3 * 12 * 12];
         new Philox(4, 1).FillUniform(x, 0f, 1f);
