@@ -51,6 +51,7 @@ internal static class LotteryCommand
             {
                 Recipe = training.Read(parse),
                 Seed = training.Seed(parse),
+                DataSeed = training.DataSeed(parse),
                 Levels = levelCount,
                 PruneRate = pruneRate,
                 OutputPruneRate = parse.GetValue(outputRate),

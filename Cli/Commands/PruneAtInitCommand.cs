@@ -49,6 +49,7 @@ internal static class PruneAtInitCommand
             {
                 Recipe = training.Read(parse),
                 Seed = training.Seed(parse),
+                DataSeed = training.DataSeed(parse),
                 Exclude = ExperimentRunner.SplitList(parse.GetValue(exclude)),
                 AllowEmptyLayers = parse.GetValue(allowEmpty),
                 EvalEvery = parse.GetValue(evalEvery),

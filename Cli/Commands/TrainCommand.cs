@@ -22,11 +22,11 @@ internal static class TrainCommand
         var command = new Command("train", "Train a dense network and report test accuracy per epoch. A training whose loss stops being a finite number ends at that iteration and is recorded as diverged (exit 1).");
         o.AddTo(command);
         command.Options.Add(outDir);
-        command.SetAction(parse => Run(o.Read(parse), o.Seed(parse), parse.GetValue(outDir)!));
+        command.SetAction(parse => Run(o.Read(parse), o.Seed(parse), o.DataSeed(parse), parse.GetValue(outDir)!));
         return command;
     }
 
-    private static int Run(TrainingRecipe s, ulong seed, string outDir)
+    private static int Run(TrainingRecipe s, ulong seed, ulong? dataSeed, string outDir)
     {
         var cancel = CliRunner.Interrupt;
 
@@ -41,7 +41,7 @@ internal static class TrainCommand
 
         var model = ModelZoo.Create(s.Model, train.FeatureShape, train.NumClasses, s.Init, seed);
         var optimizer = s.CreateOptimizer(model);
-        var trainer = new Trainer(model, optimizer, s.CreateSchedule(), train, s.BatchSize, seed);
+        var trainer = new Trainer(model, optimizer, s.CreateSchedule(), train, s.BatchSize, dataSeed ?? seed);
         int total = trainer.IterationsPerEpoch * s.Epochs;
         CliRunner.Say($"train {s.Model} on {s.Data} ({train.Count} train / {test.Count} test), {s.Epochs} epochs × {trainer.IterationsPerEpoch} iterations, {s.Optimizer} lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}, seed {seed}");
 

@@ -51,6 +51,8 @@ internal sealed class TrainingOptions
 
     private readonly Option<ulong> _seed = new("--seed") { Description = "Seed for weights, data order and any randomness", DefaultValueFactory = _ => 1UL };
 
+    private readonly Option<ulong?> _dataSeed = new("--data-seed") { Description = "Seed of the data order (batches and augmentation) alone, separate from the weights' seed; default: --seed (replicate r adds r)" };
+
     public TrainingOptions(int defaultValidationSize = 0)
     {
         _validation = new("--validation-size")
@@ -65,7 +67,7 @@ internal sealed class TrainingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _model, _data, _epochs, _batchSize, _optimizer, _lr, _momentum, _nesterov, _weightDecay, _milestones, _gamma, _warmup, _init, _validation, _seed })
+        foreach (var option in new Option[] { _model, _data, _epochs, _batchSize, _optimizer, _lr, _momentum, _nesterov, _weightDecay, _milestones, _gamma, _warmup, _init, _validation, _seed, _dataSeed })
         {
             command.Options.Add(option);
         }
@@ -103,6 +105,9 @@ internal sealed class TrainingOptions
     }
 
     public ulong Seed(ParseResult parse) => parse.GetValue(_seed);
+
+    /// <summary>The data-order seed given with <c>--data-seed</c>, or null to use <see cref="Seed"/>.</summary>
+    public ulong? DataSeed(ParseResult parse) => parse.GetValue(_dataSeed);
 
     private static int[] ParseMilestones(string text)
     {

@@ -9,7 +9,9 @@ namespace SparseNet.Engine.Training;
 
 /// <summary>
 /// Mini-batch training with softmax cross-entropy. The batch order of epoch e depends only on the seed
-/// and e, so a run is reproducible bit for bit and can resume at any epoch. A loss that is not a finite
+/// and e, so a run is reproducible bit for bit and can resume at any epoch; iteration i trains batch
+/// i mod B of epoch ⌊i / B⌋ (B batches per epoch), so training can also continue from any iteration
+/// (<see cref="StartAt"/>, <see cref="TrainTo"/>), as rewinding does. A loss that is not a finite
 /// number stops training at that iteration (its update is not applied) and is recorded in
 /// <see cref="Divergence"/>; the weights are checked for non-finite values after every epoch.
 /// </summary>
@@ -26,6 +28,7 @@ public sealed class Trainer
     private float[] _x = [];
     private int[] _y = [];
     private float? _lastFiniteLoss;
+    private int _stepsTaken;
 
     /// <summary>Prepares training of <paramref name="model"/> on <paramref name="train"/>.</summary>
     public Trainer(Module model, Optimizer optimizer, LearningRateSchedule schedule, Dataset train, int batchSize, ulong seed)
@@ -54,6 +57,52 @@ public sealed class Trainer
 
     /// <summary>Where training diverged, or null while every loss and weight is finite.</summary>
     public Divergence? Divergence { get; private set; }
+
+    /// <summary>
+    /// Sets the iteration counter to <paramref name="iteration"/> before any step, so that the learning-rate schedule
+    /// and the data order continue from there (<see cref="TrainTo"/>), as when a run rewound to the weights of
+    /// iteration k trains iterations k … T. The optimizer's state is not touched: it starts fresh.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Steps were already taken.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="iteration"/> is negative.</exception>
+    public void StartAt(int iteration)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(iteration);
+        if (_stepsTaken > 0)
+        {
+            throw new InvalidOperationException($"train: cannot start at iteration {iteration} after {_stepsTaken} steps were taken");
+        }
+
+        Iteration = iteration;
+    }
+
+    /// <summary>
+    /// Trains from <see cref="Iteration"/> up to <paramref name="endIteration"/>, iteration i on batch i mod B of
+    /// epoch ⌊i / B⌋, checking the weights at the end of every epoch as <see cref="TrainEpoch"/> does. Stops early once
+    /// training has diverged (see <see cref="Divergence"/>).
+    /// </summary>
+    /// <param name="endIteration">Iteration to stop at (the last batch trained is iteration endIteration − 1).</param>
+    /// <param name="onIteration">Called after every applied update.</param>
+    public void TrainTo(int endIteration, Action<TrainProgress>? onIteration = null)
+    {
+        _model.Train();
+        int batches = _sampler.BatchesPerEpoch;
+        while (Iteration < endIteration && Divergence is null)
+        {
+            int epoch = Iteration / batches, batch = Iteration % batches;
+            float loss = Step(_sampler.Batch(epoch, batch));
+            if (Divergence is not null)
+            {
+                break;
+            }
+
+            onIteration?.Invoke(new TrainProgress(epoch, Iteration, endIteration, loss));
+            if ((Iteration % batches == 0 || Iteration == endIteration) && !WeightsAreFinite(_model))
+            {
+                Divergence = new Divergence(Iteration, float.NaN, _lastFiniteLoss, "weights");
+            }
+        }
+    }
 
     /// <summary>
     /// Trains one epoch (0-based <paramref name="epoch"/>) and returns the mean training loss of its batches.
@@ -142,6 +191,7 @@ public sealed class Trainer
         _optimizer.LearningRate = _schedule.RateAt(Iteration);
         _optimizer.Step();
         Iteration++;
+        _stepsTaken++;
         _lastFiniteLoss = value;
         return value;
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using SparseNet.Engine;
 using SparseNet.Engine.Data;
 using SparseNet.Engine.IO;
 using SparseNet.Engine.Nn;
@@ -67,7 +68,12 @@ internal sealed class ExperimentContext
     /// <paramref name="rewindPath"/>, the weights after <see cref="RewindIteration"/> iterations are saved there.
     /// A training whose loss or weights stop being finite ends at that iteration and is recorded as diverged.
     /// </summary>
-    public UnitResult RunUnit(string dir, string branch, int replicate, int level, ulong seed, IReadOnlyDictionary<string, SafeTensor> start, MaskSet mask, UnitCounter counter, string? rewindPath, CancellationToken cancellation, bool maskIsExpected = true)
+    /// <remarks>
+    /// The batches are drawn with <paramref name="dataSeed"/> (default: <paramref name="seed"/>). A unit with
+    /// <paramref name="startIteration"/> k &gt; 0 trains iterations k … T: the learning-rate schedule and the data order
+    /// continue from iteration k, with a fresh optimizer state; it records T − k iterations.
+    /// </remarks>
+    public UnitResult RunUnit(string dir, string branch, int replicate, int level, ulong seed, IReadOnlyDictionary<string, SafeTensor> start, MaskSet mask, UnitCounter counter, string? rewindPath, CancellationToken cancellation, bool maskIsExpected = true, ulong? dataSeed = null, int startIteration = 0)
     {
         string resultPath = Path.Combine(dir, "result.json");
         if (File.Exists(resultPath))
@@ -86,8 +92,15 @@ internal sealed class ExperimentContext
         mask.Save(Path.Combine(dir, "mask.safetensors"));
         Checkpoint.Save(Path.Combine(dir, "init.safetensors"), model);
 
-        var trainer = new Trainer(model, recipe.CreateOptimizer(model), recipe.CreateSchedule(), Train, recipe.BatchSize, seed);
+        var trainer = new Trainer(model, recipe.CreateOptimizer(model), recipe.CreateSchedule(), Train, recipe.BatchSize, dataSeed ?? seed);
         int total = recipe.Epochs * trainer.IterationsPerEpoch;
+        if (startIteration > total)
+        {
+            throw new SettingsException(string.Create(CultureInfo.InvariantCulture, $"start iteration {startIteration} is past the end of training ({total} iterations)"));
+        }
+
+        trainer.StartAt(startIteration);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var metrics = new StringBuilder();
         var best = (Iteration: 0, ValLoss: double.PositiveInfinity, TestAccuracy: double.NaN);
         EvalResult lastTest = default;
@@ -106,25 +119,22 @@ internal sealed class ExperimentContext
             }
         }
 
-        Evaluate(0);
-        for (int epoch = 0; epoch < recipe.Epochs && trainer.Divergence is null; epoch++)
+        Evaluate(startIteration);
+        trainer.TrainTo(total, p =>
         {
-            trainer.TrainEpoch(epoch, p =>
+            cancellation.ThrowIfCancellationRequested();
+            if (rewindPath is not null && p.Iteration == RewindIteration)
             {
-                cancellation.ThrowIfCancellationRequested();
-                if (rewindPath is not null && p.Iteration == RewindIteration)
-                {
-                    Checkpoint.Save(rewindPath, model);
-                }
+                Checkpoint.Save(rewindPath, model);
+            }
 
-                if (p.Iteration % _evalEvery == 0 || p.Iteration == total)
-                {
-                    Evaluate(p.Iteration);
-                }
+            if (p.Iteration % _evalEvery == 0 || p.Iteration == total)
+            {
+                Evaluate(p.Iteration);
+            }
 
-                counter.Report(replicate, level, branch, p.Iteration, total);
-            });
-        }
+            counter.Report(replicate, level, branch, p.Iteration - startIteration, total - startIteration);
+        });
 
         cancellation.ThrowIfCancellationRequested();
         var divergence = trainer.Divergence;
@@ -149,13 +159,18 @@ internal sealed class ExperimentContext
         Checkpoint.Save(Path.Combine(dir, "final.safetensors"), model);
         AtomicFile.WriteAllText(Path.Combine(dir, "metrics.jsonl"), metrics.ToString());
         string outcome = divergence is not null ? UnitResult.Diverged : ChanceLevel.IsAtChance(lastTest.Accuracy, Test) ? UnitResult.AtChance : UnitResult.Trained;
-        var result = new UnitResult(branch, replicate, level, mask.Density, mask.Densities(), trainer.Iteration, lastTest.Accuracy, lastTest.Loss, best.Iteration, double.IsPositiveInfinity(best.ValLoss) ? double.NaN : best.ValLoss, best.TestAccuracy)
+        var result = new UnitResult(branch, replicate, level, mask.Density, mask.Densities(), trainer.Iteration - startIteration, lastTest.Accuracy, lastTest.Loss, best.Iteration, double.IsPositiveInfinity(best.ValLoss) ? double.NaN : best.ValLoss, best.TestAccuracy)
         {
             Outcome = outcome,
+            StartIteration = startIteration,
             DivergedAtIteration = divergence?.Iteration ?? 0,
             LastFiniteLoss = divergence?.LastFiniteLoss is { } l ? l : double.NaN,
             Files = files.Select(f => UnitFile.Of(dir, f)).ToList(),
         };
+
+        // Wall-clock time is not a result: it lives beside result.json, outside its checked files, so that a resumed
+        // run still ends with the same result bytes as an uninterrupted one.
+        UnitTime.Write(dir, clock.Elapsed.TotalSeconds);
 
         // Written last: its presence marks the unit as finished.
         AtomicFile.WriteAllText(resultPath, result.ToJson());

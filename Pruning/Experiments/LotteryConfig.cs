@@ -36,7 +36,11 @@ public sealed record LotteryConfig
     /// <summary>Layers never pruned (e.g. <c>fc3</c>).</summary>
     public IReadOnlyList<string> Exclude { get; init; } = [];
 
-    /// <summary>0: reset survivors to θ₀ each level; k &gt; 0: rewind to θₖ, the dense run's weights after k iterations.</summary>
+    /// <summary>
+    /// 0: reset survivors to θ₀ each level; k &gt; 0: rewind to θₖ, the dense run's weights after k iterations, and
+    /// train iterations k … T (the learning-rate schedule and the data order continue from k; the optimizer's
+    /// state starts fresh, as in open_lth). Every unit after the dense level, baselines included, trains k … T.
+    /// </summary>
     public int RewindIteration { get; init; }
 
     /// <summary>Evaluate on validation and test data every this many iterations.</summary>
@@ -57,6 +61,15 @@ public sealed record LotteryConfig
 
     /// <summary>Base seed; replicate r uses seed + r.</summary>
     public ulong Seed { get; init; } = 1;
+
+    /// <summary>
+    /// Base seed of the data order (which batches each iteration sees, and their augmentation), separate from the
+    /// initialisation's; replicate r uses data seed + r. Null (the default): the replicate's <see cref="Seed"/>.
+    /// </summary>
+    public ulong? DataSeed { get; init; }
+
+    /// <summary>The data-order seed of <paramref name="replicate"/> (see <see cref="DataSeed"/>).</summary>
+    public ulong DataSeedOf(int replicate) => (DataSeed ?? Seed) + (ulong)replicate;
 
     /// <summary>Checks every value, naming the bad one.</summary>
     public void Validate()
@@ -183,6 +196,7 @@ public sealed record LotteryConfig
             ["branch_levels"] = string.Join(",", c.BranchLevels),
             ["allow_empty_layers"] = c.AllowEmptyLayers ? "true" : "false",
             ["seed"] = c.Seed.ToString(CultureInfo.InvariantCulture),
+            ["data_seed"] = c.DataSeed?.ToString(CultureInfo.InvariantCulture) ?? string.Empty,
         };
     }
 

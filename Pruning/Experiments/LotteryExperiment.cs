@@ -212,7 +212,10 @@ public sealed class LotteryExperiment
                 mask = NextMask(dir, level, mask, layers);
             }
 
-            context.RunUnit(unitDir, LotteryBranch, replicate, level, seed, start, mask, counter, level == 0 && _config.RewindIteration > 0 ? rewindPath : null, cancellation);
+            // The dense level trains 0 … T (saving θₖ on the way); later levels train k … T from θₖ.
+            ulong dataSeed = _config.DataSeedOf(replicate);
+            int from = level == 0 ? 0 : _config.RewindIteration;
+            context.RunUnit(unitDir, LotteryBranch, replicate, level, seed, start, mask, counter, level == 0 && _config.RewindIteration > 0 ? rewindPath : null, cancellation, dataSeed: dataSeed, startIteration: from);
             if (level == 0 && _config.RewindIteration > 0)
             {
                 start = SafeTensors.Read(rewindPath).Tensors.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
@@ -232,7 +235,7 @@ public sealed class LotteryExperiment
                     "shuffle" => (start, RandomMasks.Shuffle(mask, DeriveSeed(seed, 3000 + (ulong)level))),
                     _ => throw new InvalidOperationException($"unknown branch '{branch}'"),
                 };
-                context.RunUnit(LevelDirectory(dir, level, branch), branch, replicate, level, seed, branchStart, branchMask, counter, rewindPath: null, cancellation);
+                context.RunUnit(LevelDirectory(dir, level, branch), branch, replicate, level, seed, branchStart, branchMask, counter, rewindPath: null, cancellation, dataSeed: dataSeed, startIteration: from);
             }
         }
     }

@@ -120,7 +120,7 @@ public sealed class PruneAtInitExperiment
         var layers = PrunableLayers.Find(model, _config.Exclude);
         if (_settings.Sparsities.Any(s => s == 0))
         {
-            context.RunUnit(Path.Combine(dir, "init_dense", "sparsity_0.000", DenseBranch), DenseBranch, replicate, 0, seed, theta0, MaskSet.Dense(layers), counter, null, cancellation);
+            context.RunUnit(Path.Combine(dir, "init_dense", "sparsity_0.000", DenseBranch), DenseBranch, replicate, 0, seed, theta0, MaskSet.Dense(layers), counter, null, cancellation, dataSeed: _config.DataSeedOf(replicate));
         }
 
         InitPruneData? data = null;
@@ -161,7 +161,7 @@ public sealed class PruneAtInitExperiment
                 }
 
                 // The method's unit checks its own mask against this one, so a changed sparsity mask is refused.
-                context.RunUnit(Path.Combine(sparsityDir, method), method, replicate, level, seed, theta0, mask, counter, null, cancellation);
+                context.RunUnit(Path.Combine(sparsityDir, method), method, replicate, level, seed, theta0, mask, counter, null, cancellation, dataSeed: _config.DataSeedOf(replicate));
                 foreach (string check in _settings.SanityChecks)
                 {
                     if (check == "invert" && method == "random")
@@ -175,7 +175,7 @@ public sealed class PruneAtInitExperiment
                     {
                         // Found finished: its files are checked against its result; its mask is not recomputed
                         // (an inverted mask would mean scoring again).
-                        context.RunUnit(unitDir, branch, replicate, level, seed, theta0, mask, counter, null, cancellation, maskIsExpected: false);
+                        context.RunUnit(unitDir, branch, replicate, level, seed, theta0, mask, counter, null, cancellation, maskIsExpected: false, dataSeed: _config.DataSeedOf(replicate));
                         continue;
                     }
 
@@ -185,7 +185,7 @@ public sealed class PruneAtInitExperiment
                         "reinit" => (ExperimentContext.Snapshot(context.CreateModel(LotteryExperiment.DeriveSeed(seed, 5000 + (ulong)level))), mask),
                         _ => (theta0, Mask(invert: true)),
                     };
-                    context.RunUnit(unitDir, branch, replicate, level, seed, start, checkMask, counter, null, cancellation);
+                    context.RunUnit(unitDir, branch, replicate, level, seed, start, checkMask, counter, null, cancellation, dataSeed: _config.DataSeedOf(replicate));
                 }
             }
         }

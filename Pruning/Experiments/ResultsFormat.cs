@@ -13,6 +13,8 @@ public static class ResultsFormat
     /// own, diverged trainings are recorded, the data's content enters the run's identity. 3: a convolution's
     /// input gradient is computed as a transposed convolution (a different summation order from col2im), and its
     /// weight gradient sums small dW in image chunks and layers of few positions in blocks that cross images.
+    /// 4: a level rewound to θₖ trains iterations k … T (schedule and data order continue from k) instead of
+    /// restarting at iteration 0, and results record the iteration their training started at.
     /// </summary>
-    public const int Version = 3;
+    public const int Version = 4;
 }

@@ -12,7 +12,7 @@ namespace SparseNet.Pruning.Experiments;
 /// <param name="Level">Pruning level.</param>
 /// <param name="WeightsRemaining">Fraction of prunable weights kept.</param>
 /// <param name="LayerWeightsRemaining">Fraction kept per prunable tensor.</param>
-/// <param name="Iterations">Training iterations done (fewer than planned when training diverged).</param>
+/// <param name="Iterations">Training iterations done (fewer than planned when training diverged); a unit rewound to iteration k trains T − k.</param>
 /// <param name="TestAccuracy">Test accuracy after the last iteration.</param>
 /// <param name="TestLoss">Test loss after the last iteration (NaN when not finite).</param>
 /// <param name="EarlyStopIteration">Iteration of minimum validation loss.</param>
@@ -42,6 +42,9 @@ public sealed record UnitResult(
 
     /// <summary><see cref="Trained"/>, <see cref="Diverged"/> or <see cref="AtChance"/>.</summary>
     public string Outcome { get; init; } = Trained;
+
+    /// <summary>Iteration the unit's training started at: k for a unit rewound to θₖ, else 0.</summary>
+    public int StartIteration { get; init; }
 
     /// <summary>Iteration at which training diverged (0 unless <see cref="Outcome"/> is <see cref="Diverged"/>).</summary>
     public int DivergedAtIteration { get; init; }
@@ -86,6 +89,7 @@ public sealed record UnitResult(
             }
 
             w.WriteEndObject();
+            w.WriteNumber("start_iteration", StartIteration);
             w.WriteNumber("iterations", Iterations);
             JsonNumbers.Write(w, "test_accuracy", TestAccuracy);
             JsonNumbers.Write(w, "test_loss", TestLoss);
@@ -170,6 +174,7 @@ public sealed record UnitResult(
                 JsonNumbers.Read(e.GetProperty("early_stop_test_accuracy")))
             {
                 Outcome = outcome,
+                StartIteration = version >= 4 ? e.GetProperty("start_iteration").GetInt32() : 0,
                 DivergedAtIteration = outcome == Diverged ? e.GetProperty("diverged_at_iteration").GetInt32() : 0,
                 LastFiniteLoss = outcome == Diverged ? JsonNumbers.Read(e.GetProperty("last_finite_loss")) : double.NaN,
                 Files = version == 1 ? [] : e.GetProperty("files").EnumerateArray().Select(f => new UnitFile(f.GetProperty("path").GetString()!, f.GetProperty("bytes").GetInt64(), f.GetProperty("sha256").GetString()!)).ToList(),

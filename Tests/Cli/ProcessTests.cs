@@ -177,9 +177,9 @@ public class ProcessTests
         Assert.That(differing, Is.Empty, "files that differ from the single process's");
     }
 
-    // Every file of a run except the lock's own two, which name the process that held it.
+    // Every file of a run except the lock's own two, which name the process that held it, and the units' wall-clock records.
     private static Dictionary<string, byte[]> Files(string run) =>
         Directory.GetFiles(run, "*", SearchOption.AllDirectories)
-            .Where(f => Path.GetFileName(f) is not (".lock" or ".lock-holder"))
+            .Where(f => Path.GetFileName(f) is not (".lock" or ".lock-holder" or "time.json"))
             .ToDictionary(f => Path.GetRelativePath(run, f), File.ReadAllBytes, StringComparer.Ordinal);
 }

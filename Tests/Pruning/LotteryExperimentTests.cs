@@ -30,8 +30,10 @@ public class LotteryExperimentTests
         Seed = 11,
     };
 
+    // Every file of a run except the units' wall-clock records, which differ from run to run.
     private static Dictionary<string, byte[]> Files(string root) =>
         Directory.GetFiles(root, "*", SearchOption.AllDirectories)
+            .Where(f => Path.GetFileName(f) != UnitTime.FileName)
             .ToDictionary(f => Path.GetRelativePath(root, f), File.ReadAllBytes, StringComparer.Ordinal);
 
     [Test]
@@ -118,6 +120,54 @@ public class LotteryExperimentTests
         var expected = rewind["fc2.weight"].Data.Select((v, i) => v * m[i]).ToArray();
         Assert.That(w, Is.EqualTo(expected));
         Assert.That(w, Is.Not.EqualTo(init0["fc2.weight"].Data.Select((v, i) => v * m[i]).ToArray()));
+    }
+
+    [Test]
+    public void RewoundLevels_TrainFromKToT_AndAnUnprunedRewoundLevelEndsAsTheDenseRunWithPlainSgd()
+    {
+        // A rate so small that no weight is pruned: level 1 is the dense network rewound to θₖ.
+        string run = Path.Combine(_dir, "rewind-sgd");
+        var config = Config(rewind: 5) with
+        {
+            Recipe = Config().Recipe with { Optimizer = "sgd", LearningRate = 0.05f, LrMilestones = [9] },
+            PruneRate = 1e-9,
+            OutputPruneRate = 1e-9,
+            Levels = 2,
+            Branches = ["random_prune"],
+        };
+        new LotteryExperiment(config, run).Run(1);
+        string level0 = Path.Combine(run, "replicate_0", "level_00", "lottery"), level1 = Path.Combine(run, "replicate_0", "level_01", "lottery");
+        var dense = UnitResult.Load(Path.Combine(level0, "result.json"));
+        var rewound = UnitResult.Load(Path.Combine(level1, "result.json"));
+        var branch = UnitResult.Load(Path.Combine(run, "replicate_0", "level_01", "random_prune", "result.json"));
+        Assert.That((dense.StartIteration, dense.Iterations), Is.EqualTo((0, 16)));
+        Assert.That((rewound.StartIteration, rewound.Iterations), Is.EqualTo((5, 16 - 5)));
+        Assert.That((branch.StartIteration, branch.Iterations), Is.EqualTo((5, 16 - 5)));
+        Assert.That(rewound.WeightsRemaining, Is.EqualTo(1.0));
+        var a = SafeTensors.Read(Path.Combine(level0, "final.safetensors")).Tensors;
+        var b = SafeTensors.Read(Path.Combine(level1, "final.safetensors")).Tensors;
+        Assert.That(b.Keys, Is.EquivalentTo(a.Keys));
+        foreach (var (name, tensor) in a)
+        {
+            Assert.That(b[name].Data, Is.EqualTo(tensor.Data), name);
+        }
+
+        Assert.That(File.ReadLines(Path.Combine(level1, "metrics.jsonl")).First(), Does.StartWith("{\"iteration\":5,"));
+        Assert.That(UnitTime.Read(level1), Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void DataSeed_ChangesTheBatchOrderButNotTheInitialisation()
+    {
+        string a = Path.Combine(_dir, "seed-a"), b = Path.Combine(_dir, "seed-b");
+        var config = Config() with { Levels = 1, Branches = [] };
+        new LotteryExperiment(config, a).Run(1);
+        new LotteryExperiment(config with { DataSeed = 1234 }, b).Run(1);
+        string Unit(string run, string file) => Path.Combine(run, "replicate_0", "level_00", "lottery", file);
+        Assert.That(File.ReadAllBytes(Unit(b, "init.safetensors")), Is.EqualTo(File.ReadAllBytes(Unit(a, "init.safetensors"))));
+        Assert.That(File.ReadAllBytes(Unit(b, "final.safetensors")), Is.Not.EqualTo(File.ReadAllBytes(Unit(a, "final.safetensors"))));
+        Assert.That(config.Hash("x"), Is.Not.EqualTo((config with { DataSeed = 1234 }).Hash("x")));
+        Assert.That(config.Hash("x"), Is.EqualTo((config with { DataSeed = null }).Hash("x")));
     }
 
     [Test]

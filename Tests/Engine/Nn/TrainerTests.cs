@@ -49,6 +49,54 @@ public class TrainerTests
     }
 
     [Test]
+    public void StartingAtIterationK_FromTheWeightsOfK_ContinuesTheScheduleAndDataOrder_BitForBit()
+    {
+        // 300 examples at batch 20: 15 iterations an epoch; k = 22 lies inside the second epoch.
+        const int k = 22, total = 45;
+        var data = Blobs(300, 1);
+        var schedule = new LearningRateSchedule(0.05f, [30], 0.1f);
+        var model = ModelZoo.Create("lenet_300_100", [6], 3, InitScheme.GlorotNormal, 3);
+        var dense = new Trainer(model, new Sgd(model.Parameters(), 0.05f), schedule, data, 20, seed: 9);
+        Dictionary<string, float[]>? atK = null;
+        dense.TrainTo(total, p =>
+        {
+            if (p.Iteration == k)
+            {
+                atK = model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+            }
+        });
+        Assert.That(dense.Iteration, Is.EqualTo(total));
+
+        var rewound = ModelZoo.Create("lenet_300_100", [6], 3, InitScheme.GlorotNormal, 77);
+        rewound.LoadStateDict(atK!.ToDictionary(kv => kv.Key, kv => SparseNet.Engine.Tensors.Tensor.FromArray(kv.Value, model.StateDict()[kv.Key].Shape)));
+        var second = new Trainer(rewound, new Sgd(rewound.Parameters(), 0.05f), schedule, data, 20, seed: 9);
+        second.StartAt(k);
+        int steps = 0;
+        second.TrainTo(total, _ => steps++);
+        Assert.That(steps, Is.EqualTo(total - k));
+        foreach (var (name, value) in model.StateDict())
+        {
+            Assert.That(rewound.StateDict()[name].ToArray(), Is.EqualTo(value.ToArray()), name);
+        }
+
+        // Training the same steps from iteration 0 instead (the old rewinding) gives other weights.
+        var restarted = ModelZoo.Create("lenet_300_100", [6], 3, InitScheme.GlorotNormal, 77);
+        restarted.LoadStateDict(atK!.ToDictionary(kv => kv.Key, kv => SparseNet.Engine.Tensors.Tensor.FromArray(kv.Value, model.StateDict()[kv.Key].Shape)));
+        new Trainer(restarted, new Sgd(restarted.Parameters(), 0.05f), schedule, data, 20, seed: 9).TrainTo(total - k);
+        Assert.That(restarted.StateDict()["fc1.weight"].ToArray(), Is.Not.EqualTo(model.StateDict()["fc1.weight"].ToArray()));
+    }
+
+    [Test]
+    public void StartAt_AfterASteps_IsRefused()
+    {
+        var model = ModelZoo.Create("lenet_300_100", [6], 3, InitScheme.GlorotNormal, 3);
+        var trainer = new Trainer(model, new Sgd(model.Parameters(), 0.05f), LearningRateSchedule.Constant(0.05f), Blobs(60, 1), 20, seed: 9);
+        trainer.TrainTo(2);
+        var ex = Assert.Throws<InvalidOperationException>(() => trainer.StartAt(5));
+        Assert.That(ex!.Message, Does.Contain("after 2 steps"));
+    }
+
+    [Test]
     public void ANonFiniteLoss_StopsTrainingAtThatIteration_WithoutApplyingItsUpdate()
     {
         var model = ModelZoo.Create("lenet_300_100", [6], 3, InitScheme.GlorotNormal, 3);
