@@ -13,6 +13,7 @@ internal static class Program
         var root = new RootCommand("SparseNet: find lottery tickets, sparse subnetworks that train to the accuracy of the dense network.")
         {
             LotteryCommand.Create(),
+            InstabilityCommand.Create(),
             PruneAtInitCommand.Create(),
             TrainCommand.Create(),
             ReportCommand.Create(),

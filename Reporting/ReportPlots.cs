@@ -191,7 +191,7 @@ public static partial class ReportPlots
         return plot;
     }
 
-    private static void UseSansFont(Plot plot)
+    internal static void UseSansFont(Plot plot)
     {
         if (SansFamily is null)
         {

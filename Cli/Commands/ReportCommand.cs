@@ -31,6 +31,11 @@ internal static class ReportCommand
             throw new DirectoryNotFoundException($"run directory '{runDirectory}' does not exist");
         }
 
+        if (InstabilityConfig.IsInstabilityRun(runDirectory))
+        {
+            return PrintInstability(runDirectory);
+        }
+
         IReadOnlyList<UnitResult> results;
         ExperimentSummary summary, shown;
         IReadOnlyList<string> files;
@@ -48,12 +53,7 @@ internal static class ReportCommand
             files = ReportPlots.Write(shown, runDirectory);
         }
 
-        var busy = Directory.GetDirectories(runDirectory, "replicate_*").Order(StringComparer.Ordinal).Where(DirectoryLock.IsHeld).ToList();
-        if (busy.Count > 0)
-        {
-            CliRunner.Say($"(in progress: {string.Join(", ", busy.Select(d => $"{Path.GetFileName(d)} is being trained by {DirectoryLock.ReadHolder(d)}"))}; this report shows the units finished so far)");
-        }
-
+        SayBusy(runDirectory);
         CliRunner.Say(ReportTable.Format(shown));
         string sanity = SanityTable.Format(summary);
         if (sanity.Length > 0)
@@ -61,8 +61,49 @@ internal static class ReportCommand
             CliRunner.Say(sanity);
         }
 
+        SayTimes(runDirectory);
         CliRunner.Say($"summary: {Path.Combine(runDirectory, "summary.json")}");
         CliRunner.Say($"plots: {string.Join(", ", files)}");
         return results;
+    }
+
+    // An instability run: the barrier table by rewind iteration and the plot of the error along the paths.
+    private static IReadOnlyList<UnitResult> PrintInstability(string runDirectory)
+    {
+        IReadOnlyList<UnitResult> results;
+        InstabilitySummary summary;
+        IReadOnlyList<string> files;
+        using (DirectoryLock.Acquire(runDirectory, "sparsenet report", TimeSpan.FromSeconds(120), CliRunner.Interrupt))
+        {
+            results = LotteryExperiment.Results(runDirectory);
+            summary = InstabilitySummary.Read(runDirectory);
+            AtomicFile.WriteAllText(Path.Combine(runDirectory, "summary.json"), summary.ToJson());
+            files = InstabilityReport.WritePlot(summary, runDirectory);
+        }
+
+        SayBusy(runDirectory);
+        CliRunner.Say(InstabilityReport.Format(summary));
+        SayTimes(runDirectory);
+        CliRunner.Say($"summary: {Path.Combine(runDirectory, "summary.json")}");
+        CliRunner.Say($"plots: {string.Join(", ", files)}");
+        return results;
+    }
+
+    private static void SayTimes(string runDirectory)
+    {
+        string times = TrainingTimes.Format(runDirectory);
+        if (times.Length > 0)
+        {
+            CliRunner.Say(times);
+        }
+    }
+
+    private static void SayBusy(string runDirectory)
+    {
+        var busy = Directory.GetDirectories(runDirectory, "replicate_*").Order(StringComparer.Ordinal).Where(DirectoryLock.IsHeld).ToList();
+        if (busy.Count > 0)
+        {
+            CliRunner.Say($"(in progress: {string.Join(", ", busy.Select(d => $"{Path.GetFileName(d)} is being trained by {DirectoryLock.ReadHolder(d)}"))}; this report shows the units finished so far)");
+        }
     }
 }

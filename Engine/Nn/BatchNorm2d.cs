@@ -32,8 +32,15 @@ public sealed class BatchNorm2d : Module
     /// <summary>Added to the variance before the square root.</summary>
     public float Eps { get; }
 
-    /// <summary>Weight of the new batch in the running statistics.</summary>
-    public float Momentum { get; }
+    /// <summary>
+    /// Weight of the new batch in the running statistics. Setting it to 1/t before batch t (t = 1, 2, …) makes the
+    /// running statistics the plain average of the batches seen, as when they are recomputed for given weights.
+    /// </summary>
+    public float Momentum
+    {
+        get;
+        set => field = value is >= 0f and <= 1f ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "batch_norm: momentum must be in [0, 1]");
+    }
 
     /// <summary>Scale γ.</summary>
     public Parameter Weight { get; }

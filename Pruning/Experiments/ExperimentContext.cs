@@ -22,11 +22,10 @@ internal sealed class ExperimentContext
     private readonly int _evalEvery;
 
     /// <summary>Loads the recipe's data and holds out its validation set, chosen by <paramref name="dataSeed"/>.</summary>
-    public ExperimentContext(TrainingRecipe recipe, int evalEvery, int rewindIteration, ulong dataSeed, CancellationToken cancellation = default)
+    public ExperimentContext(TrainingRecipe recipe, int evalEvery, ulong dataSeed, CancellationToken cancellation = default)
     {
         _recipe = recipe;
         _evalEvery = evalEvery;
-        RewindIteration = rewindIteration;
         var (train, test) = DatasetCatalog.Load(recipe.Data);
         cancellation.ThrowIfCancellationRequested();
         (Train, Validation) = recipe.HoldOutValidation(train, dataSeed);
@@ -41,9 +40,6 @@ internal sealed class ExperimentContext
 
     /// <summary>Test examples.</summary>
     public Dataset Test { get; }
-
-    /// <summary>Iteration whose weights a rewinding run keeps.</summary>
-    public int RewindIteration { get; }
 
     /// <summary>Iterations every unit trains.</summary>
     public int IterationsPerUnit => _recipe.Epochs * new BatchSampler(Train.Count, _recipe.BatchSize, shuffle: false, seed: 0).BatchesPerEpoch;
@@ -65,15 +61,16 @@ internal sealed class ExperimentContext
     /// result already exists is checked and read back instead: its result must be intact, every file it
     /// recorded must have the recorded length and hash, and (when <paramref name="maskIsExpected"/>) its mask
     /// must be <paramref name="mask"/>; otherwise <see cref="DamagedUnitException"/> names the file. With
-    /// <paramref name="rewindPath"/>, the weights after <see cref="RewindIteration"/> iterations are saved there.
+    /// <paramref name="saveAt"/>, the weights after each of its iterations are saved to the path it maps it to.
     /// A training whose loss or weights stop being finite ends at that iteration and is recorded as diverged.
     /// </summary>
     /// <remarks>
     /// The batches are drawn with <paramref name="dataSeed"/> (default: <paramref name="seed"/>). A unit with
     /// <paramref name="startIteration"/> k &gt; 0 trains iterations k … T: the learning-rate schedule and the data order
-    /// continue from iteration k, with a fresh optimizer state; it records T − k iterations.
+    /// continue from iteration k, with a fresh optimizer state; it records T − k iterations. With
+    /// <paramref name="endIteration"/>, training stops there instead of at T (the trunk of an instability run).
     /// </remarks>
-    public UnitResult RunUnit(string dir, string branch, int replicate, int level, ulong seed, IReadOnlyDictionary<string, SafeTensor> start, MaskSet mask, UnitCounter counter, string? rewindPath, CancellationToken cancellation, bool maskIsExpected = true, ulong? dataSeed = null, int startIteration = 0)
+    public UnitResult RunUnit(string dir, string branch, int replicate, int level, ulong seed, IReadOnlyDictionary<string, SafeTensor> start, MaskSet mask, UnitCounter counter, IReadOnlyDictionary<int, string>? saveAt, CancellationToken cancellation, bool maskIsExpected = true, ulong? dataSeed = null, int startIteration = 0, int? endIteration = null)
     {
         string resultPath = Path.Combine(dir, "result.json");
         if (File.Exists(resultPath))
@@ -93,7 +90,7 @@ internal sealed class ExperimentContext
         Checkpoint.Save(Path.Combine(dir, "init.safetensors"), model);
 
         var trainer = new Trainer(model, recipe.CreateOptimizer(model), recipe.CreateSchedule(), Train, recipe.BatchSize, dataSeed ?? seed);
-        int total = recipe.Epochs * trainer.IterationsPerEpoch;
+        int total = endIteration ?? (recipe.Epochs * trainer.IterationsPerEpoch);
         if (startIteration > total)
         {
             throw new SettingsException(string.Create(CultureInfo.InvariantCulture, $"start iteration {startIteration} is past the end of training ({total} iterations)"));
@@ -123,9 +120,9 @@ internal sealed class ExperimentContext
         trainer.TrainTo(total, p =>
         {
             cancellation.ThrowIfCancellationRequested();
-            if (rewindPath is not null && p.Iteration == RewindIteration)
+            if (saveAt is not null && saveAt.TryGetValue(p.Iteration, out string? path))
             {
-                Checkpoint.Save(rewindPath, model);
+                Checkpoint.Save(path, model);
             }
 
             if (p.Iteration % _evalEvery == 0 || p.Iteration == total)
@@ -144,16 +141,16 @@ internal sealed class ExperimentContext
         }
 
         var files = new List<string> { "mask.safetensors", "init.safetensors", "final.safetensors", "metrics.jsonl" };
-        if (rewindPath is not null)
+        foreach (var (iteration, path) in (saveAt ?? new Dictionary<int, string>()).OrderBy(kv => kv.Key))
         {
-            if (!File.Exists(rewindPath))
+            if (!File.Exists(path))
             {
-                // Training diverged before the rewind iteration (a rewind past the end is refused up front):
-                // the later levels rewind to the last weights the dense run had.
-                Checkpoint.Save(rewindPath, model);
+                // Training diverged before this iteration (one past the end is refused up front): what starts
+                // from it starts from the last weights the run had.
+                Checkpoint.Save(path, model);
             }
 
-            files.Add(Path.GetRelativePath(dir, rewindPath).Replace('\\', '/'));
+            files.Add(Path.GetRelativePath(dir, path).Replace('\\', '/'));
         }
 
         Checkpoint.Save(Path.Combine(dir, "final.safetensors"), model);

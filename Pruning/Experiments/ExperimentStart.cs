@@ -35,16 +35,18 @@ internal sealed class ExperimentStart
     /// Opens <paramref name="runDirectory"/> for <paramref name="config"/>; <paramref name="validate"/> checks the
     /// plan against the loaded data (throwing <see cref="Engine.SettingsException"/>) before the directory is touched.
     /// </summary>
-    public static ExperimentStart Open(LotteryConfig config, string runDirectory, string purpose, int rewindIteration, Action<ExperimentContext> validate, CancellationToken cancellation)
+    /// <remarks><paramref name="hyperparameters"/> turns the configuration's JSON into the run's <c>hyperparameters.json</c> (default: as is).</remarks>
+    public static ExperimentStart Open(LotteryConfig config, string runDirectory, string purpose, Action<ExperimentContext> validate, CancellationToken cancellation, Func<string, string>? hyperparameters = null)
     {
         string fingerprint = DatasetCatalog.Fingerprint(config.Recipe.Data);
         cancellation.ThrowIfCancellationRequested();
-        var context = new ExperimentContext(config.Recipe, config.EvalEvery, rewindIteration, config.Seed, cancellation);
+        var context = new ExperimentContext(config.Recipe, config.EvalEvery, config.Seed, cancellation);
         validate(context);
         using (DirectoryLock.Acquire(runDirectory, purpose, ShortHoldWait, cancellation))
         {
             AtomicFile.RemoveLeftovers(runDirectory, recursive: false);
-            AtomicFile.WriteAllText(Path.Combine(runDirectory, "hyperparameters.json"), config.ToJson(fingerprint));
+            string json = config.ToJson(fingerprint);
+            AtomicFile.WriteAllText(Path.Combine(runDirectory, "hyperparameters.json"), hyperparameters is null ? json : hyperparameters(json));
         }
 
         return new ExperimentStart(context, runDirectory, purpose, cancellation);
@@ -63,14 +65,22 @@ internal sealed class ExperimentStart
     }
 
     /// <summary>Writes the summary of every unit finished so far (any process's) and returns it.</summary>
-    public ExperimentSummary WriteSummary()
+    public ExperimentSummary WriteSummary() => UnderRunLock(() =>
+    {
+        var summary = LotteryExperiment.Summarize(_runDirectory);
+        AtomicFile.WriteAllText(Path.Combine(_runDirectory, "summary.json"), summary.ToJson());
+        return summary;
+    });
+
+    /// <summary>
+    /// Runs <paramref name="write"/> under the run directory's short lock: a summary computed there has seen every
+    /// unit any writer finished before it.
+    /// </summary>
+    public T UnderRunLock<T>(Func<T> write)
     {
         using (DirectoryLock.Acquire(_runDirectory, _purpose, ShortHoldWait, _cancellation))
         {
-            // Computed under the lock: the last writer has seen every unit any writer finished before it.
-            var summary = LotteryExperiment.Summarize(_runDirectory);
-            AtomicFile.WriteAllText(Path.Combine(_runDirectory, "summary.json"), summary.ToJson());
-            return summary;
+            return write();
         }
     }
 }

@@ -66,7 +66,7 @@ public sealed class LotteryExperiment
             throw new SettingsException($"replicates must be ≥ 1, got {replicates}");
         }
 
-        var start = ExperimentStart.Open(_config, RunDirectory, "sparsenet lottery", _config.RewindIteration, ValidatePlan, cancellation);
+        var start = ExperimentStart.Open(_config, RunDirectory, "sparsenet lottery", ValidatePlan, cancellation);
         _context = start.Context;
         var counter = new UnitCounter(UnitCount(replicates, mine), progress);
         foreach (int r in mine.Replicates(replicates))
@@ -215,7 +215,7 @@ public sealed class LotteryExperiment
             // The dense level trains 0 … T (saving θₖ on the way); later levels train k … T from θₖ.
             ulong dataSeed = _config.DataSeedOf(replicate);
             int from = level == 0 ? 0 : _config.RewindIteration;
-            context.RunUnit(unitDir, LotteryBranch, replicate, level, seed, start, mask, counter, level == 0 && _config.RewindIteration > 0 ? rewindPath : null, cancellation, dataSeed: dataSeed, startIteration: from);
+            context.RunUnit(unitDir, LotteryBranch, replicate, level, seed, start, mask, counter, level == 0 && _config.RewindIteration > 0 ? new Dictionary<int, string> { [_config.RewindIteration] = rewindPath } : null, cancellation, dataSeed: dataSeed, startIteration: from);
             if (level == 0 && _config.RewindIteration > 0)
             {
                 start = SafeTensors.Read(rewindPath).Tensors.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
@@ -235,7 +235,7 @@ public sealed class LotteryExperiment
                     "shuffle" => (start, RandomMasks.Shuffle(mask, DeriveSeed(seed, 3000 + (ulong)level))),
                     _ => throw new InvalidOperationException($"unknown branch '{branch}'"),
                 };
-                context.RunUnit(LevelDirectory(dir, level, branch), branch, replicate, level, seed, branchStart, branchMask, counter, rewindPath: null, cancellation, dataSeed: dataSeed, startIteration: from);
+                context.RunUnit(LevelDirectory(dir, level, branch), branch, replicate, level, seed, branchStart, branchMask, counter, saveAt: null, cancellation, dataSeed: dataSeed, startIteration: from);
             }
         }
     }

@@ -64,7 +64,7 @@ public sealed class PruneAtInitExperiment
             throw new SettingsException($"replicates must be ≥ 1, got {replicates}");
         }
 
-        var start = ExperimentStart.Open(_config, RunDirectory, "sparsenet prune-at-init", rewindIteration: 0, ValidatePlan, cancellation);
+        var start = ExperimentStart.Open(_config, RunDirectory, "sparsenet prune-at-init", ValidatePlan, cancellation);
         var context = start.Context;
         var counter = new UnitCounter(UnitCount(replicates, mine), progress);
         foreach (int r in mine.Replicates(replicates))
