@@ -20,7 +20,10 @@ internal sealed class ExperimentContext
     private readonly TrainingRecipe _recipe;
     private readonly int _evalEvery;
 
-    /// <summary>Loads the recipe's data and holds out its validation set, chosen by <paramref name="dataSeed"/>.</summary>
+    /// <summary>
+    /// Loads the recipe's data, holds out its validation set and (with <see cref="TrainingRecipe.TrainExamples"/>) keeps
+    /// a fixed subset of the rest, both chosen by <paramref name="dataSeed"/>.
+    /// </summary>
     public ExperimentContext(TrainingRecipe recipe, int evalEvery, int rewindIteration, ulong dataSeed, CancellationToken cancellation = default)
     {
         _recipe = recipe;
@@ -28,12 +31,17 @@ internal sealed class ExperimentContext
         RewindIteration = rewindIteration;
         var (train, test) = DatasetCatalog.Load(recipe.Data);
         cancellation.ThrowIfCancellationRequested();
-        (Train, Validation) = recipe.HoldOutValidation(train, dataSeed);
+        (train, Validation) = recipe.HoldOutValidation(train, dataSeed);
+        Train = recipe.SelectTrainExamples(train, dataSeed);
+        Augmentation = recipe.AugmentationFor(Train);
         Test = test;
     }
 
-    /// <summary>Training examples (validation set removed).</summary>
+    /// <summary>Training examples (validation set removed; only the recipe's subset when it names one).</summary>
     public Dataset Train { get; }
+
+    /// <summary>Augmentation of the training batches (see <see cref="TrainingRecipe.AugmentationFor"/>); null for none.</summary>
+    public RandomCropFlip? Augmentation { get; }
 
     /// <summary>Held-out validation examples (early stopping).</summary>
     public Dataset Validation { get; }
@@ -86,7 +94,7 @@ internal sealed class ExperimentContext
         mask.Save(Path.Combine(dir, "mask.safetensors"));
         Checkpoint.Save(Path.Combine(dir, "init.safetensors"), model);
 
-        var trainer = new Trainer(model, recipe.CreateOptimizer(model), recipe.CreateSchedule(), Train, recipe.BatchSize, seed);
+        var trainer = new Trainer(model, recipe.CreateOptimizer(model), recipe.CreateSchedule(), Train, recipe.BatchSize, seed) { Augmentation = Augmentation };
         int total = recipe.Epochs * trainer.IterationsPerEpoch;
         var metrics = new StringBuilder();
         var best = (Iteration: 0, ValLoss: double.PositiveInfinity, TestAccuracy: double.NaN);
