@@ -35,6 +35,17 @@ internal static class TrainSummary
             w.WriteNumber("lr", s.LearningRate);
             w.WriteNumber("batch_size", s.BatchSize);
             w.WriteString("init", s.Init.ToString());
+
+            // Written only when set, so a summary of the default recipe reads as before.
+            if (s.TrainExamples > 0)
+            {
+                w.WriteNumber("train_examples", s.TrainExamples);
+            }
+
+            if (s.Augment is { } augment)
+            {
+                w.WriteBoolean("augment", augment);
+            }
             w.WriteStartArray("history");
             foreach (var e in history)
             {

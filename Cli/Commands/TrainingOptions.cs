@@ -17,7 +17,7 @@ internal sealed class TrainingOptions
 
     private readonly Option<string> _data = new("--data")
     {
-        Description = "Dataset: mnist-10k (built in), fashion-mnist (/usr/share/datasets/fashion-mnist), or a directory with the four IDX files",
+        Description = "Dataset: mnist-10k (built in), fashion-mnist (/usr/share/datasets/fashion-mnist), cifar10 ($SPARSENET_CIFAR10, else ~/.cache/sparsenet/cifar-10-batches-bin or /usr/share/datasets/cifar-10-batches-bin; binary version from https://www.cs.toronto.edu/~kriz/cifar.html), or a directory with the four IDX files or the CIFAR-10 batches",
         DefaultValueFactory = _ => DatasetCatalog.Mnist10k,
     };
 
@@ -49,6 +49,16 @@ internal sealed class TrainingOptions
 
     private readonly Option<int> _validation;
 
+    private readonly Option<int> _trainExamples = new("--train-examples")
+    {
+        Description = "Train on a fixed random subset of this many training examples (after the validation hold-out, chosen by --seed) for a reduced budget; 0 for all",
+        DefaultValueFactory = _ => 0,
+    };
+
+    private readonly Option<bool> _augment = new("--augment") { Description = "Augment training batches with random 4-pixel crops and horizontal flips (default: on for cifar10, off for the MNIST family)" };
+
+    private readonly Option<bool> _noAugment = new("--no-augment") { Description = "Do not augment training batches, even on cifar10" };
+
     private readonly Option<ulong> _seed = new("--seed") { Description = "Seed for weights, data order and any randomness", DefaultValueFactory = _ => 1UL };
 
     private readonly Option<ulong?> _dataSeed = new("--data-seed") { Description = "Seed of the data order (batches and augmentation) alone, separate from the weights' seed; default: --seed (replicate r adds r)" };
@@ -67,7 +77,7 @@ internal sealed class TrainingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _model, _data, _epochs, _batchSize, _optimizer, _lr, _momentum, _nesterov, _weightDecay, _milestones, _gamma, _warmup, _init, _validation, _seed, _dataSeed })
+        foreach (var option in new Option[] { _model, _data, _epochs, _batchSize, _optimizer, _lr, _momentum, _nesterov, _weightDecay, _milestones, _gamma, _warmup, _init, _validation, _trainExamples, _augment, _noAugment, _seed, _dataSeed })
         {
             command.Options.Add(option);
         }
@@ -75,6 +85,12 @@ internal sealed class TrainingOptions
 
     public TrainingRecipe Read(ParseResult parse)
     {
+        bool augment = parse.GetValue(_augment), noAugment = parse.GetValue(_noAugment);
+        if (augment && noAugment)
+        {
+            throw new UsageException("--augment and --no-augment contradict each other; give at most one");
+        }
+
         var recipe = new TrainingRecipe
         {
             Model = parse.GetValue(_model)!,
@@ -91,6 +107,8 @@ internal sealed class TrainingOptions
             WarmupIterations = parse.GetValue(_warmup),
             Init = parse.GetValue(_init) == "kaiming" ? InitScheme.KaimingNormal : InitScheme.GlorotNormal,
             ValidationSize = parse.GetValue(_validation),
+            TrainExamples = parse.GetValue(_trainExamples),
+            Augment = augment ? true : noAugment ? false : null,
         };
         try
         {

@@ -8,6 +8,8 @@ namespace SparseNet.Engine.Data;
 /// </summary>
 public sealed class Dataset
 {
+    private readonly float[] _blackLevel = [];
+
     /// <summary>Creates a dataset over the given arrays (they are used as is, not copied).</summary>
     /// <param name="features">Row-major [count, product of <paramref name="featureShape"/>].</param>
     /// <param name="labels">Class index of each example, in [0, <paramref name="numClasses"/>).</param>
@@ -79,6 +81,34 @@ public sealed class Dataset
     public int NumClasses { get; }
 
     /// <summary>
+    /// The value a black pixel (raw 0) has in each channel after the loader's scaling and normalisation: what
+    /// <see cref="RandomCropFlip"/> pads with, so padding is black as in torchvision's <c>RandomCrop</c> before
+    /// <c>Normalize</c>. Empty (the default) means 0 in every channel (features not normalised); otherwise one value
+    /// per channel (<see cref="FeatureShape"/>[0]). Subsets keep it.
+    /// </summary>
+    /// <exception cref="ArgumentException">Set to a list that is neither empty nor one finite value per channel.</exception>
+    public IReadOnlyList<float> BlackLevel
+    {
+        get => _blackLevel;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (value.Count != 0 && (value.Count != FeatureShape[0] || value.Any(v => !float.IsFinite(v))))
+            {
+                throw new ArgumentException($"Dataset: black level [{string.Join(", ", value)}] must hold one finite value per channel ({FeatureShape[0]} for features [{string.Join(',', FeatureShape)}]) or none.", nameof(value));
+            }
+
+            _blackLevel = value.ToArray();
+        }
+    }
+
+    /// <summary>
+    /// Whether training on this data uses <see cref="RandomCropFlip"/> unless told otherwise (true for CIFAR-10, false
+    /// for the MNIST family, as in open_lth). Subsets keep it.
+    /// </summary>
+    public bool AugmentByDefault { get; init; }
+
+    /// <summary>
     /// Share of the most common class: the accuracy of always guessing it, the level a classifier must beat to
     /// have learned anything (0 for an empty set).
     /// </summary>
@@ -124,7 +154,28 @@ public sealed class Dataset
             labels[i] = Labels[src];
         }
 
-        return new Dataset(features, labels, FeatureShape, NumClasses);
+        return new Dataset(features, labels, FeatureShape, NumClasses) { BlackLevel = _blackLevel, AugmentByDefault = AugmentByDefault };
+    }
+
+    /// <summary>
+    /// A fixed random subset of <paramref name="count"/> examples, for a reduced-budget run: the first
+    /// <paramref name="count"/> of a Philox permutation on stream <see cref="RngStreams.TrainSubset"/>, kept in their
+    /// original order. The same seed always gives the same subset, and a smaller count gives a subset of a larger one.
+    /// </summary>
+    /// <param name="count">Examples to keep, in [1, Count].</param>
+    /// <param name="seed">Data seed (the seed of the validation split).</param>
+    /// <returns>The subset (a copy).</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is not in [1, Count].</exception>
+    public Dataset Sample(int count, ulong seed)
+    {
+        if (count <= 0 || count > Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"Dataset.Sample: cannot keep {count} of {Count} examples; need 1 <= count <= {Count}.");
+        }
+
+        int[] chosen = new Philox(seed, RngStreams.TrainSubset).Permutation(Count)[..count];
+        Array.Sort(chosen);
+        return Subset(chosen);
     }
 
     /// <summary>

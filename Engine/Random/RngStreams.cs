@@ -21,4 +21,10 @@ public static class RngStreams
 
     /// <summary>Choice of the validation examples held out of the training set.</summary>
     public const ulong Validation = 5;
+
+    /// <summary>Random crops and flips of the training images (data augmentation).</summary>
+    public const ulong Augmentation = 6;
+
+    /// <summary>Choice of the fixed subset of training examples a reduced-budget run trains on.</summary>
+    public const ulong TrainSubset = 7;
 }

@@ -55,6 +55,12 @@ public sealed class Trainer
     /// <summary>Iterations done so far (updates applied).</summary>
     public int Iteration { get; private set; }
 
+    /// <summary>
+    /// Augmentation applied to each training batch after it is gathered, keyed by (seed, <see cref="Iteration"/>) so a
+    /// run continued from iteration k augments as the uninterrupted one did; null (the default) for none.
+    /// </summary>
+    public RandomCropFlip? Augmentation { get; init; }
+
     /// <summary>Where training diverged, or null while every loss and weight is finite.</summary>
     public Divergence? Divergence { get; private set; }
 
@@ -172,6 +178,7 @@ public sealed class Trainer
         }
 
         _sampler.Gather(_train, indices, _x, _y);
+        Augmentation?.Apply(_x, n, _sampler.Seed, Iteration);
         var x = Tensor.Wrap(_x, [n, .. _train.FeatureShape]);
         _optimizer.ZeroGrad();
         float value;

@@ -14,7 +14,7 @@ public sealed record TrainingRecipe
     /// <summary>Architecture name (see <see cref="ModelZoo.Names"/>).</summary>
     public string Model { get; init; } = "lenet_300_100";
 
-    /// <summary>Dataset: <c>mnist-10k</c>, <c>fashion-mnist</c> or a directory.</summary>
+    /// <summary>Dataset: <c>mnist-10k</c>, <c>fashion-mnist</c>, <c>cifar10</c> or a directory (see <see cref="DatasetCatalog.Load"/>).</summary>
     public string Data { get; init; } = "mnist-10k";
 
     /// <summary>Training epochs.</summary>
@@ -53,6 +53,18 @@ public sealed record TrainingRecipe
     /// <summary>Training examples held out as a validation set.</summary>
     public int ValidationSize { get; init; }
 
+    /// <summary>
+    /// Train on a fixed random subset of this many training examples (after the validation hold-out), for
+    /// reduced-budget runs; 0 (the default) trains on all of them. See <see cref="SelectTrainExamples"/>.
+    /// </summary>
+    public int TrainExamples { get; init; }
+
+    /// <summary>
+    /// Whether training batches get <see cref="RandomCropFlip"/> (random crops and flips); null (the default) follows
+    /// the data's <see cref="Dataset.AugmentByDefault"/>: on for CIFAR-10, off for the MNIST family.
+    /// </summary>
+    public bool? Augment { get; init; }
+
     /// <summary>Checks every value, naming the bad one.</summary>
     public void Validate()
     {
@@ -67,6 +79,39 @@ public sealed record TrainingRecipe
         Require(LrGamma > 0f && float.IsFinite(LrGamma), $"learning-rate gamma must be positive, got {LrGamma}");
         Require(WarmupIterations >= 0, $"warm-up must be ≥ 0 iterations, got {WarmupIterations}");
         Require(ValidationSize >= 0, $"validation size must be ≥ 0, got {ValidationSize}");
+        Require(TrainExamples >= 0, $"train examples must be ≥ 0 (0: all of them), got {TrainExamples}");
+    }
+
+    /// <summary>
+    /// The training examples to train on: all of <paramref name="train"/> when <see cref="TrainExamples"/> is 0, else a
+    /// fixed subset of that many chosen by <paramref name="seed"/> (see <see cref="Dataset.Sample"/>); more than the
+    /// data holds is a <see cref="SettingsException"/> naming both numbers and the data.
+    /// </summary>
+    /// <param name="train">Training examples left after the validation hold-out.</param>
+    /// <param name="seed">Data seed (the one the validation split uses).</param>
+    public Dataset SelectTrainExamples(Dataset train, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        if (TrainExamples == 0)
+        {
+            return train;
+        }
+
+        if (TrainExamples < 0 || TrainExamples > train.Count)
+        {
+            string heldOut = ValidationSize > 0 ? $" left after holding out {ValidationSize} for validation" : string.Empty;
+            throw new SettingsException($"train examples {TrainExamples} must be in 1 to the {train.Count} training examples of '{Data}'{heldOut}");
+        }
+
+        return train.Sample(TrainExamples, seed);
+    }
+
+    /// <summary>The augmentation of training batches on <paramref name="train"/>: per <see cref="Augment"/>, or the data's default; null for none.</summary>
+    /// <exception cref="SettingsException">Augmentation is asked for, but the examples are not images [channels, height, width].</exception>
+    public RandomCropFlip? AugmentationFor(Dataset train)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        return (Augment ?? train.AugmentByDefault) ? RandomCropFlip.For(train) : null;
     }
 
     /// <summary>

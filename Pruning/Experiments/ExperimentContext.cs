@@ -21,19 +21,27 @@ internal sealed class ExperimentContext
     private readonly TrainingRecipe _recipe;
     private readonly int _evalEvery;
 
-    /// <summary>Loads the recipe's data and holds out its validation set, chosen by <paramref name="dataSeed"/>.</summary>
+    /// <summary>
+    /// Loads the recipe's data, holds out its validation set and (with <see cref="TrainingRecipe.TrainExamples"/>) keeps
+    /// a fixed subset of the rest, both chosen by <paramref name="dataSeed"/>.
+    /// </summary>
     public ExperimentContext(TrainingRecipe recipe, int evalEvery, ulong dataSeed, CancellationToken cancellation = default)
     {
         _recipe = recipe;
         _evalEvery = evalEvery;
         var (train, test) = DatasetCatalog.Load(recipe.Data);
         cancellation.ThrowIfCancellationRequested();
-        (Train, Validation) = recipe.HoldOutValidation(train, dataSeed);
+        (train, Validation) = recipe.HoldOutValidation(train, dataSeed);
+        Train = recipe.SelectTrainExamples(train, dataSeed);
+        Augmentation = recipe.AugmentationFor(Train);
         Test = test;
     }
 
-    /// <summary>Training examples (validation set removed).</summary>
+    /// <summary>Training examples (validation set removed; only the recipe's subset when it names one).</summary>
     public Dataset Train { get; }
+
+    /// <summary>Augmentation of the training batches (see <see cref="TrainingRecipe.AugmentationFor"/>); null for none.</summary>
+    public RandomCropFlip? Augmentation { get; }
 
     /// <summary>Held-out validation examples (early stopping).</summary>
     public Dataset Validation { get; }
@@ -89,7 +97,7 @@ internal sealed class ExperimentContext
         mask.Save(Path.Combine(dir, "mask.safetensors"));
         Checkpoint.Save(Path.Combine(dir, "init.safetensors"), model);
 
-        var trainer = new Trainer(model, recipe.CreateOptimizer(model), recipe.CreateSchedule(), Train, recipe.BatchSize, dataSeed ?? seed);
+        var trainer = new Trainer(model, recipe.CreateOptimizer(model), recipe.CreateSchedule(), Train, recipe.BatchSize, dataSeed ?? seed) { Augmentation = Augmentation };
         int total = endIteration ?? (recipe.Epochs * trainer.IterationsPerEpoch);
         if (startIteration > total)
         {

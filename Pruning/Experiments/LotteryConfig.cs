@@ -185,6 +185,10 @@ public sealed record LotteryConfig
             ["warmup"] = r.WarmupIterations.ToString(CultureInfo.InvariantCulture),
             ["init"] = r.Init.ToString(),
             ["validation_size"] = r.ValidationSize.ToString(CultureInfo.InvariantCulture),
+            ["train_examples"] = r.TrainExamples.ToString(CultureInfo.InvariantCulture),
+
+            // "default" follows the data (on for CIFAR-10): only an explicit choice enters the run's name.
+            ["augment"] = r.Augment switch { null => "default", true => "true", false => "false" },
             ["levels"] = c.Levels.ToString(CultureInfo.InvariantCulture),
             ["prune_rate"] = F(c.PruneRate),
             ["output_prune_rate"] = F(c.OutputPruneRate),
