@@ -70,14 +70,24 @@ internal static class ProgressDisplay
     {
         if (console is null || !IsLive(console))
         {
-            int lastDone = 0;
+            int lastDone = 0, firstDone = -1;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var sinceFirst = new System.Diagnostics.Stopwatch();
             work(
-                (done, _, _) =>
+                (done, fraction, _) =>
                 {
+                    // Units found finished (a resumed run) count in no time; the rate is taken from the first unit
+                    // this process trains.
+                    if (firstDone < 0 && fraction > 0)
+                    {
+                        firstDone = done;
+                        sinceFirst.Start();
+                    }
+
                     if (done != lastDone)
                     {
                         lastDone = done;
-                        plain.WriteLine($"  {done}/{totalUnits} trainings done");
+                        plain.WriteLine($"  {done}/{totalUnits} trainings done ({Eta(clock.Elapsed, sinceFirst.Elapsed, done - Math.Max(0, firstDone), totalUnits - done)})");
                     }
                 },
                 plain.WriteLine);
@@ -118,6 +128,14 @@ internal static class ProgressDisplay
             // Straight to the terminal: a write through the console's pipeline would redraw the bar.
             console.WriteAnsi(w => w.ShowCursor().WriteLine());
         }
+    }
+
+    /// <summary>Elapsed time, and the time left at the rate the trained units went (when one was).</summary>
+    internal static string Eta(TimeSpan elapsed, TimeSpan training, int trained, int left)
+    {
+        string Span(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}:{t.Minutes:D2}:{t.Seconds:D2}" : $"{t.Minutes}:{t.Seconds:D2}";
+        string text = $"{Span(elapsed)} elapsed";
+        return trained > 0 && left > 0 ? $"{text}, about {Span(training / trained * left)} left" : text;
     }
 
     // Null when stdout is not a terminal: Spectre would still think the console interactive when only

@@ -134,7 +134,20 @@ public partial class ProgressDisplayTests
             update(2, 0, string.Empty);
         });
 
-        Assert.That(plain.ToString().Split(Environment.NewLine), Is.EqualTo(new[] { "after half a unit", "  1/2 trainings done", "  2/2 trainings done", string.Empty }));
+        var lines = plain.ToString().Split(Environment.NewLine);
+        Assert.That(lines, Has.Length.EqualTo(4));
+        Assert.That(lines[0], Is.EqualTo("after half a unit"));
+        Assert.That(lines[1], Does.Match(@"^  1/2 trainings done \(0:\d\d elapsed, about 0:\d\d left\)$"));
+        Assert.That(lines[2], Does.Match(@"^  2/2 trainings done \(0:\d\d elapsed\)$"));
+        Assert.That(lines[3], Is.Empty);
+    }
+
+    [Test]
+    public void Eta_ScalesTheTimeOfTheTrainedUnitsToThoseLeft()
+    {
+        Assert.That(ProgressDisplay.Eta(TimeSpan.FromSeconds(75), TimeSpan.FromSeconds(60), 3, 6), Is.EqualTo("1:15 elapsed, about 2:00 left"));
+        Assert.That(ProgressDisplay.Eta(TimeSpan.FromHours(2.5), TimeSpan.FromHours(2), 1, 1), Is.EqualTo("2:30:00 elapsed, about 2:00:00 left"));
+        Assert.That(ProgressDisplay.Eta(TimeSpan.FromSeconds(5), TimeSpan.Zero, 0, 4), Is.EqualTo("0:05 elapsed"));
     }
 
     [Test]
