@@ -9,16 +9,15 @@ using SparseNet.Engine.Tensors;
 namespace SparseNet.Benchmarks;
 
 /// <summary>
-/// One training step of a built-in model at batch 60 on uniform random input: forward, softmax cross-entropy,
-/// backward and Adam, exactly as <c>Trainer.Step</c> runs it (the batch is already gathered; activations recycled by a TensorArena).
+/// One training step of a built-in model on uniform random input: forward, softmax cross-entropy, backward and
+/// the optimizer (Adam at batch 60 unless a subclass says otherwise), exactly as <c>Trainer.Step</c> runs it (the
+/// batch is already gathered; activations recycled by a TensorArena).
 /// </summary>
 [MemoryDiagnoser]
-public abstract class TrainStepBenchmark(string model, int[] inputShape, float learningRate)
+public abstract class TrainStepBenchmark(string model, int[] inputShape, float learningRate, int batch = 60, Func<Module, float, Optimizer>? optimizer = null)
 {
-    private const int Batch = 60;
-
     private Module _model = null!;
-    private Adam _adam = null!;
+    private Optimizer _optimizer = null!;
     private Tensor _x = null!;
     private int[] _y = null!;
 
@@ -26,12 +25,12 @@ public abstract class TrainStepBenchmark(string model, int[] inputShape, float l
     public void Setup()
     {
         _model = ModelZoo.Create(model, inputShape, 10, InitScheme.GlorotNormal, 1);
-        _adam = new Adam(_model.Parameters(), learningRate);
+        _optimizer = optimizer is null ? new Adam(_model.Parameters(), learningRate) : optimizer(_model, learningRate);
         var rng = new Philox(1, 99);
-        var x = new float[Batch * inputShape.Aggregate(1, (a, b) => a * b)];
+        var x = new float[batch * inputShape.Aggregate(1, (a, b) => a * b)];
         rng.FillUniform(x, 0f, 1f);
-        _x = Tensor.FromArray(x, [Batch, .. inputShape]);
-        _y = Enumerable.Range(0, Batch).Select(i => i % 10).ToArray();
+        _x = Tensor.FromArray(x, [batch, .. inputShape]);
+        _y = Enumerable.Range(0, batch).Select(i => i % 10).ToArray();
     }
 
     private readonly TensorArena _arena = new();
@@ -39,7 +38,7 @@ public abstract class TrainStepBenchmark(string model, int[] inputShape, float l
     [Benchmark]
     public float TrainStep()
     {
-        _adam.ZeroGrad();
+        _optimizer.ZeroGrad();
         float value;
         using (_arena.Enter())
         {
@@ -48,7 +47,7 @@ public abstract class TrainStepBenchmark(string model, int[] inputShape, float l
             Gradients.Backward(loss);
         }
 
-        _adam.Step();
+        _optimizer.Step();
         return value;
     }
 }
