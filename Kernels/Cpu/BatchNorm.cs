@@ -8,10 +8,11 @@ namespace SparseNet.Kernels.Cpu;
 /// its n·hw values, the normalising affine map, and the fused backward pass.
 /// </summary>
 /// <remarks>
-/// Sums run over each hw-long plane of a channel in float vector lanes, a chunk of at most
-/// <see cref="ChunkFloats"/> floats at a time and in a fixed order, and the chunk totals are added in double. One
-/// thread computes all sums of a channel, and the elementwise passes compute every element on its own, so results are
-/// the same bits whatever the number of threads; they depend only on the shape and the SIMD width.
+/// Sums run over a channel's values in float vector lanes, in a fixed order, about <see cref="ChunkFloats"/>
+/// values at a time (across planes when they are small, a piece of a plane when it is large), and those partial
+/// totals are added in double. One thread computes all sums of a channel, and the elementwise passes compute every
+/// element on its own, so results are the same bits whatever the number of threads; they depend only on the shape and
+/// the SIMD width.
 /// </remarks>
 public static unsafe class BatchNorm
 {
@@ -252,42 +253,52 @@ public static unsafe class BatchNorm
     /// Without dy: (Σ (x − center), Σ (x − center)²) over channel c. With dy: (Σ dy, Σ dy·(x − center)).
     /// </summary>
     private static (double First, double Second) ChannelSums(float* x, float* dy, int n, int channels, int hw, int c, float center) =>
-        Elementwise.Width(hw) switch
+        (Elementwise.Width(hw), dy is null) switch
         {
-            16 => ChannelSums<Vector512<float>, Ops512>(x, dy, n, channels, hw, c, center),
-            8 => ChannelSums<Vector256<float>, Ops256>(x, dy, n, channels, hw, c, center),
-            4 => ChannelSums<Vector128<float>, Ops128>(x, dy, n, channels, hw, c, center),
-            _ => ChannelSums<float, OpsScalar>(x, dy, n, channels, hw, c, center),
+            (16, true) => ChannelSums<Vector512<float>, Ops512, VarianceSums>(x, dy, n, channels, hw, c, center),
+            (16, false) => ChannelSums<Vector512<float>, Ops512, GradientSums>(x, dy, n, channels, hw, c, center),
+            (8, true) => ChannelSums<Vector256<float>, Ops256, VarianceSums>(x, dy, n, channels, hw, c, center),
+            (8, false) => ChannelSums<Vector256<float>, Ops256, GradientSums>(x, dy, n, channels, hw, c, center),
+            (4, true) => ChannelSums<Vector128<float>, Ops128, VarianceSums>(x, dy, n, channels, hw, c, center),
+            (4, false) => ChannelSums<Vector128<float>, Ops128, GradientSums>(x, dy, n, channels, hw, c, center),
+            (_, true) => ChannelSums<float, OpsScalar, VarianceSums>(x, dy, n, channels, hw, c, center),
+            (_, false) => ChannelSums<float, OpsScalar, GradientSums>(x, dy, n, channels, hw, c, center),
         };
 
+    // The lanes keep summing across planes until a chunk's worth of values is in them (small planes would otherwise
+    // pay two horizontal sums each), then go into the double totals; where that happens depends on the shape alone.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (double First, double Second) ChannelSums<TV, TOps>(float* x, float* dy, int n, int channels, int hw, int c, float center)
+    private static (double First, double Second) ChannelSums<TV, TOps, TMode>(float* x, float* dy, int n, int channels, int hw, int c, float center)
         where TV : struct
         where TOps : struct, IVectorOps<TV>
+        where TMode : struct, ISumMode
     {
         var minusCenter = TOps.Create(-center);
+        var zero = TOps.Create(0f);
         double first = 0, second = 0;
+
+        // Two accumulators per sum, so consecutive adds do not wait on each other.
+        var a1 = zero;
+        var a2 = zero;
+        var b1 = zero;
+        var b2 = zero;
+        float t1 = 0f, t2 = 0f;
+        int pending = 0;
         for (int img = 0; img < n; img++)
         {
             nint plane = (((nint)img * channels) + c) * hw;
+            float* px = x + plane;
+            float* pg = TMode.WithGradient ? dy + plane : null;
             for (int from = 0; from < hw; from += ChunkFloats)
             {
                 int to = Math.Min(hw, from + ChunkFloats);
-                float* px = x + plane;
-                float* pg = dy is null ? null : dy + plane;
-
-                // Two accumulators per sum, so consecutive adds do not wait on each other.
-                var a1 = TOps.Create(0f);
-                var a2 = a1;
-                var b1 = a1;
-                var b2 = a1;
                 int i = from;
                 for (; i <= to - (2 * TOps.Count); i += 2 * TOps.Count)
                 {
                     var d0 = TOps.Add(TOps.Load(px + i), minusCenter);
                     var d1 = TOps.Add(TOps.Load(px + i + TOps.Count), minusCenter);
-                    var w0 = pg is null ? d0 : TOps.Load(pg + i);
-                    var w1 = pg is null ? d1 : TOps.Load(pg + i + TOps.Count);
+                    var w0 = TMode.WithGradient ? TOps.Load(pg + i) : d0;
+                    var w1 = TMode.WithGradient ? TOps.Load(pg + i + TOps.Count) : d1;
                     a1 = TOps.Add(a1, w0);
                     a2 = TOps.Add(a2, w1);
                     b1 = TOps.Fma(w0, d0, b1);
@@ -297,26 +308,54 @@ public static unsafe class BatchNorm
                 for (; i <= to - TOps.Count; i += TOps.Count)
                 {
                     var d0 = TOps.Add(TOps.Load(px + i), minusCenter);
-                    var w0 = pg is null ? d0 : TOps.Load(pg + i);
+                    var w0 = TMode.WithGradient ? TOps.Load(pg + i) : d0;
                     a1 = TOps.Add(a1, w0);
                     b1 = TOps.Fma(w0, d0, b1);
                 }
 
-                float t1 = 0f, t2 = 0f;
                 for (; i < to; i++)
                 {
                     float d = px[i] - center;
-                    float w = pg is null ? d : pg[i];
+                    float w = TMode.WithGradient ? pg[i] : d;
                     t1 += w;
                     t2 = MathF.FusedMultiplyAdd(w, d, t2);
                 }
 
-                first += (double)TOps.Sum(TOps.Add(a1, a2)) + t1;
-                second += (double)TOps.Sum(TOps.Add(b1, b2)) + t2;
+                pending += to - from;
+                if (pending >= ChunkFloats)
+                {
+                    Flush(ref a1, ref a2, ref b1, ref b2, ref t1, ref t2, ref first, ref second);
+                    pending = 0;
+                }
             }
         }
 
+        Flush(ref a1, ref a2, ref b1, ref b2, ref t1, ref t2, ref first, ref second);
         return (first, second);
+
+        static void Flush(ref TV a1, ref TV a2, ref TV b1, ref TV b2, ref float t1, ref float t2, ref double first, ref double second)
+        {
+            first += (double)TOps.Sum(TOps.Add(a1, a2)) + t1;
+            second += (double)TOps.Sum(TOps.Add(b1, b2)) + t2;
+            a1 = a2 = b1 = b2 = TOps.Create(0f);
+            t1 = t2 = 0f;
+        }
+    }
+
+    /// <summary>Which sums <see cref="ChannelSums{TV, TOps, TMode}"/> takes, fixed per instantiation so the JIT drops the other.</summary>
+    private interface ISumMode
+    {
+        static abstract bool WithGradient { get; }
+    }
+
+    private readonly struct VarianceSums : ISumMode
+    {
+        public static bool WithGradient => false;
+    }
+
+    private readonly struct GradientSums : ISumMode
+    {
+        public static bool WithGradient => true;
     }
 
     private enum Pass
@@ -336,18 +375,25 @@ public static unsafe class BatchNorm
     {
         public void Run(int start, int end)
         {
+            switch (Elementwise.Width(hw))
+            {
+                case 16: Planes<Vector512<float>, Ops512>(start, end); break;
+                case 8: Planes<Vector256<float>, Ops256>(start, end); break;
+                case 4: Planes<Vector128<float>, Ops128>(start, end); break;
+                default: Planes<float, OpsScalar>(start, end); break;
+            }
+        }
+
+        private void Planes<TV, TOps>(int start, int end)
+            where TV : struct
+            where TOps : struct, IVectorOps<TV>
+        {
             for (int p = start; p < end; p++)
             {
                 int c = p % channels;
                 nint at = (nint)p * hw;
                 var k = new Coefficients(mean[c], scale[c], slope is null ? 0f : slope[c], shift is null ? 0f : shift[c]);
-                switch (Elementwise.Width(hw))
-                {
-                    case 16: Plane<Vector512<float>, Ops512>(x + at, dy is null ? null : dy + at, output + at, hw, k, pass); break;
-                    case 8: Plane<Vector256<float>, Ops256>(x + at, dy is null ? null : dy + at, output + at, hw, k, pass); break;
-                    case 4: Plane<Vector128<float>, Ops128>(x + at, dy is null ? null : dy + at, output + at, hw, k, pass); break;
-                    default: Plane<float, OpsScalar>(x + at, dy is null ? null : dy + at, output + at, hw, k, pass); break;
-                }
+                Plane<TV, TOps>(x + at, dy is null ? null : dy + at, output + at, hw, k, pass);
             }
         }
     }

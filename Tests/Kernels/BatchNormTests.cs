@@ -10,10 +10,11 @@ public class BatchNormTests
 {
     private static readonly int[] Widths = [0, 16, 8, 4, 1];
 
-    // (n, channels, hw): planes shorter than a vector, with tails, of one value, and longer than a chunk.
+    // (n, channels, hw): planes shorter than a vector, with tails, of one value, longer than a chunk, and small planes
+    // whose channel spans several chunks.
     private static readonly (int N, int C, int Hw)[] Shapes =
     [
-        (3, 5, 7), (2, 3, 1), (1, 4, 33), (5, 2, 17), (4, 3, 64), (3, 1, 2), (2, 2, BatchNorm.ChunkFloats + 53),
+        (3, 5, 7), (2, 3, 1), (1, 4, 33), (5, 2, 17), (4, 3, 64), (3, 1, 2), (2, 2, BatchNorm.ChunkFloats + 53), (37, 2, 61),
     ];
 
     private sealed record Data(float[] X, float[] Gamma, float[] Beta, float[] RunningMean, float[] RunningVar, float[] Dy);
