@@ -109,4 +109,20 @@ public interface IBackend
 
     /// <summary>Adjoint of <see cref="AvgPool2d"/>.</summary>
     void AvgPool2dBackward(Tensor dy, Pool2dGeometry g, Tensor result);
+
+    /// <summary>
+    /// Batch normalisation of x [N,C,H,W] per channel: result = (x − mean)·weight/√(var + eps) + bias. In training the
+    /// mean and biased variance are the batch's, and the running statistics, when given, are updated in place
+    /// (r ← (1 − momentum)·r + momentum·batch, unbiased variance for the running variance); in evaluation the running
+    /// statistics are used and left as they are. <paramref name="saveMean"/> and <paramref name="saveInvStd"/> [C]
+    /// receive the mean and 1/√(var + eps) used.
+    /// </summary>
+    void BatchNorm2d(Tensor x, Tensor weight, Tensor bias, Tensor? runningMean, Tensor? runningVar, bool training, float momentum, float eps, Tensor result, Tensor saveMean, Tensor saveInvStd);
+
+    /// <summary>
+    /// Gradients of <see cref="BatchNorm2d"/> given dy and the saved mean and 1/√(var + eps), in one fused pass pair:
+    /// <paramref name="dx"/> (skipped when null; in training it includes the path through the batch statistics),
+    /// <paramref name="dWeight"/> and <paramref name="dBias"/> [C].
+    /// </summary>
+    void BatchNorm2dBackward(Tensor x, Tensor dy, Tensor weight, Tensor saveMean, Tensor saveInvStd, bool training, Tensor? dx, Tensor dWeight, Tensor dBias);
 }

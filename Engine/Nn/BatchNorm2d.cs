@@ -1,4 +1,3 @@
-using SparseNet.Engine.Autograd;
 using SparseNet.Engine.Tensors;
 
 namespace SparseNet.Engine.Nn;
@@ -62,33 +61,6 @@ public sealed class BatchNorm2d : Module
             throw new ArgumentException($"batch_norm: input {Shape.Format(input.Shape)} does not match {Channels} channels (expected [N,{Channels},H,W])");
         }
 
-        int[] axes = [0, 2, 3];
-        Tensor mean, variance;
-        if (IsTraining)
-        {
-            int count = input.Size / Channels;
-            if (count < 2)
-            {
-                throw new ArgumentException($"batch_norm: training needs more than one value per channel, input is {Shape.Format(input.Shape)}");
-            }
-
-            mean = input.Mean(axes, keepDim: true);
-            var centered = input - mean;
-            variance = centered.Square().Mean(axes, keepDim: true);
-            using (GradMode.NoGrad())
-            {
-                var m = mean.Reshape(Channels);
-                var v = variance.Reshape(Channels) * (count / (float)(count - 1));
-                RunningMean.CopyFrom((RunningMean * (1f - Momentum)) + (m * Momentum));
-                RunningVar.CopyFrom((RunningVar * (1f - Momentum)) + (v * Momentum));
-            }
-
-            var normalized = centered / (variance + Eps).Sqrt();
-            return (normalized * Weight.Value.Reshape(1, Channels, 1, 1)) + Bias.Value.Reshape(1, Channels, 1, 1);
-        }
-
-        mean = RunningMean.Reshape(1, Channels, 1, 1);
-        variance = RunningVar.Reshape(1, Channels, 1, 1);
-        return ((input - mean) / (variance + Eps).Sqrt() * Weight.Value.Reshape(1, Channels, 1, 1)) + Bias.Value.Reshape(1, Channels, 1, 1);
+        return Tensor.BatchNorm2d(input, Weight.Value, Bias.Value, RunningMean, RunningVar, IsTraining, Momentum, Eps);
     }
 }

@@ -192,6 +192,85 @@ public static class Reference
         return output;
     }
 
+    /// <summary>
+    /// Batch normalisation of x [n, c, hw] in double: the statistics used (the batch's, biased variance, in training;
+    /// the running ones otherwise), y, and in training the running statistics after the update.
+    /// </summary>
+    public static (double[] Mean, double[] InvStd, double[] Y, double[] RunningMean, double[] RunningVar) BatchNormForward(
+        float[] x, int n, int c, int hw, float[] gamma, float[] beta, bool training, double momentum, double eps, float[] runningMean, float[] runningVar)
+    {
+        var mean = new double[c];
+        var invStd = new double[c];
+        var newMean = runningMean.Select(v => (double)v).ToArray();
+        var newVar = runningVar.Select(v => (double)v).ToArray();
+        int m = n * hw;
+        for (int ch = 0; ch < c; ch++)
+        {
+            var values = new double[m];
+            for (int b = 0; b < n; b++)
+            {
+                for (int i = 0; i < hw; i++)
+                {
+                    values[(b * hw) + i] = x[(((b * c) + ch) * hw) + i];
+                }
+            }
+
+            double mu = training ? values.Average() : runningMean[ch];
+            double variance = training ? values.Select(v => (v - mu) * (v - mu)).Sum() / m : runningVar[ch];
+            mean[ch] = mu;
+            invStd[ch] = 1 / Math.Sqrt(variance + eps);
+            if (training && newMean.Length > 0)
+            {
+                newMean[ch] = ((1 - momentum) * runningMean[ch]) + (momentum * mu);
+                newVar[ch] = ((1 - momentum) * runningVar[ch]) + (momentum * variance * m / (m - 1));
+            }
+        }
+
+        var y = new double[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            int ch = i / hw % c;
+            y[i] = ((x[i] - mean[ch]) * invStd[ch] * gamma[ch]) + beta[ch];
+        }
+
+        return (mean, invStd, y, newMean, newVar);
+    }
+
+    /// <summary>
+    /// The gradients of batch normalisation in double, from their definitions: dβ = Σ dy, dγ = Σ dy·x̂, and dx =
+    /// γ·invStd·(dy − dβ/m − x̂·dγ/m) in training (m = n·hw), γ·invStd·dy otherwise; also the scales of their rounding
+    /// errors: the same sums of magnitudes.
+    /// </summary>
+    public static (double[] Dx, double[] DGamma, double[] DBeta, double[] DGammaMagnitude, double[] DxMagnitude) BatchNormBackward(
+        float[] x, float[] dy, int n, int c, int hw, float[] gamma, double[] mean, double[] invStd, bool training)
+    {
+        var dGamma = new double[c];
+        var dBeta = new double[c];
+        var magnitude = new double[c];
+        for (int i = 0; i < x.Length; i++)
+        {
+            int ch = i / hw % c;
+            double xhat = (x[i] - mean[ch]) * invStd[ch];
+            dBeta[ch] += dy[i];
+            dGamma[ch] += dy[i] * xhat;
+            magnitude[ch] += Math.Abs(dy[i] * xhat);
+        }
+
+        int m = n * hw;
+        var dx = new double[x.Length];
+        var dxMagnitude = new double[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            int ch = i / hw % c;
+            double xhat = (x[i] - mean[ch]) * invStd[ch];
+            double k = gamma[ch] * invStd[ch];
+            dx[i] = training ? k * (dy[i] - (dBeta[ch] / m) - (xhat * dGamma[ch] / m)) : k * dy[i];
+            dxMagnitude[i] = Math.Abs(k) * (Math.Abs(dy[i]) + (training ? Math.Abs(dBeta[ch] / m) + Math.Abs(xhat * dGamma[ch] / m) : 0));
+        }
+
+        return (dx, dGamma, dBeta, magnitude, dxMagnitude);
+    }
+
     /// <summary>Random floats in [−1, 1).</summary>
     public static float[] Random(Random rng, int length)
     {

@@ -431,6 +431,61 @@ public static class DoubleReference
         return r;
     }
 
+    /// <summary>Mean and biased variance per channel of x [N,C,H,W], over N·H·W values each.</summary>
+    public static (double[] Mean, double[] Variance) ChannelStatistics(RefTensor x)
+    {
+        int n = x.Shape[0], c = x.Shape[1], hw = x.Shape[2] * x.Shape[3];
+        var mean = new double[c];
+        var variance = new double[c];
+        for (int ch = 0; ch < c; ch++)
+        {
+            double sum = 0;
+            for (int b = 0; b < n; b++)
+            {
+                for (int i = 0; i < hw; i++)
+                {
+                    sum += x.Data[(((b * c) + ch) * hw) + i];
+                }
+            }
+
+            mean[ch] = sum / (n * hw);
+            double sq = 0;
+            for (int b = 0; b < n; b++)
+            {
+                for (int i = 0; i < hw; i++)
+                {
+                    double d = x.Data[(((b * c) + ch) * hw) + i] - mean[ch];
+                    sq += d * d;
+                }
+            }
+
+            variance[ch] = sq / (n * hw);
+        }
+
+        return (mean, variance);
+    }
+
+    /// <summary>Batch normalisation with the batch's statistics: (x − mean)/√(var + eps)·γ + β per channel.</summary>
+    public static RefTensor BatchNormTrain(RefTensor x, RefTensor gamma, RefTensor beta, double eps)
+    {
+        var (mean, variance) = ChannelStatistics(x);
+        return BatchNormWith(x, gamma, beta, mean, variance, eps);
+    }
+
+    /// <summary>Batch normalisation with given (running) statistics.</summary>
+    public static RefTensor BatchNormWith(RefTensor x, RefTensor gamma, RefTensor beta, double[] mean, double[] variance, double eps)
+    {
+        int c = x.Shape[1], hw = x.Shape[2] * x.Shape[3];
+        var r = RefTensor.Zeros((int[])x.Shape.Clone());
+        for (int i = 0; i < x.Size; i++)
+        {
+            int ch = i / hw % c;
+            r.Data[i] = ((x.Data[i] - mean[ch]) / Math.Sqrt(variance[ch] + eps) * gamma.Data[ch]) + beta.Data[ch];
+        }
+
+        return r;
+    }
+
     private static int Ravel(int[] idx, int[] shape)
     {
         int flat = 0;

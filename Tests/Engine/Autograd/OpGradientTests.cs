@@ -9,6 +9,9 @@ public class OpGradientTests
 {
     private static readonly int[] Labels = [2, 0, 3, 3, 1];
 
+    internal static readonly float[] RunningMean = [0.25f, -0.5f, 0.125f];
+    internal static readonly float[] RunningVar = [0.5f, 2f, 1.25f];
+
     public static IEnumerable<TestCaseData> Cases() => AllCases().Select(c => new TestCaseData(c).SetName($"FirstOrder_{c.Name}"));
 
     [TestCaseSource(nameof(Cases))]
@@ -144,5 +147,28 @@ public class OpGradientTests
         yield return new("avg_pool2d_k2", [In(Uniform, 2, 3, 6, 5)], x => x[0].AvgPool2d(2), x => R.AvgPool2d(x[0], 2, 2, 0));
         yield return new("avg_pool2d_k3_s2_p1", [In(Uniform, 2, 2, 7, 6)], x => x[0].AvgPool2d(3, 2, 1), x => R.AvgPool2d(x[0], 3, 2, 1));
         yield return new("global_avg_pool2d", [In(Uniform, 2, 3, 4, 5)], x => x[0].GlobalAvgPool2d(), x => R.GlobalAvgPool2d(x[0]));
+
+        // Batch normalisation: with batch statistics the gradients run through them; with running statistics the op
+        // is an affine map per channel. Planes of 15 and 35 values reach the vector loops and their scalar tails.
+        yield return new(
+            "batch_norm_train",
+            [In(Uniform, 3, 4, 3, 5), In(Positive, 4), In(Uniform, 4)],
+            x => Tensor.BatchNorm2d(x[0], x[1], x[2], null, null, training: true),
+            x => R.BatchNormTrain(x[0], x[1], x[2], 1e-5));
+        yield return new(
+            "batch_norm_train_running_stats",
+            [In(Uniform, 2, 3, 5, 7), In(Uniform, 3), In(Uniform, 3)],
+            x => Tensor.BatchNorm2d(x[0], x[1], x[2], Tensor.Zeros(3), Tensor.Ones(3), training: true, momentum: 0.3f, eps: 1e-3f),
+            x => R.BatchNormTrain(x[0], x[1], x[2], 1e-3));
+        yield return new(
+            "batch_norm_train_1x1_planes",
+            [In(Uniform, 6, 2, 1, 1), In(Positive, 2), In(Uniform, 2)],
+            x => Tensor.BatchNorm2d(x[0], x[1], x[2], null, null, training: true),
+            x => R.BatchNormTrain(x[0], x[1], x[2], 1e-5));
+        yield return new(
+            "batch_norm_eval",
+            [In(Uniform, 2, 3, 4, 5), In(Uniform, 3), In(Uniform, 3)],
+            x => Tensor.BatchNorm2d(x[0], x[1], x[2], Tensor.FromArray(RunningMean, 3), Tensor.FromArray(RunningVar, 3), training: false),
+            x => R.BatchNormWith(x[0], x[1], x[2], [.. RunningMean.Select(v => (double)v)], [.. RunningVar.Select(v => (double)v)], 1e-5));
     }
 }

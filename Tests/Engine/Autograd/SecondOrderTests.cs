@@ -68,6 +68,22 @@ public class SecondOrderTests
         yield return new("max_pool2d_square", [In(Distinct, 2, 2, 5, 6)], x => x[0].MaxPool2d(3, 2, 1).Square(), x => R.Square(R.MaxPool2d(x[0], 3, 2, 1)));
         yield return new("global_avg_pool2d_tanh", [In(Uniform, 2, 3, 3, 4)], x => (x[0].GlobalAvgPool2d() * 3f).Tanh(), x => R.Tanh(R.Affine(R.GlobalAvgPool2d(x[0]), 3, 0)));
 
+        yield return new(
+            "batch_norm_train",
+            [In(Uniform, 3, 2, 3, 4), In(Positive, 2), In(Uniform, 2)],
+            x => Tensor.BatchNorm2d(x[0], x[1], x[2], null, null, training: true),
+            x => R.BatchNormTrain(x[0], x[1], x[2], 1e-5));
+        yield return new(
+            "batch_norm_train_tanh",
+            [In(Uniform, 2, 3, 2, 5), In(Positive, 3), In(Uniform, 3)],
+            x => Tensor.BatchNorm2d(x[0], x[1], x[2], null, null, training: true).Tanh(),
+            x => R.Tanh(R.BatchNormTrain(x[0], x[1], x[2], 1e-5)));
+        yield return new(
+            "batch_norm_eval_square",
+            [In(Uniform, 2, 3, 3, 3), In(Uniform, 3), In(Uniform, 3)],
+            x => Tensor.BatchNorm2d(x[0], x[1], x[2], Tensor.FromArray(RunningMean, 3), Tensor.FromArray(RunningVar, 3), training: false).Square(),
+            x => R.Square(R.BatchNormWith(x[0], x[1], x[2], [.. RunningMean.Select(v => (double)v)], [.. RunningVar.Select(v => (double)v)], 1e-5)));
+
         // Linear shape ops inside a curved function: their backward rules are differentiated again.
         yield return new("max_axis_square", [In(Distinct, 3, 5)], x => x[0].Max(1).Square(), x => R.Square(R.Max(x[0], 1, keepDim: false)));
         yield return new("sum_axes_tanh", [In(Uniform, 3, 4, 2)], x => x[0].Sum([1]).Tanh(), x => R.Tanh(R.Sum(x[0], [1], keepDim: false)));

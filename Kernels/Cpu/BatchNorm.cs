@@ -1,0 +1,456 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SparseNet.Kernels.Cpu;
+
+/// <summary>
+/// Batch normalisation over x seen as [n, channels, hw] (an NCHW tensor with hw = H·W): statistics per channel over
+/// its n·hw values, the normalising affine map, and the fused backward pass.
+/// </summary>
+/// <remarks>
+/// Sums run over a channel's values in float vector lanes, in a fixed order, about <see cref="ChunkFloats"/>
+/// values at a time (across planes when they are small, a piece of a plane when it is large), and those partial
+/// totals are added in double. One thread computes all sums of a channel, and the elementwise passes compute every
+/// element on its own, so results are the same bits whatever the number of threads; they depend only on the shape and
+/// the SIMD width.
+/// </remarks>
+public static unsafe class BatchNorm
+{
+    /// <summary>Floats summed in vector lanes before the total goes into a double.</summary>
+    internal const int ChunkFloats = 2048;
+
+    // Below this many elements one thread is faster than waking the workers.
+    private const int ParallelThreshold = 1 << 15;
+
+    /// <summary>
+    /// y = (x − mean[c])·γ[c]·invStd[c] + β[c]. In training, mean and invStd = 1/√(var + eps) come from the batch
+    /// (biased variance over the n·hw values of the channel), and the running statistics, when given, move towards
+    /// the batch's: r ← (1 − momentum)·r + momentum·batch, with the unbiased variance for the running variance (as
+    /// PyTorch does). In evaluation they come from the running statistics, which are then required and left as they
+    /// are. Either way <paramref name="mean"/> and <paramref name="invStd"/> receive the values used, for
+    /// <see cref="Backward"/>.
+    /// </summary>
+    /// <param name="x">The input, n·channels·hw elements.</param>
+    /// <param name="n">Images.</param>
+    /// <param name="channels">Channels.</param>
+    /// <param name="hw">Elements per plane (H·W).</param>
+    /// <param name="gamma">Scale per channel.</param>
+    /// <param name="beta">Shift per channel.</param>
+    /// <param name="training">Batch statistics (true) or running statistics (false).</param>
+    /// <param name="momentum">Weight of the batch in the running statistics.</param>
+    /// <param name="eps">Added to the variance before the square root.</param>
+    /// <param name="runningMean">Running mean per channel, or empty in training to leave none.</param>
+    /// <param name="runningVar">Running (unbiased) variance per channel, empty exactly when <paramref name="runningMean"/> is.</param>
+    /// <param name="mean">Receives the mean used, per channel.</param>
+    /// <param name="invStd">Receives 1/√(variance + eps) used, per channel.</param>
+    /// <param name="y">The output, as long as x, not overlapping it.</param>
+    public static void Forward(
+        ReadOnlySpan<float> x, int n, int channels, int hw, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, bool training, float momentum, float eps,
+        Span<float> runningMean, Span<float> runningVar, Span<float> mean, Span<float> invStd, Span<float> y)
+    {
+        long count = CheckShape("batch_norm", x.Length, n, channels, hw);
+        CheckChannels("batch_norm", channels, ("gamma", gamma.Length), ("beta", beta.Length), ("mean", mean.Length), ("invStd", invStd.Length));
+        CheckOutput("batch_norm", "y", y, x);
+        if (runningMean.IsEmpty != runningVar.IsEmpty || (!training && runningMean.IsEmpty))
+        {
+            throw new ArgumentException($"batch_norm: running mean has {runningMean.Length} and running variance {runningVar.Length} elements; give both (required in evaluation) or neither");
+        }
+
+        if (!runningMean.IsEmpty)
+        {
+            CheckChannels("batch_norm", channels, ("running mean", runningMean.Length), ("running variance", runningVar.Length));
+        }
+
+        if (training && channels > 0 && count < 2)
+        {
+            throw new ArgumentException($"batch_norm: training needs more than one value per channel, got n = {n}, hw = {hw}");
+        }
+
+        if (training)
+        {
+            var batchMean = new double[channels];
+            var batchVar = new double[channels];
+            fixed (float* px = x)
+            fixed (double* pm = batchMean, pv = batchVar)
+            {
+                KernelWorkers.RunRanges(new StatisticsWork(px, n, channels, hw, pm, pv), channels, Parts(x.Length));
+            }
+
+            double unbias = count / (double)(count - 1);
+            for (int c = 0; c < channels; c++)
+            {
+                mean[c] = (float)batchMean[c];
+                invStd[c] = (float)(1 / Math.Sqrt(batchVar[c] + eps));
+                if (!runningMean.IsEmpty)
+                {
+                    runningMean[c] = (float)(((1 - (double)momentum) * runningMean[c]) + (momentum * batchMean[c]));
+                    runningVar[c] = (float)(((1 - (double)momentum) * runningVar[c]) + (momentum * batchVar[c] * unbias));
+                }
+            }
+        }
+        else
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                mean[c] = runningMean[c];
+                invStd[c] = (float)(1 / Math.Sqrt(runningVar[c] + (double)eps));
+            }
+        }
+
+        var scale = new float[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            scale[c] = gamma[c] * invStd[c];
+        }
+
+        fixed (float* px = x, py = y, pm = mean, ps = scale, pb = beta)
+        {
+            var work = new PlaneWork(px, null, py, channels, hw, pm, ps, null, pb, Pass.Normalize);
+            KernelWorkers.RunRanges(work, n * channels, Parts(x.Length));
+        }
+    }
+
+    /// <summary>
+    /// The gradients of <see cref="Forward"/> given dy and the mean and invStd it used: dβ = Σ dy, dγ = Σ dy·x̂ with
+    /// x̂ = (x − mean)·invStd, and, when <paramref name="dx"/> is not empty, in training
+    /// dx = γ·invStd·(dy − dβ/m − x̂·dγ/m) with m = n·hw (the batch statistics depend on x), in evaluation
+    /// dx = γ·invStd·dy. Two passes over the data: the sums per channel, then dx.
+    /// </summary>
+    /// <param name="x">The forward input, n·channels·hw elements.</param>
+    /// <param name="dy">The output gradient, as long as x.</param>
+    /// <param name="n">Images.</param>
+    /// <param name="channels">Channels.</param>
+    /// <param name="hw">Elements per plane (H·W).</param>
+    /// <param name="gamma">Scale per channel.</param>
+    /// <param name="mean">The mean the forward pass used, per channel.</param>
+    /// <param name="invStd">The 1/√(variance + eps) the forward pass used, per channel.</param>
+    /// <param name="training">Whether the forward pass used batch statistics.</param>
+    /// <param name="dx">Receives the input gradient (as long as x, overlapping neither x nor dy), or empty to skip it.</param>
+    /// <param name="dGamma">Receives the gradient of γ.</param>
+    /// <param name="dBeta">Receives the gradient of β.</param>
+    public static void Backward(
+        ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int n, int channels, int hw, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
+        bool training, Span<float> dx, Span<float> dGamma, Span<float> dBeta)
+    {
+        long count = CheckShape("batch_norm backward", x.Length, n, channels, hw);
+        if (dy.Length != x.Length)
+        {
+            throw new ArgumentException($"batch_norm backward: x has {x.Length} elements but dy {dy.Length}", nameof(dy));
+        }
+
+        CheckChannels("batch_norm backward", channels, ("gamma", gamma.Length), ("mean", mean.Length), ("invStd", invStd.Length), ("dGamma", dGamma.Length), ("dBeta", dBeta.Length));
+        if (!dx.IsEmpty)
+        {
+            CheckOutput("batch_norm backward", "dx", dx, x);
+            CheckOutput("batch_norm backward", "dx", dx, dy);
+        }
+
+        var sumDy = new double[channels];
+        var sumDyXc = new double[channels];
+        fixed (float* px = x, pdy = dy, pm = mean)
+        fixed (double* s1 = sumDy, s2 = sumDyXc)
+        {
+            KernelWorkers.RunRanges(new GradientSumsWork(px, pdy, n, channels, hw, pm, s1, s2), channels, Parts(x.Length));
+        }
+
+        var scale = new float[channels];
+        var slope = new float[channels];
+        var shift = new float[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            double istd = invStd[c];
+            dBeta[c] = (float)sumDy[c];
+            dGamma[c] = (float)(sumDyXc[c] * istd);
+            scale[c] = gamma[c] * invStd[c];
+            if (training)
+            {
+                // dx = k·dy − k·Σdy/m − k·invStd²·Σdy·(x − mean)/m·(x − mean), with k = γ·invStd.
+                slope[c] = (float)(-scale[c] * istd * istd * sumDyXc[c] / count);
+                shift[c] = (float)(-scale[c] * sumDy[c] / count);
+            }
+        }
+
+        if (dx.IsEmpty)
+        {
+            return;
+        }
+
+        fixed (float* px = x, pdy = dy, pdx = dx, pm = mean, pk = scale, ps = slope, pb = shift)
+        {
+            var work = new PlaneWork(px, pdy, pdx, channels, hw, pm, pk, ps, pb, training ? Pass.InputGradTraining : Pass.InputGradEval);
+            KernelWorkers.RunRanges(work, n * channels, Parts(x.Length));
+        }
+    }
+
+    private static int Parts(int length) => length < ParallelThreshold ? 1 : KernelWorkers.MaxParts;
+
+    private static long CheckShape(string op, int length, int n, int channels, int hw)
+    {
+        if (n < 0 || channels < 0 || hw < 0 || (long)n * channels * hw != length)
+        {
+            throw new ArgumentException($"{op}: [{n}, {channels}, {hw}] needs x of {(long)n * channels * hw} elements, got {length}");
+        }
+
+        return (long)n * hw;
+    }
+
+    private static void CheckChannels(string op, int channels, params ReadOnlySpan<(string Name, int Length)> spans)
+    {
+        foreach (var (name, length) in spans)
+        {
+            if (length != channels)
+            {
+                throw new ArgumentException($"{op}: {name} has {length} elements, expected one per channel ({channels})");
+            }
+        }
+    }
+
+    private static void CheckOutput(string op, string name, ReadOnlySpan<float> output, ReadOnlySpan<float> input)
+    {
+        if (output.Length != input.Length)
+        {
+            throw new ArgumentException($"{op}: {name} has {output.Length} elements, expected {input.Length}");
+        }
+
+        if (output.Overlaps(input))
+        {
+            throw new ArgumentException($"{op}: {name} overlaps an input");
+        }
+    }
+
+    /// <summary>Mean and biased variance of channels [start, end), in double.</summary>
+    private readonly struct StatisticsWork(float* x, int n, int channels, int hw, double* mean, double* variance) : IRangeWork
+    {
+        public void Run(int start, int end)
+        {
+            for (int c = start; c < end; c++)
+            {
+                // Sums of x − pivot rather than x: with a pivot taken from the channel, Σd² − (Σd)²/m does not
+                // cancel away the variance when the mean is large against the spread.
+                float pivot = hw == 0 || n == 0 ? 0f : x[(nint)c * hw];
+                var (s1, s2) = ChannelSums(x, null, n, channels, hw, c, pivot);
+                double m = (double)n * hw;
+                double d = s1 / m;
+                mean[c] = pivot + d;
+                variance[c] = Math.Max(0, (s2 / m) - (d * d));
+            }
+        }
+    }
+
+    /// <summary>Σ dy and Σ dy·(x − mean) of channels [start, end), in double.</summary>
+    private readonly struct GradientSumsWork(float* x, float* dy, int n, int channels, int hw, float* mean, double* sumDy, double* sumDyXc) : IRangeWork
+    {
+        public void Run(int start, int end)
+        {
+            for (int c = start; c < end; c++)
+            {
+                (sumDy[c], sumDyXc[c]) = ChannelSums(x, dy, n, channels, hw, c, mean[c]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Without dy: (Σ (x − center), Σ (x − center)²) over channel c. With dy: (Σ dy, Σ dy·(x − center)).
+    /// </summary>
+    private static (double First, double Second) ChannelSums(float* x, float* dy, int n, int channels, int hw, int c, float center) =>
+        (Elementwise.Width(hw), dy is null) switch
+        {
+            (16, true) => ChannelSums<Vector512<float>, Ops512, VarianceSums>(x, dy, n, channels, hw, c, center),
+            (16, false) => ChannelSums<Vector512<float>, Ops512, GradientSums>(x, dy, n, channels, hw, c, center),
+            (8, true) => ChannelSums<Vector256<float>, Ops256, VarianceSums>(x, dy, n, channels, hw, c, center),
+            (8, false) => ChannelSums<Vector256<float>, Ops256, GradientSums>(x, dy, n, channels, hw, c, center),
+            (4, true) => ChannelSums<Vector128<float>, Ops128, VarianceSums>(x, dy, n, channels, hw, c, center),
+            (4, false) => ChannelSums<Vector128<float>, Ops128, GradientSums>(x, dy, n, channels, hw, c, center),
+            (_, true) => ChannelSums<float, OpsScalar, VarianceSums>(x, dy, n, channels, hw, c, center),
+            (_, false) => ChannelSums<float, OpsScalar, GradientSums>(x, dy, n, channels, hw, c, center),
+        };
+
+    // The lanes keep summing across planes until a chunk's worth of values is in them (small planes would otherwise
+    // pay two horizontal sums each), then go into the double totals; where that happens depends on the shape alone.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (double First, double Second) ChannelSums<TV, TOps, TMode>(float* x, float* dy, int n, int channels, int hw, int c, float center)
+        where TV : struct
+        where TOps : struct, IVectorOps<TV>
+        where TMode : struct, ISumMode
+    {
+        var minusCenter = TOps.Create(-center);
+        var zero = TOps.Create(0f);
+        double first = 0, second = 0;
+
+        // Two accumulators per sum, so consecutive adds do not wait on each other.
+        var a1 = zero;
+        var a2 = zero;
+        var b1 = zero;
+        var b2 = zero;
+        float t1 = 0f, t2 = 0f;
+        int pending = 0;
+        for (int img = 0; img < n; img++)
+        {
+            nint plane = (((nint)img * channels) + c) * hw;
+            float* px = x + plane;
+            float* pg = TMode.WithGradient ? dy + plane : null;
+            for (int from = 0; from < hw; from += ChunkFloats)
+            {
+                int to = Math.Min(hw, from + ChunkFloats);
+                int i = from;
+                for (; i <= to - (2 * TOps.Count); i += 2 * TOps.Count)
+                {
+                    var d0 = TOps.Add(TOps.Load(px + i), minusCenter);
+                    var d1 = TOps.Add(TOps.Load(px + i + TOps.Count), minusCenter);
+                    var w0 = TMode.WithGradient ? TOps.Load(pg + i) : d0;
+                    var w1 = TMode.WithGradient ? TOps.Load(pg + i + TOps.Count) : d1;
+                    a1 = TOps.Add(a1, w0);
+                    a2 = TOps.Add(a2, w1);
+                    b1 = TOps.Fma(w0, d0, b1);
+                    b2 = TOps.Fma(w1, d1, b2);
+                }
+
+                for (; i <= to - TOps.Count; i += TOps.Count)
+                {
+                    var d0 = TOps.Add(TOps.Load(px + i), minusCenter);
+                    var w0 = TMode.WithGradient ? TOps.Load(pg + i) : d0;
+                    a1 = TOps.Add(a1, w0);
+                    b1 = TOps.Fma(w0, d0, b1);
+                }
+
+                for (; i < to; i++)
+                {
+                    float d = px[i] - center;
+                    float w = TMode.WithGradient ? pg[i] : d;
+                    t1 += w;
+                    t2 = MathF.FusedMultiplyAdd(w, d, t2);
+                }
+
+                pending += to - from;
+                if (pending >= ChunkFloats)
+                {
+                    Flush(ref a1, ref a2, ref b1, ref b2, ref t1, ref t2, ref first, ref second);
+                    pending = 0;
+                }
+            }
+        }
+
+        Flush(ref a1, ref a2, ref b1, ref b2, ref t1, ref t2, ref first, ref second);
+        return (first, second);
+
+        static void Flush(ref TV a1, ref TV a2, ref TV b1, ref TV b2, ref float t1, ref float t2, ref double first, ref double second)
+        {
+            first += (double)TOps.Sum(TOps.Add(a1, a2)) + t1;
+            second += (double)TOps.Sum(TOps.Add(b1, b2)) + t2;
+            a1 = a2 = b1 = b2 = TOps.Create(0f);
+            t1 = t2 = 0f;
+        }
+    }
+
+    /// <summary>Which sums <see cref="ChannelSums{TV, TOps, TMode}"/> takes, fixed per instantiation so the JIT drops the other.</summary>
+    private interface ISumMode
+    {
+        static abstract bool WithGradient { get; }
+    }
+
+    private readonly struct VarianceSums : ISumMode
+    {
+        public static bool WithGradient => false;
+    }
+
+    private readonly struct GradientSums : ISumMode
+    {
+        public static bool WithGradient => true;
+    }
+
+    private enum Pass
+    {
+        /// <summary>y = (x − mean)·scale + shift.</summary>
+        Normalize,
+
+        /// <summary>dx = scale·dy + slope·(x − mean) + shift.</summary>
+        InputGradTraining,
+
+        /// <summary>dx = scale·dy.</summary>
+        InputGradEval,
+    }
+
+    /// <summary>One elementwise pass over planes [start, end) of [n, channels]; coefficients are per channel.</summary>
+    private readonly struct PlaneWork(float* x, float* dy, float* output, int channels, int hw, float* mean, float* scale, float* slope, float* shift, Pass pass) : IRangeWork
+    {
+        public void Run(int start, int end)
+        {
+            switch (Elementwise.Width(hw))
+            {
+                case 16: Planes<Vector512<float>, Ops512>(start, end); break;
+                case 8: Planes<Vector256<float>, Ops256>(start, end); break;
+                case 4: Planes<Vector128<float>, Ops128>(start, end); break;
+                default: Planes<float, OpsScalar>(start, end); break;
+            }
+        }
+
+        private void Planes<TV, TOps>(int start, int end)
+            where TV : struct
+            where TOps : struct, IVectorOps<TV>
+        {
+            for (int p = start; p < end; p++)
+            {
+                int c = p % channels;
+                nint at = (nint)p * hw;
+                var k = new Coefficients(mean[c], scale[c], slope is null ? 0f : slope[c], shift is null ? 0f : shift[c]);
+                Plane<TV, TOps>(x + at, dy is null ? null : dy + at, output + at, hw, k, pass);
+            }
+        }
+    }
+
+    private readonly record struct Coefficients(float Mean, float Scale, float Slope, float Shift);
+
+    // The tail runs in scalar code with the same operations (one subtraction, fused multiply-adds), so an element's
+    // result never depends on whether it fell in a vector or in the tail.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Plane<TV, TOps>(float* x, float* dy, float* output, int hw, Coefficients k, Pass pass)
+        where TV : struct
+        where TOps : struct, IVectorOps<TV>
+    {
+        var minusMean = TOps.Create(-k.Mean);
+        var scale = TOps.Create(k.Scale);
+        var slope = TOps.Create(k.Slope);
+        var shift = TOps.Create(k.Shift);
+        int i = 0;
+        switch (pass)
+        {
+            case Pass.Normalize:
+                for (; i <= hw - TOps.Count; i += TOps.Count)
+                {
+                    TOps.Store(TOps.Fma(TOps.Add(TOps.Load(x + i), minusMean), scale, shift), output + i);
+                }
+
+                for (; i < hw; i++)
+                {
+                    output[i] = MathF.FusedMultiplyAdd(x[i] - k.Mean, k.Scale, k.Shift);
+                }
+
+                break;
+            case Pass.InputGradTraining:
+                for (; i <= hw - TOps.Count; i += TOps.Count)
+                {
+                    var centered = TOps.Add(TOps.Load(x + i), minusMean);
+                    TOps.Store(TOps.Fma(scale, TOps.Load(dy + i), TOps.Fma(slope, centered, shift)), output + i);
+                }
+
+                for (; i < hw; i++)
+                {
+                    output[i] = MathF.FusedMultiplyAdd(k.Scale, dy[i], MathF.FusedMultiplyAdd(k.Slope, x[i] - k.Mean, k.Shift));
+                }
+
+                break;
+            default:
+                for (; i <= hw - TOps.Count; i += TOps.Count)
+                {
+                    TOps.Store(TOps.Mul(scale, TOps.Load(dy + i)), output + i);
+                }
+
+                for (; i < hw; i++)
+                {
+                    output[i] = k.Scale * dy[i];
+                }
+
+                break;
+        }
+    }
+}
