@@ -21,4 +21,7 @@ public static class RngStreams
 
     /// <summary>Choice of the validation examples held out of the training set.</summary>
     public const ulong Validation = 5;
+
+    /// <summary>Batch-norm scales drawn at initialisation (<see cref="Nn.BatchNormInit.Uniform"/>), apart from the layer weights so that they never shift them.</summary>
+    public const ulong BatchNormInit = 16;
 }
