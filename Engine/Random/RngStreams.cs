@@ -27,4 +27,7 @@ public static class RngStreams
 
     /// <summary>Choice of the fixed subset of training examples a reduced-budget run trains on.</summary>
     public const ulong TrainSubset = 7;
+
+    /// <summary>Batch-norm scales drawn at initialisation (<see cref="Nn.BatchNormInit.Uniform"/>), apart from the layer weights so that they never shift them.</summary>
+    public const ulong BatchNormInit = 16;
 }
