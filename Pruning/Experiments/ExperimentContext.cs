@@ -86,7 +86,7 @@ internal sealed class ExperimentContext
         mask.Save(Path.Combine(dir, "mask.safetensors"));
         Checkpoint.Save(Path.Combine(dir, "init.safetensors"), model);
 
-        var trainer = new Trainer(model, recipe.CreateOptimizer(model), recipe.CreateSchedule(), Train, recipe.BatchSize, seed);
+        var trainer = new Trainer(model, recipe.CreateOptimizer(model), recipe.CreateSchedule(recipe.IterationsPerEpoch(Train.Count)), Train, recipe.BatchSize, seed);
         int total = recipe.Epochs * trainer.IterationsPerEpoch;
         var metrics = new StringBuilder();
         var best = (Iteration: 0, ValLoss: double.PositiveInfinity, TestAccuracy: double.NaN);
