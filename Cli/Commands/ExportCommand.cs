@@ -20,10 +20,10 @@ internal static class ExportCommand
         var weights = new Argument<string>("WEIGHTS") { Description = "A safetensors checkpoint of the model (final.safetensors of a training or a ticket)" };
         var model = new Option<string>("--model")
         {
-            Description = $"Architecture the weights belong to: {string.Join(", ", ModelZoo.Names)}",
+            Description = $"Architecture the weights belong to: {ModelZoo.NamesHelp}",
             DefaultValueFactory = _ => "lenet_300_100",
         };
-        model.AcceptOnlyFromAmong([.. ModelZoo.Names]);
+        TrainingOptions.AcceptModelNames(model);
         var onnx = new Option<string>("--onnx") { Description = "The ONNX file to write (replaced if it exists)", Required = true, HelpName = "FILE" };
         var data = new Option<string?>("--data")
         {

@@ -15,10 +15,15 @@ internal static class LotteryCommand
         var training = new TrainingOptions(defaultValidationSize: 1000);
         var levels = new Option<int>("--levels") { Description = "Pruning levels including the dense one (level 0)", DefaultValueFactory = _ => 16 };
         var target = new Option<double?>("--target-sparsity") { Description = "Prune until this fraction of weights is gone; sets --levels to ⌈log(1−s)/log(1−p)⌉ + 1" };
-        var rate = new Option<double>("--prune-rate") { Description = "Fraction of surviving weights pruned per level", DefaultValueFactory = _ => 0.2 };
-        var outputRate = new Option<double>("--output-prune-rate") { Description = "Per-level rate for the output layer (layerwise pruning)", DefaultValueFactory = _ => 0.1 };
-        var global = new Option<bool>("--global") { Description = "One magnitude threshold across all layers instead of a rate per layer" };
-        var exclude = new Option<string>("--exclude") { Description = "Comma-separated layers never pruned (e.g. fc3)", DefaultValueFactory = _ => string.Empty };
+        var rate = new Option<double?>("--prune-rate")
+        {
+            Description = "Fraction of surviving weights pruned per level: with --global across all layers, else per layer for every convolution and fully connected layer without a rate of its own (default: the model's recipe, 0.2; given, it also replaces the recipe's per-type rates)",
+        };
+        var convRate = new Option<double?>("--conv-prune-rate") { Description = "Per-level rate for convolutions in layerwise pruning (default: --prune-rate; conv2/conv4 0.1, conv6 0.15 as Frankle and Carbin 2019)" };
+        var fcRate = new Option<double?>("--fc-prune-rate") { Description = "Per-level rate for fully connected layers other than the output layer in layerwise pruning (default: --prune-rate)" };
+        var outputRate = new Option<double?>("--output-prune-rate") { Description = "Per-level rate for the output layer (the last prunable one) in layerwise pruning (default: the model's recipe, 0.1)" };
+        var global = new Option<bool?>("--global") { Description = "One magnitude threshold across all layers instead of a rate per layer (default: the model's recipe: on for vgg*/resnet*, as open_lth; --global false for layerwise)" };
+        var exclude = new Option<string?>("--exclude") { Description = "Comma-separated layers never pruned, e.g. fc3 (default: the model's recipe: fc for vgg*, as open_lth; none otherwise); empty for none" };
         var allowEmpty = new Option<bool>("--allow-empty-layers") { Description = "Let a mask that prunes with one threshold across layers empty a layer (layer collapse) and train on; by default such a mask is refused, naming the layer" };
         var rewind = new Option<int>("--rewind-iteration") { Description = "0 resets survivors to θ₀; k > 0 rewinds them to the dense run's weights after k iterations", DefaultValueFactory = _ => 0 };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate validation and test accuracy every this many iterations", DefaultValueFactory = _ => 100 };
@@ -38,25 +43,34 @@ internal static class LotteryCommand
 
         var command = new Command("lottery", "Find lottery tickets by iterative magnitude pruning, next to random-reinitialisation and random-pruning baselines. Interrupted runs resume when the same command is run again.");
         training.AddTo(command);
-        foreach (var option in new Option[] { levels, target, rate, outputRate, global, exclude, allowEmpty, rewind, evalEvery, branches, branchLevels, replicates, shard, root })
+        foreach (var option in new Option[] { levels, target, rate, convRate, fcRate, outputRate, global, exclude, allowEmpty, rewind, evalEvery, branches, branchLevels, replicates, shard, root })
         {
             command.Options.Add(option);
         }
 
         command.SetAction(parse =>
         {
-            double pruneRate = parse.GetValue(rate);
+            var recipe = training.Read(parse);
+            var defaults = LotteryRecipes.For(recipe.Model);
+            double? givenRate = parse.GetValue(rate);
+            double pruneRate = givenRate ?? defaults.PruneRate;
+            bool isGlobal = parse.GetValue(global) ?? defaults.Global;
+
+            // The recipe's per-type rates hold only while the user sets no rate and keeps pruning layerwise.
+            bool recipeRates = givenRate is null && !isGlobal;
             int levelCount = parse.GetValue(target) is { } s ? ExperimentRunner.Usage(() => LotteryConfig.LevelsFor(s, pruneRate)) : parse.GetValue(levels);
-            var config = new LotteryConfig
+            var config = defaults with
             {
-                Recipe = training.Read(parse),
+                Recipe = recipe,
                 Seed = training.Seed(parse),
                 DataSeed = training.DataSeed(parse),
                 Levels = levelCount,
                 PruneRate = pruneRate,
-                OutputPruneRate = parse.GetValue(outputRate),
-                Global = parse.GetValue(global),
-                Exclude = ExperimentRunner.SplitList(parse.GetValue(exclude)),
+                ConvPruneRate = parse.GetValue(convRate) ?? (recipeRates ? defaults.ConvPruneRate : null),
+                FcPruneRate = parse.GetValue(fcRate) ?? (recipeRates ? defaults.FcPruneRate : null),
+                OutputPruneRate = parse.GetValue(outputRate) ?? defaults.OutputPruneRate,
+                Global = isGlobal,
+                Exclude = parse.GetValue(exclude) is { } excluded ? ExperimentRunner.SplitList(excluded) : defaults.Exclude,
                 AllowEmptyLayers = parse.GetValue(allowEmpty),
                 RewindIteration = parse.GetValue(rewind),
                 EvalEvery = parse.GetValue(evalEvery),

@@ -22,7 +22,7 @@ internal static class PruneAtInitCommand
             Description = $"Comma-separated sanity checks beside every mask ({string.Join(", ", PruneAtInitSettings.KnownSanityChecks)}); empty for none",
             DefaultValueFactory = _ => "shuffle,reinit,invert",
         };
-        var exclude = new Option<string>("--exclude") { Description = "Comma-separated layers never pruned (e.g. fc3)", DefaultValueFactory = _ => string.Empty };
+        var exclude = new Option<string?>("--exclude") { Description = "Comma-separated layers never pruned, e.g. fc3 (default: the model's recipe: fc for vgg*, none otherwise); empty for none" };
         var allowEmpty = new Option<bool>("--allow-empty-layers") { Description = "Let a mask that prunes with one threshold across layers empty a layer (layer collapse) and train on; by default such a mask is refused, naming the layer" };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate validation and test accuracy every this many iterations", DefaultValueFactory = _ => 100 };
         var replicates = new Option<int>("--replicates") { Description = "Repeat with seeds seed, seed+1, ...", DefaultValueFactory = _ => 1 };
@@ -45,12 +45,15 @@ internal static class PruneAtInitCommand
             }
 
             var values = sweep.Length > 0 ? sweep.Select(ParseSparsity).ToArray() : [parse.GetValue(sparsity) ?? 0.9];
-            var config = new LotteryConfig
+            // Starting from the model's lottery settings keeps the run directory the one `lottery` uses for the same options.
+            var recipe = training.Read(parse);
+            var defaults = LotteryRecipes.For(recipe.Model);
+            var config = defaults with
             {
-                Recipe = training.Read(parse),
+                Recipe = recipe,
                 Seed = training.Seed(parse),
                 DataSeed = training.DataSeed(parse),
-                Exclude = ExperimentRunner.SplitList(parse.GetValue(exclude)),
+                Exclude = parse.GetValue(exclude) is { } excluded ? ExperimentRunner.SplitList(excluded) : defaults.Exclude,
                 AllowEmptyLayers = parse.GetValue(allowEmpty),
                 EvalEvery = parse.GetValue(evalEvery),
             };

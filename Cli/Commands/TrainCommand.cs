@@ -44,7 +44,7 @@ internal static class TrainCommand
         var model = ModelZoo.Create(s.Model, train.FeatureShape, train.NumClasses, s.Init, seed);
         var optimizer = s.CreateOptimizer(model);
         var augmentation = s.AugmentationFor(train);
-        var trainer = new Trainer(model, optimizer, s.CreateSchedule(), train, s.BatchSize, dataSeed ?? seed) { Augmentation = augmentation };
+        var trainer = new Trainer(model, optimizer, s.CreateSchedule(s.IterationsPerEpoch(train.Count)), train, s.BatchSize, dataSeed ?? seed) { Augmentation = augmentation };
         int total = trainer.IterationsPerEpoch * s.Epochs;
         CliRunner.Say($"train {s.Model} on {s.Data} ({train.Count} train / {test.Count} test), {s.Epochs} epochs × {trainer.IterationsPerEpoch} iterations, {s.Optimizer} lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}{(augmentation is null ? string.Empty : ", random crops and flips")}, seed {seed}");
 

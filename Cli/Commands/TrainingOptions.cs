@@ -6,12 +6,19 @@ using SparseNet.Engine.Training;
 
 namespace SparseNet.Cli.Commands;
 
-/// <summary>The options every training command shares, with their defaults (the LeNet-300-100 recipe of Frankle and Carbin 2019).</summary>
+/// <summary>
+/// The options every training command shares. An option left out takes the value of the model's published recipe
+/// (<see cref="ModelRecipes.For"/>; for the default model, LeNet-300-100, the recipe of Frankle and Carbin 2019).
+/// </summary>
 internal sealed class TrainingOptions
 {
+    private const string FromRecipe = "default: the model's recipe, see --model";
+
     private readonly Option<string> _model = new("--model")
     {
-        Description = $"Architecture: {string.Join(", ", ModelZoo.Names)}",
+        Description = $"Architecture: {ModelZoo.NamesHelp}. Training (and pruning) options left out take the model's published recipe: "
+            + "lenet_300_100 Adam 1.2e-3, batch 60, 20 epochs, Glorot init; conv2/conv4/conv6 Adam 2e-4/3e-4/3e-4, batch 60, 27/34/40 epochs (20K/25K/30K iterations on CIFAR-10), Glorot init (Frankle and Carbin 2019); "
+            + "vgg*/resnet* SGD 0.1, momentum 0.9, weight decay 1e-4, batch 128, 160 epochs, learning rate ×0.1 after epochs 80 and 120, Kaiming init (open_lth)",
         DefaultValueFactory = _ => "lenet_300_100",
     };
 
@@ -21,31 +28,30 @@ internal sealed class TrainingOptions
         DefaultValueFactory = _ => DatasetCatalog.Mnist10k,
     };
 
-    private readonly Option<int> _epochs = new("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => 20 };
+    private readonly Option<int?> _epochs = new("--epochs") { Description = $"Training epochs ({FromRecipe})" };
 
-    private readonly Option<int> _batchSize = new("--batch-size") { Description = "Examples per mini-batch", DefaultValueFactory = _ => 60 };
+    private readonly Option<int?> _batchSize = new("--batch-size") { Description = $"Examples per mini-batch ({FromRecipe})" };
 
-    private readonly Option<string> _optimizer = new("--optimizer") { Description = "adam or sgd", DefaultValueFactory = _ => "adam" };
+    private readonly Option<string?> _optimizer = new("--optimizer") { Description = $"adam or sgd ({FromRecipe})" };
 
-    private readonly Option<float> _lr = new("--lr") { Description = "Learning rate", DefaultValueFactory = _ => 1.2e-3f };
+    private readonly Option<float?> _lr = new("--lr") { Description = $"Learning rate ({FromRecipe})" };
 
-    private readonly Option<float> _momentum = new("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => 0f };
+    private readonly Option<float?> _momentum = new("--momentum") { Description = $"SGD momentum ({FromRecipe})" };
 
     private readonly Option<bool> _nesterov = new("--nesterov") { Description = "Use Nesterov momentum (SGD)" };
 
-    private readonly Option<float> _weightDecay = new("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => 0f };
+    private readonly Option<float?> _weightDecay = new("--weight-decay") { Description = $"L2 weight decay ({FromRecipe})" };
 
-    private readonly Option<string> _milestones = new("--lr-milestones")
+    private readonly Option<string?> _milestones = new("--lr-milestones")
     {
-        Description = "Comma-separated iterations at which the learning rate is multiplied by --lr-gamma (e.g. 8000,12000); empty for a constant rate",
-        DefaultValueFactory = _ => string.Empty,
+        Description = $"Comma-separated iterations (e.g. 8000,12000) or epochs (e.g. 80ep,120ep) after which the learning rate is multiplied by --lr-gamma; empty for a constant rate ({FromRecipe})",
     };
 
-    private readonly Option<float> _gamma = new("--lr-gamma") { Description = "Learning-rate decay factor at each milestone", DefaultValueFactory = _ => 0.1f };
+    private readonly Option<float?> _gamma = new("--lr-gamma") { Description = $"Learning-rate decay factor at each milestone ({FromRecipe})" };
 
-    private readonly Option<int> _warmup = new("--warmup") { Description = "Iterations of linear learning-rate warm-up", DefaultValueFactory = _ => 0 };
+    private readonly Option<int?> _warmup = new("--warmup") { Description = $"Iterations of linear learning-rate warm-up ({FromRecipe})" };
 
-    private readonly Option<string> _init = new("--init") { Description = "Weight initialisation: glorot (Xavier normal) or kaiming (He normal)", DefaultValueFactory = _ => "glorot" };
+    private readonly Option<string?> _init = new("--init") { Description = $"Weight initialisation: glorot (Xavier normal) or kaiming (He normal) ({FromRecipe})" };
 
     private readonly Option<int> _validation;
 
@@ -70,10 +76,23 @@ internal sealed class TrainingOptions
             Description = "Training examples held out (not trained on) as a validation set",
             DefaultValueFactory = _ => defaultValidationSize,
         };
-        _model.AcceptOnlyFromAmong([.. ModelZoo.Names]);
+        AcceptModelNames(_model);
         _optimizer.AcceptOnlyFromAmong("adam", "sgd");
         _init.AcceptOnlyFromAmong("glorot", "kaiming");
     }
+
+    /// <summary>Makes <paramref name="option"/> refuse anything but a built-in model's name, saying what is wrong with it (e.g. a ResNet depth that is not 6n+2).</summary>
+    public static void AcceptModelNames(Option<string> option) => option.Validators.Add(result =>
+    {
+        try
+        {
+            ModelZoo.CheckName(result.GetValueOrDefault<string>() ?? string.Empty);
+        }
+        catch (Engine.SettingsException e)
+        {
+            result.AddError(e.Message);
+        }
+    });
 
     public void AddTo(Command command)
     {
@@ -83,6 +102,7 @@ internal sealed class TrainingOptions
         }
     }
 
+    /// <summary>The model's recipe (<see cref="ModelRecipes.For"/>) with every option given on the command line in place of its value.</summary>
     public TrainingRecipe Read(ParseResult parse)
     {
         bool augment = parse.GetValue(_augment), noAugment = parse.GetValue(_noAugment);
@@ -91,21 +111,29 @@ internal sealed class TrainingOptions
             throw new UsageException("--augment and --no-augment contradict each other; give at most one");
         }
 
-        var recipe = new TrainingRecipe
+        string model = parse.GetValue(_model)!;
+        var defaults = ExperimentRunner.Usage(() => ModelRecipes.For(model));
+        var (milestones, milestoneEpochs) = parse.GetValue(_milestones) is { } text ? ParseMilestones(text) : (defaults.LrMilestones, defaults.LrMilestoneEpochs);
+        var recipe = defaults with
         {
-            Model = parse.GetValue(_model)!,
             Data = parse.GetValue(_data)!,
-            Epochs = parse.GetValue(_epochs),
-            BatchSize = parse.GetValue(_batchSize),
-            Optimizer = parse.GetValue(_optimizer)!,
-            LearningRate = parse.GetValue(_lr),
-            Momentum = parse.GetValue(_momentum),
-            Nesterov = parse.GetValue(_nesterov),
-            WeightDecay = parse.GetValue(_weightDecay),
-            LrMilestones = ParseMilestones(parse.GetValue(_milestones) ?? string.Empty),
-            LrGamma = parse.GetValue(_gamma),
-            WarmupIterations = parse.GetValue(_warmup),
-            Init = parse.GetValue(_init) == "kaiming" ? InitScheme.KaimingNormal : InitScheme.GlorotNormal,
+            Epochs = parse.GetValue(_epochs) ?? defaults.Epochs,
+            BatchSize = parse.GetValue(_batchSize) ?? defaults.BatchSize,
+            Optimizer = parse.GetValue(_optimizer) ?? defaults.Optimizer,
+            LearningRate = parse.GetValue(_lr) ?? defaults.LearningRate,
+            Momentum = parse.GetValue(_momentum) ?? defaults.Momentum,
+            Nesterov = parse.GetValue(_nesterov) || defaults.Nesterov,
+            WeightDecay = parse.GetValue(_weightDecay) ?? defaults.WeightDecay,
+            LrMilestones = milestones,
+            LrMilestoneEpochs = milestoneEpochs,
+            LrGamma = parse.GetValue(_gamma) ?? defaults.LrGamma,
+            WarmupIterations = parse.GetValue(_warmup) ?? defaults.WarmupIterations,
+            Init = parse.GetValue(_init) switch
+            {
+                "kaiming" => InitScheme.KaimingNormal,
+                "glorot" => InitScheme.GlorotNormal,
+                _ => defaults.Init,
+            },
             ValidationSize = parse.GetValue(_validation),
             TrainExamples = parse.GetValue(_trainExamples),
             Augment = augment ? true : noAugment ? false : null,
@@ -127,23 +155,26 @@ internal sealed class TrainingOptions
     /// <summary>The data-order seed given with <c>--data-seed</c>, or null to use <see cref="Seed"/>.</summary>
     public ulong? DataSeed(ParseResult parse) => parse.GetValue(_dataSeed);
 
-    private static int[] ParseMilestones(string text)
+    // "8000,12000" are iterations, "80ep,120ep" epochs (open_lth's notation); one list takes one unit.
+    private static (int[] Iterations, int[] Epochs) ParseMilestones(string text)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
-            return [];
+            return ([], []);
         }
 
         var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        bool epochs = parts[0].EndsWith("ep", StringComparison.Ordinal);
         var result = new int[parts.Length];
         for (int i = 0; i < parts.Length; i++)
         {
-            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out result[i]) || result[i] <= 0 || (i > 0 && result[i] <= result[i - 1]))
+            string number = !epochs ? parts[i] : parts[i].EndsWith("ep", StringComparison.Ordinal) ? parts[i][..^2] : "(iterations among epochs)";
+            if (!int.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out result[i]) || result[i] <= 0 || (i > 0 && result[i] <= result[i - 1]))
             {
-                throw new UsageException($"--lr-milestones '{text}': expected increasing positive iterations separated by commas");
+                throw new UsageException($"--lr-milestones '{text}': expected increasing positive iterations (8000,12000) or epochs (80ep,120ep) separated by commas");
             }
         }
 
-        return result;
+        return epochs ? ([], result) : (result, []);
     }
 }

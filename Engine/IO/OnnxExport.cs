@@ -152,6 +152,9 @@ public static class OnnxExport
                     Emit("Flatten", Join(path, "Flatten"), [_value], OnnxGraphBuilder.Int("axis", 1));
                     Sample = [Sample[0]];
                     break;
+                case ResidualBlock block:
+                    EmitResidual(path, block);
+                    break;
                 case BatchNorm2d norm:
                     Require(path, module, Sample.Length == 3 && Sample[0] == norm.Channels, $"[N,{norm.Channels},H,W]");
                     Emit("BatchNormalization", path, WithParameters(path, norm), OnnxGraphBuilder.Float("epsilon", norm.Eps));
@@ -165,7 +168,7 @@ public static class OnnxExport
                     break;
                 default:
                     throw new NotSupportedException(
-                        $"onnx export: module '{Describe(path)}' ({module.GetType().Name}) has no ONNX equivalent; supported are Sequential, Linear, Conv2d, ReLU, Tanh, MaxPool2d, AvgPool2d, GlobalAvgPool2d, BatchNorm2d, Flatten and Dropout");
+                        $"onnx export: module '{Describe(path)}' ({module.GetType().Name}) has no ONNX equivalent; supported are Sequential, Linear, Conv2d, ReLU, Tanh, MaxPool2d, AvgPool2d, GlobalAvgPool2d, BatchNorm2d, ResidualBlock, Flatten and Dropout");
             }
         }
 
@@ -224,6 +227,28 @@ public static class OnnxExport
                 OnnxGraphBuilder.Int("group", 1));
             var g = new Conv2dGeometry(1, w[1], Sample[1], Sample[2], w[0], kh, kw, s, s, p, p);
             Sample = [w[0], g.OH, g.OW];
+        }
+
+        // relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)): the two paths start from the same value and meet in an Add.
+        private void EmitResidual(string path, ResidualBlock block)
+        {
+            string Child(string name) => path.Length == 0 ? name : $"{path}.{name}";
+            var (input, inputSample) = (_value, Sample);
+            Visit(block.Conv1, Child("conv1"));
+            Visit(block.Bn1, Child("bn1"));
+            Emit("Relu", Join(path, "Relu1"), [_value]);
+            Visit(block.Conv2, Child("conv2"));
+            Visit(block.Bn2, Child("bn2"));
+            var (residual, residualSample) = (_value, Sample);
+            (_value, Sample) = (input, inputSample);
+            if (block.Shortcut is not null)
+            {
+                Visit(block.Shortcut, Child("shortcut"));
+            }
+
+            Require(path, block, Shape.Equal(Sample, residualSample), $"a shortcut of the residual's shape [N,{string.Join(',', residualSample)}]");
+            Emit("Add", Join(path, "Add"), [residual, _value]);
+            Emit("Relu", Join(path, "Relu"), [_value]);
         }
 
         private void EmitPool(string opType, string path, Module module, int k, int s, int p, params AttributeProto[] extra)

@@ -7,7 +7,7 @@ namespace SparseNet.Engine.Training;
 /// <summary>
 /// How a network is built and trained: architecture, data, initialisation, optimizer and schedule. The
 /// defaults are the LeNet-300-100 recipe of Frankle and Carbin (2019): Glorot normal initialisation, Adam
-/// at 1.2e-3, batch 60, 20 epochs.
+/// at 1.2e-3, batch 60, 20 epochs; <see cref="ModelRecipes.For"/> gives the published recipe of every other model.
 /// </summary>
 public sealed record TrainingRecipe
 {
@@ -41,6 +41,13 @@ public sealed record TrainingRecipe
     /// <summary>Iterations at which the learning rate is multiplied by <see cref="LrGamma"/>.</summary>
     public IReadOnlyList<int> LrMilestones { get; init; } = [];
 
+    /// <summary>
+    /// Epochs after which the learning rate is multiplied by <see cref="LrGamma"/> (open_lth's <c>80ep,120ep</c>), turned
+    /// into iterations once the number of batches per epoch is known (<see cref="CreateSchedule(int)"/>); give these or
+    /// <see cref="LrMilestones"/>, not both.
+    /// </summary>
+    public IReadOnlyList<int> LrMilestoneEpochs { get; init; } = [];
+
     /// <summary>Decay factor per milestone.</summary>
     public float LrGamma { get; init; } = 0.1f;
 
@@ -68,7 +75,7 @@ public sealed record TrainingRecipe
     /// <summary>Checks every value, naming the bad one.</summary>
     public void Validate()
     {
-        Require(ModelZoo.Names.Contains(Model), $"unknown model '{Model}'; choose one of: {string.Join(", ", ModelZoo.Names)}");
+        ModelZoo.CheckName(Model);
         Require(Epochs > 0, $"epochs must be positive, got {Epochs}");
         Require(BatchSize > 0, $"batch size must be positive, got {BatchSize}");
         Require(Optimizer is "adam" or "sgd", $"unknown optimizer '{Optimizer}'; choose adam or sgd");
@@ -77,6 +84,8 @@ public sealed record TrainingRecipe
         Require(!Nesterov || (Optimizer == "sgd" && Momentum > 0f), "Nesterov momentum needs the sgd optimizer and momentum > 0");
         Require(WeightDecay >= 0f && float.IsFinite(WeightDecay), $"weight decay must be ≥ 0, got {WeightDecay}");
         Require(LrGamma > 0f && float.IsFinite(LrGamma), $"learning-rate gamma must be positive, got {LrGamma}");
+        Require(LrMilestones.Count == 0 || LrMilestoneEpochs.Count == 0, $"learning-rate milestones are given both in iterations ({string.Join(",", LrMilestones)}) and in epochs ({string.Join(",", LrMilestoneEpochs)}); give one");
+        Require(Increasing(LrMilestones) && Increasing(LrMilestoneEpochs), $"learning-rate milestones must be positive and increasing, got {string.Join(",", LrMilestones.Concat(LrMilestoneEpochs))}");
         Require(WarmupIterations >= 0, $"warm-up must be ≥ 0 iterations, got {WarmupIterations}");
         Require(ValidationSize >= 0, $"validation size must be ≥ 0, got {ValidationSize}");
         Require(TrainExamples >= 0, $"train examples must be ≥ 0 (0: all of them), got {TrainExamples}");
@@ -142,8 +151,34 @@ public sealed record TrainingRecipe
         };
     }
 
-    /// <summary>The learning-rate schedule.</summary>
-    public LearningRateSchedule CreateSchedule() => new(LearningRate, LrMilestones, LrGamma, WarmupIterations);
+    /// <summary>The learning-rate schedule of a recipe whose milestones are in iterations (<see cref="LrMilestones"/>).</summary>
+    /// <exception cref="InvalidOperationException">The milestones are in epochs: use <see cref="CreateSchedule(int)"/>.</exception>
+    public LearningRateSchedule CreateSchedule() => LrMilestoneEpochs.Count == 0
+        ? new(LearningRate, LrMilestones, LrGamma, WarmupIterations)
+        : throw new InvalidOperationException($"the learning-rate milestones are in epochs ({string.Join(",", LrMilestoneEpochs)}); the schedule needs the iterations per epoch");
+
+    /// <summary>
+    /// The learning-rate schedule for <paramref name="iterationsPerEpoch"/> batches per epoch: milestones in epochs become
+    /// iterations (epoch e ends at iteration e × <paramref name="iterationsPerEpoch"/>).
+    /// </summary>
+    public LearningRateSchedule CreateSchedule(int iterationsPerEpoch)
+    {
+        if (iterationsPerEpoch <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(iterationsPerEpoch), iterationsPerEpoch, "iterations per epoch must be positive");
+        }
+
+        return new(LearningRate, MilestoneIterations(iterationsPerEpoch), LrGamma, WarmupIterations);
+    }
+
+    /// <summary>Batches per epoch on <paramref name="trainCount"/> training examples (the last batch may be smaller).</summary>
+    public int IterationsPerEpoch(int trainCount) => new BatchSampler(trainCount, BatchSize, shuffle: false, seed: 0).BatchesPerEpoch;
+
+    /// <summary>The milestones in iterations for <paramref name="iterationsPerEpoch"/> batches per epoch.</summary>
+    public IReadOnlyList<int> MilestoneIterations(int iterationsPerEpoch) =>
+        LrMilestoneEpochs.Count == 0 ? LrMilestones : LrMilestoneEpochs.Select(e => checked(e * iterationsPerEpoch)).ToArray();
+
+    private static bool Increasing(IReadOnlyList<int> values) => values.Select((v, i) => v > 0 && (i == 0 || v > values[i - 1])).All(ok => ok);
 
     private static void Require(bool condition, string message)
     {

@@ -97,7 +97,7 @@ internal sealed class ExperimentContext
         mask.Save(Path.Combine(dir, "mask.safetensors"));
         Checkpoint.Save(Path.Combine(dir, "init.safetensors"), model);
 
-        var trainer = new Trainer(model, recipe.CreateOptimizer(model), recipe.CreateSchedule(), Train, recipe.BatchSize, dataSeed ?? seed) { Augmentation = Augmentation };
+        var trainer = new Trainer(model, recipe.CreateOptimizer(model), recipe.CreateSchedule(recipe.IterationsPerEpoch(Train.Count)), Train, recipe.BatchSize, dataSeed ?? seed) { Augmentation = Augmentation };
         int total = endIteration ?? (recipe.Epochs * trainer.IterationsPerEpoch);
         if (startIteration > total)
         {

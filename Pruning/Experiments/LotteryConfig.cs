@@ -30,6 +30,12 @@ public sealed record LotteryConfig
     /// <summary>Per-level rate for the output layer in layerwise pruning.</summary>
     public double OutputPruneRate { get; init; } = 0.1;
 
+    /// <summary>Per-level rate for convolutions (except an output layer) in layerwise pruning; null: <see cref="PruneRate"/>.</summary>
+    public double? ConvPruneRate { get; init; }
+
+    /// <summary>Per-level rate for fully connected layers (except the output layer) in layerwise pruning; null: <see cref="PruneRate"/>.</summary>
+    public double? FcPruneRate { get; init; }
+
     /// <summary>One threshold across all layers instead of a rate per layer.</summary>
     public bool Global { get; init; }
 
@@ -77,6 +83,9 @@ public sealed record LotteryConfig
         Recipe.Validate();
         Require(Levels >= 1, $"levels must be ≥ 1, got {Levels}");
         Require(PruneRate > 0 && PruneRate < 1, $"prune rate must be in (0, 1), got {PruneRate.ToString(CultureInfo.InvariantCulture)}");
+        Require(ConvPruneRate is null || (ConvPruneRate > 0 && ConvPruneRate < 1), $"conv prune rate must be in (0, 1), got {ConvPruneRate?.ToString(CultureInfo.InvariantCulture)}");
+        Require(FcPruneRate is null || (FcPruneRate > 0 && FcPruneRate < 1), $"fc prune rate must be in (0, 1), got {FcPruneRate?.ToString(CultureInfo.InvariantCulture)}");
+        Require(!Global || (ConvPruneRate is null && FcPruneRate is null), "--conv-prune-rate and --fc-prune-rate set rates per layer type for layerwise pruning; global pruning takes one rate, --prune-rate");
         Require(OutputPruneRate >= 0 && OutputPruneRate < 1, $"output prune rate must be in [0, 1), got {OutputPruneRate.ToString(CultureInfo.InvariantCulture)}");
         Require(RewindIteration >= 0, $"rewind iteration must be ≥ 0, got {RewindIteration}");
         Require(EvalEvery > 0, $"eval-every must be positive, got {EvalEvery}");
@@ -103,6 +112,17 @@ public sealed record LotteryConfig
         // A small tolerance keeps exact powers (e.g. s = 1 − 0.8²) from rounding up to an extra level.
         return (int)Math.Ceiling((Math.Log(1 - targetSparsity) / Math.Log(1 - pruneRate)) - 1e-9) + 1;
     }
+
+    /// <summary>
+    /// The per-level rate of a layer in layerwise pruning, and the option that sets it: the output layer (the last
+    /// prunable one) has <see cref="OutputPruneRate"/>; other convolutions <see cref="ConvPruneRate"/> and other fully
+    /// connected layers <see cref="FcPruneRate"/>, each <see cref="PruneRate"/> when not set.
+    /// </summary>
+    internal (double Rate, string Option) LayerRate(Masks.LayerKind kind, bool isOutput) => isOutput
+        ? (OutputPruneRate, "--output-prune-rate")
+        : kind == Masks.LayerKind.Conv2d
+            ? (ConvPruneRate ?? PruneRate, ConvPruneRate is null ? "--prune-rate (or --conv-prune-rate)" : "--conv-prune-rate")
+            : (FcPruneRate ?? PruneRate, FcPruneRate is null ? "--prune-rate (or --fc-prune-rate)" : "--fc-prune-rate");
 
     /// <summary>Whether the branches run at <paramref name="level"/>.</summary>
     internal bool RunsBranchesAt(int level) => level > 0 && (BranchLevels.Count == 0 || BranchLevels.Contains(level));
@@ -181,6 +201,7 @@ public sealed record LotteryConfig
             ["nesterov"] = r.Nesterov ? "true" : "false",
             ["weight_decay"] = F32(r.WeightDecay),
             ["lr_milestones"] = string.Join(",", r.LrMilestones),
+            ["lr_milestone_epochs"] = string.Join(",", r.LrMilestoneEpochs),
             ["lr_gamma"] = F32(r.LrGamma),
             ["warmup"] = r.WarmupIterations.ToString(CultureInfo.InvariantCulture),
             ["init"] = r.Init.ToString(),
@@ -192,6 +213,11 @@ public sealed record LotteryConfig
             ["levels"] = c.Levels.ToString(CultureInfo.InvariantCulture),
             ["prune_rate"] = F(c.PruneRate),
             ["output_prune_rate"] = F(c.OutputPruneRate),
+
+            // A type's own rate enters the run's identity only where it differs from the rate it would otherwise
+            // take, so runs from before these settings existed keep their names.
+            ["conv_prune_rate"] = c.ConvPruneRate is { } conv && conv != c.PruneRate ? F(conv) : string.Empty,
+            ["fc_prune_rate"] = c.FcPruneRate is { } fc && fc != c.PruneRate ? F(fc) : string.Empty,
             ["global"] = c.Global ? "true" : "false",
             ["exclude"] = string.Join(",", c.Exclude),
             ["rewind_iteration"] = c.RewindIteration.ToString(CultureInfo.InvariantCulture),

@@ -89,7 +89,8 @@ public sealed class LotteryExperiment
             throw new SettingsException($"rewind iteration {_config.RewindIteration} is past the end of training ({iterations} iterations per level)");
         }
 
-        var layers = PrunableLayers.Find(context.CreateModel(_config.Seed), _config.Exclude);
+        var model = context.CreateModel(_config.Seed);
+        var layers = PrunableLayers.Find(model, _config.Exclude);
         if (_config.Levels > 1 && layers.Count == 0)
         {
             throw new SettingsException($"--exclude {string.Join(",", _config.Exclude)} leaves no layer to prune; {_config.Levels - 1} pruning levels need at least one");
@@ -123,12 +124,12 @@ public sealed class LotteryExperiment
             return;
         }
 
+        var kinds = LayerKinds(model);
         foreach (var (name, parameter) in layers)
         {
-            double rate = LayerRate(layers, name);
+            var (rate, option) = _config.LayerRate(kinds[name], name == layers[^1].Name);
             if (EmptiedAt(parameter.Size, rate) is > 0 and int level)
             {
-                string option = name == layers[^1].Name ? "--output-prune-rate" : "--prune-rate";
                 throw new SettingsException(string.Create(CultureInfo.InvariantCulture, $"pruning {name} at {rate:R} per level leaves none of its {parameter.Size} weights at level {level} of {last}; lower {option} or the number of levels, or --exclude {PrunableLayers.LayerName(name)}"));
             }
         }
@@ -200,6 +201,7 @@ public sealed class LotteryExperiment
         var context = _context!;
         var model = context.CreateModel(seed);
         var layers = PrunableLayers.Find(model, _config.Exclude);
+        var kinds = LayerKinds(model);
         var theta0 = ExperimentContext.Snapshot(model);
         var start = theta0;
         var mask = MaskSet.Dense(layers);
@@ -209,7 +211,7 @@ public sealed class LotteryExperiment
             string unitDir = LevelDirectory(dir, level, LotteryBranch);
             if (level > 0)
             {
-                mask = NextMask(dir, level, mask, layers);
+                mask = NextMask(dir, level, mask, layers, kinds);
             }
 
             // The dense level trains 0 … T (saving θₖ on the way); later levels train k … T from θₖ.
@@ -243,7 +245,7 @@ public sealed class LotteryExperiment
     // The mask of a level, pruned from the previous level's final weights (already verified when that level was
     // found finished). It is computed, never read back, so a changed mask file cannot steer the pruning; a finished
     // level's stored mask is then checked against it.
-    private MaskSet NextMask(string dir, int level, MaskSet previous, IReadOnlyList<(string Name, Parameter Parameter)> layers)
+    private MaskSet NextMask(string dir, int level, MaskSet previous, IReadOnlyList<(string Name, Parameter Parameter)> layers, Dictionary<string, LayerKind> kinds)
     {
         var final = SafeTensors.Read(Path.Combine(LevelDirectory(dir, level - 1, LotteryBranch), "final.safetensors")).Tensors;
 
@@ -256,12 +258,12 @@ public sealed class LotteryExperiment
             return next;
         }
 
-        return MagnitudePruner.Layerwise(previous, scores, name => LayerRate(layers, name));
+        return MagnitudePruner.Layerwise(previous, scores, name => _config.LayerRate(kinds[name], name == layers[^1].Name).Rate);
     }
 
-    // Layerwise pruning: the last prunable layer (the output layer) has a rate of its own.
-    private double LayerRate(IReadOnlyList<(string Name, Parameter Parameter)> layers, string name) =>
-        name == layers[^1].Name ? _config.OutputPruneRate : _config.PruneRate;
+    // Layerwise pruning gives convolutions, fully connected layers and the output layer (the last prunable one) rates of their own.
+    private static Dictionary<string, LayerKind> LayerKinds(Module model) =>
+        PrunableLayers.Kinds(model).ToDictionary(l => l.Name, l => l.Kind, StringComparer.Ordinal);
 
     private static string LevelDirectory(string replicateDir, int level, string branch) =>
         Path.Combine(replicateDir, string.Create(CultureInfo.InvariantCulture, $"level_{level:D2}"), branch);

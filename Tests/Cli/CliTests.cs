@@ -80,6 +80,10 @@ public class CliTests
     [TestCase("train", "--no-such-option", "x", "--no-such-option")]
     [TestCase("train", "--data", "/no/such/dir", "/no/such/dir")]
     [TestCase("train", "--lr-milestones", "5,3", "5,3")]
+    [TestCase("train", "--lr-milestones", "80ep,12000", "80ep,12000")]
+    [TestCase("train", "--model", "resnet21", "6n+2")]
+    [TestCase("lottery", "--conv-prune-rate", "1.5", "1.5")]
+    [TestCase("lottery", "--fc-prune-rate", "0", "fc prune rate must be in (0, 1), got 0")]
     public void BadInput_GivesOneLineError_AndNonZeroExit(string command, string option, string value, string mention)
     {
         string[] args = command == "train" ? [command, option, value, "--out", Path.Combine(_dir, "bad")] : [command, option, value, "--root", Path.Combine(_dir, "bad")];
@@ -138,6 +142,7 @@ public class CliTests
             Assert.That(output, Does.Contain(option));
         }
 
-        Assert.That(output, Does.Contain("[default: 60]").And.Contain("[default: lenet_300_100]"));
+        Assert.That(output, Does.Contain("[default: lenet_300_100]").And.Contain("Adam 1.2e-3, batch 60, 20 epochs"));
+        Assert.That(output, Does.Contain("Examples per mini-batch (default: the model's recipe, see --model)"));
     }
 }

@@ -147,6 +147,24 @@ public class OnnxExportTests
     }
 
     [Test]
+    public void ResNet_WithProjectionShortcuts_OnnxRuntimeGivesTheSameLogits()
+    {
+        var model = Ticket("resnet8_2", seed: 6);
+        model.Train();
+        using (GradMode.NoGrad())
+        {
+            // Running statistics away from 0 and 1, as after training.
+            model.Forward(Tensor.FromArray(TestImages.Value.AsSpan(0, 20 * 784), 20, 1, 28, 28));
+        }
+
+        AssertSameLogits(model, Mnist, TestImages.Value.AsSpan(20 * 784, 10 * 784).ToArray(), 10);
+        var proto = ModelProto.Parser.ParseFrom(OnnxExport.Serialize(model, Mnist));
+        Assert.That(proto.Graph.Node.Count(n => n.OpType == "Add"), Is.EqualTo(3), "one sum per block");
+        Assert.That(proto.Graph.Node.Select(n => n.Name), Does.Contain("blocks.1.shortcut.0").And.Contain("blocks.1/Add"));
+        Assert.That(proto.Graph.Initializer.Select(t => t.Name), Is.EquivalentTo(model.StateDict().Keys));
+    }
+
+    [Test]
     public void Serialize_IsDeterministic()
     {
         byte[] first = OnnxExport.Serialize(Ticket("lenet_300_100", seed: 9), Mnist);

@@ -21,7 +21,7 @@ for (int level = 0; level < 4; level++)
 {
     var model = Initial();
     mask.Apply(model);   // pruned weights are zero and stay zero through training
-    var trainer = new Trainer(model, recipe.CreateOptimizer(model), recipe.CreateSchedule(), train, recipe.BatchSize, seed);
+    var trainer = new Trainer(model, recipe.CreateOptimizer(model), recipe.CreateSchedule(recipe.IterationsPerEpoch(train.Count)), train, recipe.BatchSize, seed);
     for (int epoch = 0; epoch < recipe.Epochs; epoch++)
     {
         trainer.TrainEpoch(epoch);
