@@ -46,16 +46,7 @@ def main():
     args = steptime.parse(threads=1, steps=20)
     model = resnet20()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    x, y = torch.rand(128, 3, 32, 32), torch.arange(128) % 10
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
+    step = steptime.train_step(model, opt, torch.rand(128, 3, 32, 32), torch.arange(128) % 10)
     steptime.report("resnet20", step, warmup=3, steps=args.steps)
 
 

@@ -33,9 +33,8 @@ def report(name, step, warmup, steps):
           f"mean {statistics.mean(times) * 1e3:.3f} ms")
 
 
-def adam_step(model, lr, x, y):
-    """A closure running one forward, cross-entropy, backward and Adam update of model on (x, y)."""
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+def train_step(model, opt, x, y):
+    """A closure running one forward, cross-entropy, backward and optimizer update of model on (x, y)."""
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def step():
@@ -46,3 +45,8 @@ def adam_step(model, lr, x, y):
         return loss.item()
 
     return step
+
+
+def adam_step(model, lr, x, y):
+    """train_step with Adam at learning rate lr."""
+    return train_step(model, torch.optim.Adam(model.parameters(), lr=lr), x, y)

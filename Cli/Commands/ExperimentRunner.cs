@@ -38,6 +38,32 @@ internal static class ExperimentRunner
         return 0;
     }
 
+    /// <summary>
+    /// Validates a configuration (its setting errors become usage errors) and returns the <c>--replicates</c> value,
+    /// refused below 1.
+    /// </summary>
+    public static int Validate(ParseResult parse, Option<int> replicates, Action validate)
+    {
+        Usage(() =>
+        {
+            validate();
+            return 0;
+        });
+        int n = parse.GetValue(replicates);
+        return n >= 1 ? n : throw new UsageException($"--replicates must be ≥ 1, got {n}");
+    }
+
+    /// <summary>
+    /// Says what runs (<paramref name="headline"/>) and where, then runs this shard's units with a progress bar and
+    /// the closing report (see <see cref="Execute"/>); a shard with no replicate only says so.
+    /// </summary>
+    public static int Launch(string headline, string runDir, int replicates, Shard shard, int units, Action<Action<ExperimentProgress>, CancellationToken> run, Func<ExperimentProgress, string> caption)
+    {
+        CliRunner.Say(headline);
+        CliRunner.Say($"run directory: {runDir}");
+        return AnnounceShard(shard, replicates) ? Execute(runDir, units, run, caption) : 0;
+    }
+
     /// <summary>One line naming the units that diverged and where (the first three), or null when none did.</summary>
     public static string? DivergenceLine(IReadOnlyList<UnitResult> results)
     {

@@ -50,17 +50,7 @@ internal static class InstabilityCommand
                 Points = parse.GetValue(points),
                 BatchNormBatches = parse.GetValue(bnBatches),
             };
-            ExperimentRunner.Usage(() =>
-            {
-                config.Validate();
-                return 0;
-            });
-            int n = parse.GetValue(replicates);
-            if (n < 1)
-            {
-                throw new UsageException($"--replicates must be ≥ 1, got {n}");
-            }
-
+            int n = ExperimentRunner.Validate(parse, replicates, config.Validate);
             return Run(config, n, Shard.Parse(parse.GetValue(shard)!), parse.GetValue(root)!);
         });
         return command;
@@ -70,13 +60,13 @@ internal static class InstabilityCommand
     {
         string runDir = InstabilityExperiment.DirectoryFor(config, root);
         var experiment = new InstabilityExperiment(config, runDir);
-        CliRunner.Say($"instability: {config.Training.Recipe.Model} on {config.Training.Recipe.Data}, rewind iterations [{string.Join(", ", config.RewindIterations)}], {config.Points} points, {replicates} replicate(s)");
-        CliRunner.Say($"run directory: {runDir}");
-        if (!ExperimentRunner.AnnounceShard(shard, replicates))
-        {
-            return 0;
-        }
-
-        return ExperimentRunner.Execute(runDir, experiment.UnitCount(replicates, shard), (progress, cancel) => experiment.Run(replicates, progress, shard, cancel), p => p.Branch == "path" ? $"replicate {p.Replicate} k={p.Level} path" : p.Branch == "trunk" ? $"replicate {p.Replicate} trunk" : $"replicate {p.Replicate} k={p.Level} {p.Branch}");
+        return ExperimentRunner.Launch(
+            $"instability: {config.Training.Recipe.Model} on {config.Training.Recipe.Data}, rewind iterations [{string.Join(", ", config.RewindIterations)}], {config.Points} points, {replicates} replicate(s)",
+            runDir,
+            replicates,
+            shard,
+            experiment.UnitCount(replicates, shard),
+            (progress, cancel) => experiment.Run(replicates, progress, shard, cancel),
+            p => p.Branch == "trunk" ? $"replicate {p.Replicate} trunk" : $"replicate {p.Replicate} k={p.Level} {p.Branch}");
     }
 }

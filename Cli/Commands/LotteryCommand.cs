@@ -77,17 +77,7 @@ internal static class LotteryCommand
                 Branches = ExperimentRunner.SplitList(parse.GetValue(branches)),
                 BranchLevels = ExperimentRunner.Usage(() => ExperimentRunner.SplitList(parse.GetValue(branchLevels)).Select(v => int.TryParse(v, System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out int l) ? l : throw new ArgumentException($"--branch-levels: '{v}' is not a level number")).ToArray()),
             };
-            ExperimentRunner.Usage(() =>
-            {
-                config.Validate();
-                return 0;
-            });
-            int n = parse.GetValue(replicates);
-            if (n < 1)
-            {
-                throw new UsageException($"--replicates must be ≥ 1, got {n}");
-            }
-
+            int n = ExperimentRunner.Validate(parse, replicates, config.Validate);
             return Run(config, n, Shard.Parse(parse.GetValue(shard)!), parse.GetValue(root)!);
         });
         return command;
@@ -97,13 +87,13 @@ internal static class LotteryCommand
     {
         string runDir = LotteryExperiment.DirectoryFor(config, root);
         var experiment = new LotteryExperiment(config, runDir);
-        CliRunner.Say($"lottery: {config.Recipe.Model} on {config.Recipe.Data}, {config.Levels} levels, branches [{string.Join(", ", config.Branches)}], {replicates} replicate(s)");
-        CliRunner.Say($"run directory: {runDir}");
-        if (!ExperimentRunner.AnnounceShard(shard, replicates))
-        {
-            return 0;
-        }
-
-        return ExperimentRunner.Execute(runDir, experiment.UnitCount(replicates, shard), (progress, cancel) => experiment.Run(replicates, progress, shard, cancel), p => $"replicate {p.Replicate} level {p.Level} {p.Branch}");
+        return ExperimentRunner.Launch(
+            $"lottery: {config.Recipe.Model} on {config.Recipe.Data}, {config.Levels} levels, branches [{string.Join(", ", config.Branches)}], {replicates} replicate(s)",
+            runDir,
+            replicates,
+            shard,
+            experiment.UnitCount(replicates, shard),
+            (progress, cancel) => experiment.Run(replicates, progress, shard, cancel),
+            p => $"replicate {p.Replicate} level {p.Level} {p.Branch}");
     }
 }

@@ -66,17 +66,10 @@ internal static class PruneAtInitCommand
                 GraspPerClass = parse.GetValue(graspPerClass),
                 SanityChecks = ExperimentRunner.SplitList(parse.GetValue(sanity)),
             };
-            int n = parse.GetValue(replicates);
-            if (n < 1)
-            {
-                throw new UsageException($"--replicates must be ≥ 1, got {n}");
-            }
-
-            ExperimentRunner.Usage(() =>
+            int n = ExperimentRunner.Validate(parse, replicates, () =>
             {
                 config.Validate();
                 settings.Validate();
-                return 0;
             });
             string runDir = LotteryExperiment.DirectoryFor(config, parse.GetValue(root)!);
             return Run(new PruneAtInitExperiment(config, settings, runDir), settings, n, Shard.Parse(parse.GetValue(shard)!), runDir);
@@ -86,14 +79,14 @@ internal static class PruneAtInitCommand
 
     private static int Run(PruneAtInitExperiment experiment, PruneAtInitSettings settings, int replicates, Shard shard, string runDir)
     {
-        CliRunner.Say($"prune-at-init: [{string.Join(", ", settings.Methods)}] at sparsities [{string.Join(", ", settings.Sparsities.Select(s => s.ToString(CultureInfo.InvariantCulture)))}], sanity checks [{string.Join(", ", settings.SanityChecks)}], {replicates} replicate(s)");
-        CliRunner.Say($"run directory: {runDir}");
-        if (!ExperimentRunner.AnnounceShard(shard, replicates))
-        {
-            return 0;
-        }
-
-        return ExperimentRunner.Execute(runDir, experiment.UnitCount(replicates, shard), (progress, cancel) => experiment.Run(replicates, progress, shard, cancel), p => $"replicate {p.Replicate} {p.Branch} sparsity {p.Level / 1000.0:F3}");
+        return ExperimentRunner.Launch(
+            $"prune-at-init: [{string.Join(", ", settings.Methods)}] at sparsities [{string.Join(", ", settings.Sparsities.Select(s => s.ToString(CultureInfo.InvariantCulture)))}], sanity checks [{string.Join(", ", settings.SanityChecks)}], {replicates} replicate(s)",
+            runDir,
+            replicates,
+            shard,
+            experiment.UnitCount(replicates, shard),
+            (progress, cancel) => experiment.Run(replicates, progress, shard, cancel),
+            p => $"replicate {p.Replicate} {p.Branch} sparsity {p.Level / 1000.0:F3}");
     }
 
     private static double ParseSparsity(string text) =>

@@ -48,42 +48,13 @@ public class BatchNormHessianVectorTests
         return (x, theta, v);
     }
 
-    private static Tensor[] Params(IEnumerable<RefTensor> theta) => theta.Select(t => t.ToTensor(requiresGrad: true)).ToArray();
+    private static float[][] Gradient(RefTensor x, RefTensor[] theta, bool relu) =>
+        HessianVector.Gradient(p => Loss(x.ToTensor(), p, relu), theta);
 
-    /// <summary>∇L(θ) in float32 by ordinary backward (the fused batch-norm gradient).</summary>
-    private static float[][] Gradient(RefTensor x, RefTensor[] theta, bool relu)
-    {
-        var p = Params(theta);
-        var g = Gradients.Grad([Loss(x.ToTensor(), p, relu)], p);
-        return g.Select(t => t!.ToArray()).ToArray();
-    }
+    private static float[][] DoubleBackwardHvp(RefTensor x, RefTensor[] theta, RefTensor[] v, bool relu) =>
+        HessianVector.DoubleBackward(p => Loss(x.ToTensor(), p, relu), theta, v);
 
-    /// <summary>H·v by double backward: ∇θ ⟨∇θ L, v⟩ (the recorded batch-norm gradient, differentiated again).</summary>
-    private static float[][] DoubleBackwardHvp(RefTensor x, RefTensor[] theta, RefTensor[] v, bool relu)
-    {
-        var p = Params(theta);
-        var g = Gradients.Grad([Loss(x.ToTensor(), p, relu)], p, createGraph: true);
-        Tensor dot = (g[0]! * v[0].ToTensor()).Sum();
-        for (int i = 1; i < p.Length; i++)
-        {
-            dot = dot + (g[i]! * v[i].ToTensor()).Sum();
-        }
-
-        var hv = Gradients.Grad([dot], p, allowUnused: true);
-        return hv.Select((t, i) => t?.ToArray() ?? new float[theta[i].Size]).ToArray();
-    }
-
-    private static RefTensor[] Shift(RefTensor[] theta, RefTensor[] v, double eps) =>
-        theta.Select((t, i) =>
-        {
-            var s = t.Copy();
-            for (int j = 0; j < s.Size; j++)
-            {
-                s.Data[j] += eps * v[i].Data[j];
-            }
-
-            return s;
-        }).ToArray();
+    private static RefTensor[] Shift(RefTensor[] theta, RefTensor[] v, double eps) => HessianVector.Shift(theta, v, eps);
 
     private static bool[] ReluPattern(RefTensor x, RefTensor[] theta) => RefPreActivation(x, theta).Data.Select(d => d > 0).ToArray();
 

@@ -39,47 +39,13 @@ public class MlpHessianVectorTests
         return (x, theta, v);
     }
 
-    private static Tensor[] Params(IEnumerable<RefTensor> theta) => theta.Select(t => t.ToTensor(requiresGrad: true)).ToArray();
+    private static float[][] Gradient(RefTensor x, RefTensor[] theta, bool relu) =>
+        HessianVector.Gradient(p => Loss(x.ToTensor(), p, relu), theta);
 
-    /// <summary>∇L(θ) in float32 by ordinary backward.</summary>
-    private static float[][] Gradient(RefTensor x, RefTensor[] theta, bool relu)
-    {
-        var p = Params(theta);
-        var g = Gradients.Grad([Loss(x.ToTensor(), p, relu)], p);
-        return g.Select(t => t!.ToArray()).ToArray();
-    }
+    private static float[][] DoubleBackwardHvp(RefTensor x, RefTensor[] theta, RefTensor[] v, bool relu) =>
+        HessianVector.DoubleBackward(p => Loss(x.ToTensor(), p, relu), theta, v);
 
-    /// <summary>H·v by double backward: ∇θ ⟨∇θ L, v⟩.</summary>
-    private static float[][] DoubleBackwardHvp(RefTensor x, RefTensor[] theta, RefTensor[] v, bool relu)
-    {
-        var p = Params(theta);
-        var g = Gradients.Grad([Loss(x.ToTensor(), p, relu)], p, createGraph: true);
-        Tensor dot = (g[0]! * v[0].ToTensor()).Sum();
-        for (int i = 1; i < p.Length; i++)
-        {
-            dot = dot + (g[i]! * v[i].ToTensor()).Sum();
-        }
-
-        var hv = Gradients.Grad([dot], p, allowUnused: true);
-        for (int i = 0; i < p.Length; i++)
-        {
-            Assert.That(p[i].Grad, Is.Null, "Gradients.Grad must not write .Grad");
-        }
-
-        return hv.Select((t, i) => t?.ToArray() ?? new float[theta[i].Size]).ToArray();
-    }
-
-    private static RefTensor[] Shift(RefTensor[] theta, RefTensor[] v, double eps) =>
-        theta.Select((t, i) =>
-        {
-            var s = t.Copy();
-            for (int j = 0; j < s.Size; j++)
-            {
-                s.Data[j] += eps * v[i].Data[j];
-            }
-
-            return s;
-        }).ToArray();
+    private static RefTensor[] Shift(RefTensor[] theta, RefTensor[] v, double eps) => HessianVector.Shift(theta, v, eps);
 
     [TestCase(false, 1e-2, 11)]
     [TestCase(true, 1e-3, 12)]

@@ -1,0 +1,52 @@
+using SparseNet.Engine.Autograd;
+using SparseNet.Engine.Tensors;
+
+namespace SparseNet.Tests.Engine.Autograd;
+
+/// <summary>What the Hessian-vector tests share: gradients of a loss of parameters θ, and H·v by double backward.</summary>
+internal static class HessianVector
+{
+    /// <summary>θ as fresh leaf tensors that require gradients.</summary>
+    public static Tensor[] Params(IEnumerable<RefTensor> theta) => theta.Select(t => t.ToTensor(requiresGrad: true)).ToArray();
+
+    /// <summary>∇L(θ) in float32 by ordinary backward.</summary>
+    public static float[][] Gradient(Func<Tensor[], Tensor> loss, RefTensor[] theta)
+    {
+        var p = Params(theta);
+        var g = Gradients.Grad([loss(p)], p);
+        return g.Select(t => t!.ToArray()).ToArray();
+    }
+
+    /// <summary>H·v by double backward, ∇θ ⟨∇θ L, v⟩; checks that neither pass writes a parameter's <c>Grad</c>.</summary>
+    public static float[][] DoubleBackward(Func<Tensor[], Tensor> loss, RefTensor[] theta, RefTensor[] v)
+    {
+        var p = Params(theta);
+        var g = Gradients.Grad([loss(p)], p, createGraph: true);
+        Tensor dot = (g[0]! * v[0].ToTensor()).Sum();
+        for (int i = 1; i < p.Length; i++)
+        {
+            dot = dot + (g[i]! * v[i].ToTensor()).Sum();
+        }
+
+        var hv = Gradients.Grad([dot], p, allowUnused: true);
+        for (int i = 0; i < p.Length; i++)
+        {
+            Assert.That(p[i].Grad, Is.Null, "Gradients.Grad must not write .Grad");
+        }
+
+        return hv.Select((t, i) => t?.ToArray() ?? new float[theta[i].Size]).ToArray();
+    }
+
+    /// <summary>θ + ε·v, parameter by parameter.</summary>
+    public static RefTensor[] Shift(RefTensor[] theta, RefTensor[] v, double eps) =>
+        theta.Select((t, i) =>
+        {
+            var s = t.Copy();
+            for (int j = 0; j < s.Size; j++)
+            {
+                s.Data[j] += eps * v[i].Data[j];
+            }
+
+            return s;
+        }).ToArray();
+}
