@@ -25,7 +25,7 @@ internal static class LotteryCommand
         var global = new Option<bool?>("--global") { Description = "One magnitude threshold across all layers instead of a rate per layer (default: the model's recipe: on for vgg*/resnet*, as open_lth; --global false for layerwise)" };
         var exclude = new Option<string?>("--exclude") { Description = "Comma-separated layers never pruned, e.g. fc3 (default: the model's recipe: fc for vgg*, as open_lth; none otherwise); empty for none" };
         var allowEmpty = new Option<bool>("--allow-empty-layers") { Description = "Let a mask that prunes with one threshold across layers empty a layer (layer collapse) and train on; by default such a mask is refused, naming the layer" };
-        var rewind = new Option<int>("--rewind-iteration") { Description = "0 resets survivors to θ₀; k > 0 rewinds them to the dense run's weights after k iterations", DefaultValueFactory = _ => 0 };
+        var rewind = new Option<int>("--rewind-iteration") { Description = "0 resets survivors to θ₀; k > 0 rewinds them to the dense run's weights after k iterations, and every later level trains iterations k … T (schedule and data order continue from k, fresh optimizer state)", DefaultValueFactory = _ => 0 };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate validation and test accuracy every this many iterations", DefaultValueFactory = _ => 100 };
         var branches = new Option<string>("--branches")
         {
