@@ -5,8 +5,8 @@ namespace SparseNet.Engine.Nn;
 /// <summary>
 /// The basic residual block of He et al. (2016) as open_lth's <c>cifar_resnet</c> builds it:
 /// relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), both convolutions 3×3 with padding 1 and no bias.
-/// Where the block changes the shape (stride 2 or a new width), the shortcut is a 1×1 convolution of stride 2
-/// without bias followed by batch norm (open_lth's "projection" shortcut); otherwise it is the identity.
+/// Where the block changes the shape (stride 2 or a new width), the shortcut is a 1×1 convolution of the block's
+/// stride without bias followed by batch norm (open_lth's "projection" shortcut); otherwise it is the identity.
 /// </summary>
 /// <remarks>
 /// State-dict keys follow open_lth's (PyTorch's) names, so its checkpoints map one to one: <c>conv1.weight</c>,
@@ -30,10 +30,10 @@ public sealed class ResidualBlock : Module
         Bn2 = RegisterModule("bn2", new BatchNorm2d(outChannels));
         if (downsample || inChannels != outChannels)
         {
-            // open_lth uses stride 2 here even for a width change alone; its plans never change width without
-            // downsampling, and neither do ours, so the two cases agree.
+            // open_lth writes stride 2 here even for a width change alone, which could not be added to a residual of
+            // stride 1; its plans only change width where they downsample, and there the two agree.
             Shortcut = RegisterModule("shortcut", new Sequential(
-                ("0", new Conv2d(inChannels, outChannels, 1, stride: 2, bias: false)),
+                ("0", new Conv2d(inChannels, outChannels, 1, stride, bias: false)),
                 ("1", new BatchNorm2d(outChannels))));
         }
     }

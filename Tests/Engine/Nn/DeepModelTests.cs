@@ -68,6 +68,17 @@ public class DeepModelTests
         Assert.That(Math.Round((total - 2_752) / 1e6, publishedMillions < 1 ? 2 : 1), Is.EqualTo(publishedMillions));
     }
 
+    [TestCase(false, 6)]
+    [TestCase(true, 3)]
+    public void AResidualBlockThatWidens_ProjectsItsShortcutWithItsOwnStride(bool downsample, int size)
+    {
+        var block = new ResidualBlock(4, 8, downsample);
+        Initializer.Initialize(block, InitScheme.KaimingNormal, 3);
+        var x = Tensor.FromArray(Enumerable.Range(0, 2 * 4 * 6 * 6).Select(i => (float)Math.Sin(i)).ToArray(), [2, 4, 6, 6]);
+        Assert.That(block.Forward(x).Shape, Is.EqualTo(new[] { 2, 8, size, size }));
+        Assert.That(block.Shortcut, Is.Not.Null);
+    }
+
     [Test]
     public void ResNet_WidthVariant_ScalesEveryStage()
     {
