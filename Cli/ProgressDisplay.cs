@@ -87,7 +87,7 @@ internal static class ProgressDisplay
                     if (done != lastDone)
                     {
                         lastDone = done;
-                        plain.WriteLine($"  {done}/{totalUnits} trainings done ({Eta(clock.Elapsed, sinceFirst.Elapsed, done - Math.Max(0, firstDone), totalUnits - done)})");
+                        plain.WriteLine($"  {done}/{totalUnits} trainings done ({Eta(clock.Elapsed, sinceFirst.Elapsed, firstDone < 0 ? 0 : done - firstDone, totalUnits - done)})");
                     }
                 },
                 plain.WriteLine);

@@ -143,6 +143,22 @@ public partial class ProgressDisplayTests
     }
 
     [Test]
+    public void Units_FoundFinishedOnResume_GiveNoEstimateUntilAUnitIsTrained()
+    {
+        var plain = new StringWriter();
+        ProgressDisplay.RunUnits(null, plain, 3, (update, _) =>
+        {
+            update(1, 0, "found finished");
+            update(1, 0.5, "training");
+            update(2, 0, "trained");
+        });
+
+        var lines = plain.ToString().Split(Environment.NewLine);
+        Assert.That(lines[0], Does.Match(@"^  1/3 trainings done \(0:\d\d elapsed\)$"));
+        Assert.That(lines[1], Does.Match(@"^  2/3 trainings done \(0:\d\d elapsed, about 0:\d\d left\)$"));
+    }
+
+    [Test]
     public void Eta_ScalesTheTimeOfTheTrainedUnitsToThoseLeft()
     {
         Assert.That(ProgressDisplay.Eta(TimeSpan.FromSeconds(75), TimeSpan.FromSeconds(60), 3, 6), Is.EqualTo("1:15 elapsed, about 2:00 left"));
