@@ -43,11 +43,10 @@ internal static class KernelWorkers
     [ThreadStatic]
     private static bool insideJob;
 
-    private static IPartitionedWork? job;
-    private static int jobParts;
-    private static int pending;
-    private static int nextPart;
-    private static Exception? failure;
+    // The job being run, or null. Each call gets a job object of its own, with its own claim and pending counters,
+    // so a worker that is still claiming from a job that has ended (it woke late) finds that job's parts all taken,
+    // whatever job is being set up meanwhile.
+    private static Job? current;
 
     /// <summary>
     /// Splits [0, <paramref name="count"/>) into <paramref name="parts"/> contiguous ranges, fixed by the count and
@@ -100,26 +99,23 @@ internal static class KernelWorkers
 
         try
         {
-            job = work;
-            jobParts = parts;
-            failure = null;
-            Volatile.Write(ref pending, parts);
-            Interlocked.Exchange(ref nextPart, 0);
+            var running = new Job(work, parts);
+            Volatile.Write(ref current, running);
             for (int w = 0; w < Math.Min(parts, MaxParts) - 1; w++)
             {
                 Workers[w].Start();
             }
 
-            RunClaimedParts();
+            RunClaimedParts(running);
 
             var spinner = default(SpinWait);
-            while (Volatile.Read(ref pending) != 0)
+            while (Volatile.Read(ref running.Pending) != 0)
             {
                 spinner.SpinOnce(-1);
             }
 
-            job = null;
-            if (failure is { } e)
+            Volatile.Write(ref current, null);
+            if (running.Failure is { } e)
             {
                 throw new AggregateException("kernel worker failed", e);
             }
@@ -130,29 +126,29 @@ internal static class KernelWorkers
         }
     }
 
-    /// <summary>Claims and runs parts of the current job until none is left.</summary>
-    private static void RunClaimedParts()
+    /// <summary>Claims and runs parts of <paramref name="running"/> until none is left.</summary>
+    private static void RunClaimedParts(Job running)
     {
         int part;
-        while ((part = Interlocked.Increment(ref nextPart) - 1) < jobParts)
+        while ((part = Interlocked.Increment(ref running.Next) - 1) < running.Parts)
         {
             try
             {
                 insideJob = true;
-                job!.Execute(part, jobParts);
+                running.Work.Execute(part, running.Parts);
             }
 #pragma warning disable CA1031 // Any failure is handed to the caller, which rethrows it.
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                failure = e;
+                running.Failure = e;
             }
             finally
             {
                 insideJob = false;
             }
 
-            Interlocked.Decrement(ref pending);
+            Interlocked.Decrement(ref running.Pending);
         }
     }
 
@@ -201,7 +197,10 @@ internal static class KernelWorkers
             while (true)
             {
                 seen = WaitForGeneration(seen);
-                RunClaimedParts();
+                if (Volatile.Read(ref current) is { } running)
+                {
+                    RunClaimedParts(running);
+                }
             }
         }
 
@@ -232,6 +231,20 @@ internal static class KernelWorkers
 
             return g;
         }
+    }
+
+    /// <summary>One call's work: its parts are claimed from <see cref="Next"/>, and it ends when <see cref="Pending"/> is 0.</summary>
+    private sealed class Job(IPartitionedWork work, int parts)
+    {
+        public readonly IPartitionedWork Work = work;
+
+        public readonly int Parts = parts;
+
+        public int Next;
+
+        public int Pending = parts;
+
+        public Exception? Failure;
     }
 
     /// <summary>Adapts a range work to the part-by-part interface; one per work type and calling thread.</summary>

@@ -29,6 +29,40 @@ public class KernelWorkersTests
         Assert.That(run.Result, Is.EqualTo(-1), "a round ran some range twice or not at all");
     }
 
+    [Test]
+    public void BackToBackJobs_RunEveryPartOnce_AndNeverHang()
+    {
+        // A worker still looking for parts of a finished job must not claim (and count) parts of the next job
+        // while that job is being set up: it ran a part twice, or let the pending count step past zero, which
+        // left the caller spinning forever. Many short jobs of changing size make that window likely.
+        if (KernelWorkers.MaxParts < 2)
+        {
+            Assert.Ignore("needs at least two cores");
+        }
+
+        var counts = new int[16];
+        var run = Task.Run(() =>
+        {
+            for (int round = 0; round < 200_000; round++)
+            {
+                int parts = 2 + (round % 3 * 3);
+                Array.Clear(counts);
+                KernelWorkers.RunRanges(new Inner(counts, 0), parts, parts);
+                for (int i = 0; i < parts; i++)
+                {
+                    if (counts[i] != 1)
+                    {
+                        return round;
+                    }
+                }
+            }
+
+            return -1;
+        });
+        Assert.That(run.Wait(TimeSpan.FromSeconds(60)), Is.True, "back-to-back kernel jobs did not finish");
+        Assert.That(run.Result, Is.EqualTo(-1), "a round ran some part twice or not at all");
+    }
+
     private readonly struct Outer(int[] counts) : IRangeWork
     {
         public void Run(int start, int end)
