@@ -21,13 +21,15 @@ internal static class InstabilityCommand
         var points = new Option<int>("--points") { Description = "Evenly spaced points on the path between the two trained copies, end points included", DefaultValueFactory = _ => 30 };
         var bnBatches = new Option<int>("--bn-batches") { Description = "Training batches from which batch-norm statistics are recomputed at every point of the path (networks with batch norm)", DefaultValueFactory = _ => 30 };
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate validation and test accuracy every this many iterations while training", DefaultValueFactory = _ => 100 };
+        var ticketMask = new Option<string?>("--mask") { Description = "Study a ticket instead of the dense network: its mask.safetensors (from a lottery unit), with --start and a single --rewind-iterations k" };
+        var ticketStart = new Option<string?>("--start") { Description = "The weights θₖ the ticket's copies start from (e.g. a lottery run's rewind.safetensors)" };
         var replicates = new Option<int>("--replicates") { Description = "Repeat with seeds seed, seed+1, ... for error bars", DefaultValueFactory = _ => 1 };
         var shard = ExperimentRunner.ShardOption();
         var root = new Option<string>("--root") { Description = "Directory holding experiment runs", DefaultValueFactory = _ => "runs" };
 
         var command = new Command("instability", "Train the network to iteration k, then two copies from there to the end with different data orders, and measure the test error along the straight line between them: the error barrier says whether the copies share one linearly connected minimum. Interrupted runs resume when the same command is run again.");
         training.AddTo(command);
-        foreach (var option in new Option[] { rewinds, points, bnBatches, evalEvery, replicates, shard, root })
+        foreach (var option in new Option[] { rewinds, points, bnBatches, ticketMask, ticketStart, evalEvery, replicates, shard, root })
         {
             command.Options.Add(option);
         }
@@ -49,6 +51,8 @@ internal static class InstabilityCommand
                 RewindIterations = ks,
                 Points = parse.GetValue(points),
                 BatchNormBatches = parse.GetValue(bnBatches),
+                TicketMask = parse.GetValue(ticketMask),
+                TicketStart = parse.GetValue(ticketStart),
             };
             int n = ExperimentRunner.Validate(parse, replicates, config.Validate);
             return Run(config, n, Shard.Parse(parse.GetValue(shard)!), parse.GetValue(root)!);

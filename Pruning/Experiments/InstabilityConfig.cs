@@ -30,10 +30,23 @@ public sealed record InstabilityConfig
     /// </summary>
     public int BatchNormBatches { get; init; } = 30;
 
+    /// <summary>
+    /// A ticket's mask (<c>mask.safetensors</c> of a lottery unit) to study instead of the dense network: with
+    /// <see cref="TicketStart"/>, the copies train from those weights under this mask. Null: the dense network.
+    /// </summary>
+    public string? TicketMask { get; init; }
+
+    /// <summary>The weights θₖ the ticket's copies start from (e.g. a lottery run's <c>rewind.safetensors</c>, or a level's <c>init.safetensors</c>).</summary>
+    public string? TicketStart { get; init; }
+
     /// <summary>Checks every value, naming the bad one.</summary>
     public void Validate()
     {
         Training.Validate();
+        Require((TicketMask is null) == (TicketStart is null), "a ticket needs both its mask (--mask) and its starting weights (--start)");
+        Require(TicketMask is null || RewindIterations.Count == 1, $"a ticket starts from one θₖ: give the single iteration k it was taken at with --rewind-iterations, not {string.Join(",", RewindIterations)}");
+        Require(TicketMask is null || File.Exists(TicketMask), $"ticket mask '{TicketMask}' does not exist");
+        Require(TicketStart is null || File.Exists(TicketStart), $"ticket weights '{TicketStart}' do not exist");
         Require(RewindIterations.Count > 0, "give at least one rewind iteration");
         Require(RewindIterations.All(k => k >= 0), $"rewind iterations must be ≥ 0, got {string.Join(",", RewindIterations)}");
         Require(RewindIterations.Distinct().Count() == RewindIterations.Count, $"rewind iterations {string.Join(",", RewindIterations)} repeat a value");
@@ -48,6 +61,12 @@ public sealed record InstabilityConfig
     internal string Hash(string dataFingerprint)
     {
         string text = string.Create(CultureInfo.InvariantCulture, $"experiment=instability\ntraining={Training.Hash(dataFingerprint)}\npoints={Points}\nbn_batches={BatchNormBatches}");
+        if (TicketMask is not null && TicketStart is not null)
+        {
+            // A ticket's run is named by the content of its mask and weights, not by where they lie.
+            text += $"\nticket_mask={FileHash(TicketMask)}\nticket_start={FileHash(TicketStart)}";
+        }
+
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..10];
     }
 
@@ -59,6 +78,12 @@ public sealed record InstabilityConfig
         node["rewind_iterations"] = string.Join(",", RewindIterations);
         node["points"] = Points;
         node["bn_batches"] = BatchNormBatches;
+        if (TicketMask is not null && TicketStart is not null)
+        {
+            node["ticket_mask_sha256"] = FileHash(TicketMask);
+            node["ticket_start_sha256"] = FileHash(TicketStart);
+        }
+
         return node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
 
@@ -74,6 +99,12 @@ public sealed record InstabilityConfig
         {
             return false;
         }
+    }
+
+    private static string FileHash(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
     private static void Require(bool condition, string message)

@@ -55,7 +55,7 @@ public sealed class InstabilityExperiment
 
     /// <summary>Units of <paramref name="replicates"/> replicates: the trunk (when some k &gt; 0), and two copies and a path per k.</summary>
     public int UnitCount(int replicates, Shard? shard = null) =>
-        (shard ?? Shard.All).Replicates(replicates).Count() * ((_config.RewindIterations.Any(k => k > 0) ? 1 : 0) + (3 * _config.RewindIterations.Count));
+        (shard ?? Shard.All).Replicates(replicates).Count() * ((_config.TicketMask is null && _config.RewindIterations.Any(k => k > 0) ? 1 : 0) + (3 * _config.RewindIterations.Count));
 
     /// <summary>Runs (or resumes) every unit of <paramref name="replicates"/> replicates, then writes and returns the summary.</summary>
     /// <param name="replicates">Replicates (seeds seed, seed+1, ...).</param>
@@ -111,9 +111,19 @@ public sealed class InstabilityExperiment
         string dir = Path.Combine(RunDirectory, $"replicate_{replicate}");
         var model = context.CreateModel(seed);
         var theta0 = ExperimentContext.Snapshot(model);
-        var mask = MaskSet.Dense(PrunableLayers.Find(model));
+        var layers = PrunableLayers.Find(model);
         var ks = _config.RewindIterations.Order().ToList();
-        var startFiles = ks.Where(k => k > 0).ToDictionary(k => k, k => Path.Combine(RewindDirectory(dir, k), "start.safetensors"));
+
+        // A ticket brings its own mask and θₖ (the same for every replicate); the dense network gets a trunk run.
+        var mask = _config.TicketMask is { } maskFile ? MaskSet.Load(maskFile, layers) : MaskSet.Dense(layers);
+        if (_config.TicketStart is { } startFile)
+        {
+            theta0 = SafeTensors.Read(startFile).Tensors.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        }
+
+        var startFiles = _config.TicketMask is null
+            ? ks.Where(k => k > 0).ToDictionary(k => k, k => Path.Combine(RewindDirectory(dir, k), "start.safetensors"))
+            : [];
         if (startFiles.Count > 0)
         {
             foreach (string f in startFiles.Values)
@@ -127,7 +137,7 @@ public sealed class InstabilityExperiment
         foreach (int k in ks)
         {
             string kDir = RewindDirectory(dir, k);
-            var thetaK = k == 0 ? theta0 : SafeTensors.Read(startFiles[k]).Tensors.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+            var thetaK = startFiles.TryGetValue(k, out string? kFile) ? SafeTensors.Read(kFile).Tensors.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal) : theta0;
             var finals = new List<string>();
             for (int c = 0; c < Copies.Count; c++)
             {

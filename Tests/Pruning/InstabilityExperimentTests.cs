@@ -118,6 +118,41 @@ public class InstabilityExperimentTests
     }
 
     [Test]
+    public void ATicket_TrainsItsCopiesFromItsOwnThetaKUnderItsMask()
+    {
+        // A ticket from a small rewinding lottery run: level 1's mask and the dense run's θ₃.
+        string lottery = Path.Combine(_dir, "lottery");
+        new LotteryExperiment(Config().Training with { Levels = 2, RewindIteration = 3, Branches = [] }, lottery).Run(1);
+        string maskFile = Path.Combine(lottery, "replicate_0", "level_01", "lottery", "mask.safetensors");
+        string startFile = Path.Combine(lottery, "replicate_0", "rewind.safetensors");
+        var config = Config() with { RewindIterations = [3], TicketMask = maskFile, TicketStart = startFile };
+        string run = Path.Combine(_dir, "ticket");
+        var experiment = new InstabilityExperiment(config, run);
+        Assert.That(experiment.UnitCount(1), Is.EqualTo(3), "two copies and a path, no trunk");
+        experiment.Run(1);
+
+        Assert.That(Directory.Exists(Path.Combine(run, "replicate_0", "trunk")), Is.False);
+        string kDir = InstabilityExperiment.RewindDirectory(Path.Combine(run, "replicate_0"), 3);
+        var mask = SafeTensors.Read(maskFile).Tensors["fc1.weight"].Data;
+        Assert.That(mask.Count(m => m == 0), Is.GreaterThan(0));
+        var start = SafeTensors.Read(startFile).Tensors["fc1.weight"].Data;
+        foreach (string copy in InstabilityExperiment.Copies)
+        {
+            var result = UnitResult.Load(Path.Combine(kDir, copy, "result.json"));
+            Assert.That((result.StartIteration, result.Iterations), Is.EqualTo((3, 13)));
+            var init = SafeTensors.Read(Path.Combine(kDir, copy, "init.safetensors")).Tensors["fc1.weight"].Data;
+            var final = SafeTensors.Read(Path.Combine(kDir, copy, "final.safetensors")).Tensors["fc1.weight"].Data;
+            Assert.That(init, Is.EqualTo(start.Select((v, i) => v * mask[i]).ToArray()));
+            Assert.That(mask.Select((m, i) => m == 0 ? final[i] : 0f), Is.All.EqualTo(0f), "pruned weights stay zero");
+        }
+
+        Assert.That(InstabilityPath.Load(Path.Combine(kDir, InstabilityExperiment.PathFile)).Points, Has.Count.EqualTo(4));
+        Assert.That(InstabilityExperiment.DirectoryFor(config, _dir), Is.Not.EqualTo(InstabilityExperiment.DirectoryFor(config with { TicketMask = null, TicketStart = null }, _dir)));
+        Assert.Throws<SparseNet.Engine.SettingsException>(() => new InstabilityExperiment(config with { RewindIterations = [0, 3] }, run));
+        Assert.Throws<SparseNet.Engine.SettingsException>(() => new InstabilityExperiment(config with { TicketStart = null }, run));
+    }
+
+    [Test]
     public void ARewindIterationPastTheEnd_IsRefusedBeforeAnyTraining()
     {
         string run = Path.Combine(_dir, "late");
