@@ -279,7 +279,9 @@ public sealed class InstabilityExperiment
                 var indices = sampler.Batch(t / sampler.BatchesPerEpoch, t % sampler.BatchesPerEpoch);
                 sampler.Gather(train, indices, x, y);
                 using var scope = arena.Enter();
-                model.Forward(Tensor.Wrap(x.AsSpan(0, indices.Length * train.FeatureSize).ToArray(), [indices.Length, .. train.FeatureShape]));
+                // A last partial batch needs an array of its own length; full batches reuse x.
+                var input = indices.Length == batchSize ? x : x[..(indices.Length * train.FeatureSize)];
+                model.Forward(Tensor.Wrap(input, [indices.Length, .. train.FeatureShape]));
             }
         }
         finally
