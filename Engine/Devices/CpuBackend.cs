@@ -24,15 +24,17 @@ internal sealed partial class CpuBackend : IBackend
     public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor result)
     {
         float[] x = D(a), y = D(b), r = D(result);
+        // Every binary op is exact per element, so splitting a long pass between the cores changes no bit.
         if (a.Size == result.Size && b.Size == result.Size)
         {
-            BinarySame(op, x, y, r);
+            ParallelChunks.For(r.Length, (s, n) => BinarySame(op, x.AsSpan(s, n), y.AsSpan(s, n), r.AsSpan(s, n)));
             return;
         }
 
         if (a.Size == result.Size && b.Size == 1)
         {
-            BinaryScalarRight(op, x, y[0], r);
+            float scalar = y[0];
+            ParallelChunks.For(r.Length, (s, n) => BinaryScalarRight(op, x.AsSpan(s, n), scalar, r.AsSpan(s, n)));
             return;
         }
 
@@ -49,17 +51,18 @@ internal sealed partial class CpuBackend : IBackend
         }
 
         // Channel broadcast (a bias [1,C,1,1] over [N,C,H,W]): one scalar of b per contiguous run of a.
-        if (a.Size == result.Size && b.Size > 0 && MiddleRun(b.Shape, result.Shape) is var (outer, mid, inner) && inner > 1)
+        if (a.Size == result.Size && b.Size > 0 && MiddleRun(b.Shape, result.Shape) is var (_, mid, inner) && inner > 1)
         {
-            for (int o = 0; o < outer; o++)
+            ParallelChunks.For(r.Length, (s, n) =>
             {
-                for (int m = 0; m < mid; m++)
+                // The runs of one scalar each that meet [s, s + n), the first and last possibly cut.
+                for (int off = s, end = s + n; off < end;)
                 {
-                    int off = ((o * mid) + m) * inner;
-                    BinaryScalarRight(op, x.AsSpan(off, inner), y[m], r.AsSpan(off, inner));
+                    int run = off / inner, take = Math.Min(((run + 1) * inner) - off, end - off);
+                    BinaryScalarRight(op, x.AsSpan(off, take), y[run % mid], r.AsSpan(off, take));
+                    off += take;
                 }
-            }
-
+            });
             return;
         }
 
@@ -188,35 +191,51 @@ internal sealed partial class CpuBackend : IBackend
     public void Unary(UnaryOp op, Tensor a, Tensor result)
     {
         float[] x = D(a), r = D(result);
+        if (op is UnaryOp.Neg or UnaryOp.Relu or UnaryOp.Sqrt or UnaryOp.Square or UnaryOp.Abs or UnaryOp.Step or UnaryOp.Sign)
+        {
+            // Exact per element (IEEE square root included), so a long pass may be split between the cores.
+            ParallelChunks.For(r.Length, (s, n) => UnaryExact(op, x.AsSpan(s, n), r.AsSpan(s, n)));
+            return;
+        }
+
         switch (op)
         {
-            case UnaryOp.Neg: TensorPrimitives.Negate(x, r); break;
             case UnaryOp.Exp: TensorPrimitives.Exp(x, r); break;
             case UnaryOp.Log: TensorPrimitives.Log(x, r); break;
-            case UnaryOp.Relu: TensorPrimitives.Max(x, 0f, r); break;
             case UnaryOp.Tanh: TensorPrimitives.Tanh(x, r); break;
             case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, r); break;
-            case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, r); break;
-            case UnaryOp.Square: TensorPrimitives.Multiply(x, x, r); break;
-            case UnaryOp.Abs: TensorPrimitives.Abs(x, r); break;
-            case UnaryOp.Step: Elementwise.Step(x, r); break;
-            case UnaryOp.Sign: Elementwise.Sign(x, r); break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(op), op, "unknown unary op");
         }
     }
 
+    private static void UnaryExact(UnaryOp op, ReadOnlySpan<float> x, Span<float> r)
+    {
+        switch (op)
+        {
+            case UnaryOp.Neg: TensorPrimitives.Negate(x, r); break;
+            case UnaryOp.Relu: TensorPrimitives.Max(x, 0f, r); break;
+            case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, r); break;
+            case UnaryOp.Square: TensorPrimitives.Multiply(x, x, r); break;
+            case UnaryOp.Abs: TensorPrimitives.Abs(x, r); break;
+            case UnaryOp.Step: Elementwise.Step(x, r); break;
+            case UnaryOp.Sign: Elementwise.Sign(x, r); break;
+            default: throw new ArgumentOutOfRangeException(nameof(op), op, "not an exact unary op");
+        }
+    }
+
     public void Affine(Tensor a, float scale, float shift, Tensor result)
     {
-        if (shift == 0f)
+        float[] x = D(a), r = D(result);
+        ParallelChunks.For(r.Length, (s, n) =>
         {
-            TensorPrimitives.Multiply(D(a), scale, D(result));
-        }
-        else
-        {
-            TensorPrimitives.Multiply(D(a), scale, D(result));
-            TensorPrimitives.Add(D(result), shift, D(result));
-        }
+            var chunk = r.AsSpan(s, n);
+            TensorPrimitives.Multiply(x.AsSpan(s, n), scale, chunk);
+            if (shift != 0f)
+            {
+                TensorPrimitives.Add(chunk, shift, chunk);
+            }
+        });
     }
 
     public void Pow(Tensor a, float exponent, Tensor result) => TensorPrimitives.Pow(D(a), exponent, D(result));
@@ -298,6 +317,17 @@ internal sealed partial class CpuBackend : IBackend
             for (int off = 0; off < r.Length; off += x.Length)
             {
                 x.CopyTo(r, off);
+            }
+
+            return;
+        }
+
+        // One element of a per contiguous run of the result ([N,C,1,1] to [N,C,H,W]: global pooling's gradient).
+        if (a.Size > 0 && MiddleRun(a.Shape, result.Shape) is var (outer, mid, inner) && inner > 1)
+        {
+            for (int run = 0; run < outer * mid; run++)
+            {
+                r.AsSpan(run * inner, inner).Fill(x[run % mid]);
             }
 
             return;
