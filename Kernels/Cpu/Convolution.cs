@@ -24,7 +24,7 @@ namespace SparseNet.Kernels.Cpu;
 /// weight gradient is summed in a fixed number of image chunks (set by the shape, not the thread count), added in
 /// order.</para>
 /// </remarks>
-public static unsafe class Convolution
+public static unsafe partial class Convolution
 {
     private const int MR = Sgemm.MR;
     private const int NR = Sgemm.NR;
@@ -141,6 +141,12 @@ public static unsafe class Convolution
         int parts = Math.Min(Parts(s), KernelWorkers.MaxParts);
         fixed (float* px = x, pdy = dy, pdw = dw)
         {
+            if (DirectWeightGradApplies(s))
+            {
+                DirectWeightGrad(px, pdy, s, pdw, Sgemm.SelectWidth());
+                return;
+            }
+
             if (chunks == 1 && s.O >= NR && s.O <= NC)
             {
                 // dWᵀ [taps, O] = X̂ · dYᵀ: the unfolded image is packed as the MR-row operand straight from the padded
@@ -200,10 +206,10 @@ public static unsafe class Convolution
 
     /// <summary>
     /// Whether the weight gradient sums image by image in order, each image's positions in blocks of KC (the order of
-    /// one im2col + SGEMM per image): true unless dW is small (chunks of images) or an image has fewer than NR positions
-    /// (blocks that run across images).
+    /// one im2col + SGEMM per image): true unless the layer has 16 output channels (the direct path), dW is small (chunks
+    /// of images) or an image has fewer than NR positions (blocks that run across images).
     /// </summary>
-    internal static bool WeightGradSumsImageByImage(ConvShape s) => WeightGradChunks(s) == 1 && s.Positions >= NR;
+    internal static bool WeightGradSumsImageByImage(ConvShape s) => !DirectWeightGradApplies(s) && WeightGradChunks(s) == 1 && s.Positions >= NR;
 
     /// <summary>
     /// Chunks of images the weight gradient is split into: 1 (the whole batch summed in image order, split across

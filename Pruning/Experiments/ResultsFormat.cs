@@ -15,6 +15,8 @@ public static class ResultsFormat
     /// weight gradient sums small dW in image chunks and layers of few positions in blocks that cross images.
     /// 4: a level rewound to θₖ trains iterations k … T (schedule and data order continue from k) instead of
     /// restarting at iteration 0, and results record the iteration their training started at.
+    /// 5: the weight gradient of a convolution with 16 output channels, or with a multiple of 16 and a small dW,
+    /// is one fused multiply-add chain per image over its positions (the direct path), not blocks of the packed GEMM.
     /// </summary>
-    public const int Version = 4;
+    public const int Version = 5;
 }

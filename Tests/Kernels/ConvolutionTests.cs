@@ -25,6 +25,11 @@ public class ConvolutionTests
         new(6, 16, 16, 16, 20, 3, 3, 2, 2, 1, 1),  // strided and large enough that each worker runs a GEMM per image
         new(2, 3, 24, 24, 8, 3, 3, 2, 2, 1, 1),    // stride 2 with 12 outputs a row: vector gathers of every other input
         new(2, 4, 22, 22, 8, 1, 1, 2, 2, 0, 0),    // 1×1 stride 2, unpadded: the gather reads the input itself
+        new(3, 3, 10, 9, 16, 3, 3, 1, 1, 1, 1),    // 16 outputs: the direct weight gradient, 27 taps (a partial tile)
+        new(9, 5, 8, 7, 16, 3, 3, 2, 2, 1, 1),     // 16 outputs, stride 2, more images than chunks
+        new(2, 4, 7, 7, 16, 1, 1, 1, 1, 0, 0),     // 16 outputs, 1×1 unpadded: fewer taps than a tile's rows
+        new(3, 3, 9, 10, 48, 3, 3, 1, 1, 1, 1),    // 48 outputs, a small dW: direct, in blocks of 32 and 16 channels
+        new(2, 2, 6, 6, 32, 3, 3, 2, 2, 1, 1),     // 32 outputs, stride 2: direct, one block of 32 channels
     ];
 
     [Test]
@@ -91,6 +96,54 @@ public class ConvolutionTests
     }
 
     [Test]
+    public void DirectWeightGradient_IsOneFmaChainPerImage_AddedInOrder()
+    {
+        // The direct path's order, element by element: a fused multiply-add chain over each image's positions from
+        // zero, added to its chunk's sum image by image, and the chunks' sums added in chunk order.
+        var rng = new Random(25);
+        var direct = Shapes.Where(Convolution.DirectWeightGradApplies).ToArray();
+        Assert.That(direct, Has.Length.GreaterThanOrEqualTo(5), "the shapes must reach the direct path");
+        foreach (var s in direct)
+        {
+            float[] x = Reference.Random(rng, s.N * s.C * s.H * s.W);
+            float[] dy = Reference.Random(rng, s.N * s.O * s.Positions);
+            int taps = s.Taps, chunks = Convolution.WeightGradChunks(s), chw = s.C * s.H * s.W;
+            var cols = new float[taps * s.Positions];
+            var total = new float[s.O * taps];
+            for (int c = 0; c < chunks; c++)
+            {
+                var sum = new float[total.Length];
+                for (int i = s.N * c / chunks; i < s.N * (c + 1) / chunks; i++)
+                {
+                    Im2Col.Forward(x.AsSpan(i * chw, chw), s.C, s.H, s.W, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, cols);
+                    for (int o = 0; o < s.O; o++)
+                    {
+                        for (int t = 0; t < taps; t++)
+                        {
+                            float chain = 0f;
+                            for (int p = 0; p < s.Positions; p++)
+                            {
+                                chain = MathF.FusedMultiplyAdd(cols[(t * s.Positions) + p], dy[(((i * s.O) + o) * s.Positions) + p], chain);
+                            }
+
+                            sum[(o * taps) + t] = i == s.N * c / chunks ? chain : sum[(o * taps) + t] + chain;
+                        }
+                    }
+                }
+
+                for (int k = 0; k < total.Length; k++)
+                {
+                    total[k] = c == 0 ? sum[k] : total[k] + sum[k];
+                }
+            }
+
+            var got = new float[total.Length];
+            Convolution.WeightGrad(x, dy, s, got);
+            Assert.That(got, Is.EqualTo(total).AsCollection, $"{s}");
+        }
+    }
+
+    [Test]
     public void Bias_IsAddedWithTheRoundingOfASeparateAddition()
     {
         var rng = new Random(24);
@@ -127,7 +180,7 @@ public class ConvolutionTests
     public void EveryWidthAndThreadCount_GivesTheSameBits()
     {
         var rng = new Random(23);
-        foreach (var s in new[] { Shapes[4], Shapes[9], Shapes[10], Shapes[^5], Shapes[^4], Shapes[^3], Shapes[^2], Shapes[^1], new ConvShape(2, 3, 9, 8, 5, 3, 3, 2, 2, 1, 1) })
+        foreach (var s in new[] { Shapes[4], Shapes[9], Shapes[10], Shapes[^10], Shapes[^9], Shapes[^8], Shapes[^7], Shapes[^6], Shapes[^5], Shapes[^4], Shapes[^3], Shapes[^2], Shapes[^1], new ConvShape(2, 3, 9, 8, 5, 3, 3, 2, 2, 1, 1) })
         {
             float[] x = Reference.Random(rng, s.N * s.C * s.H * s.W);
             float[] w = Reference.Random(rng, s.O * s.Taps);
