@@ -210,6 +210,8 @@ public static unsafe partial class Convolution
         }
 
         /// <summary>Adds (or, for the first image, writes) the sum at float <paramref name="at"/> of row <paramref name="row"/>, if the row is valid.</summary>
+        // Inlined: a call after the loop would make the JIT keep every accumulator in memory inside it.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private void Put<TV, TOps>(int row, TV sum, int at = 0)
             where TV : struct
             where TOps : struct, IVectorOps<TV>

@@ -228,6 +228,12 @@ public static unsafe partial class Convolution
             return;
         }
 
+        if (DirectForwardApplies(s, Sgemm.SelectWidth()))
+        {
+            DirectForward(x, w, bias, s, y, Sgemm.SelectWidth());
+            return;
+        }
+
         int taps = s.Taps, oPad = RoundUp(s.O, MR);
 
         // Every depth block of the weights packed once, in the layout the micro-kernel reads; the packing's
