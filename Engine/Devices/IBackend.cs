@@ -115,14 +115,17 @@ public interface IBackend
     /// mean and biased variance are the batch's, and the running statistics, when given, are updated in place
     /// (r ← (1 − momentum)·r + momentum·batch, unbiased variance for the running variance); in evaluation the running
     /// statistics are used and left as they are. <paramref name="saveMean"/> and <paramref name="saveInvStd"/> [C]
-    /// receive the mean and 1/√(var + eps) used.
+    /// receive the mean and 1/√(var + eps) used. With <paramref name="relu"/>, result is max(·, 0) of that, as a ReLU
+    /// after the normalisation would give.
     /// </summary>
-    void BatchNorm2d(Tensor x, Tensor weight, Tensor bias, Tensor? runningMean, Tensor? runningVar, bool training, float momentum, float eps, Tensor result, Tensor saveMean, Tensor saveInvStd);
+    void BatchNorm2d(Tensor x, Tensor weight, Tensor bias, Tensor? runningMean, Tensor? runningVar, bool training, float momentum, float eps, Tensor result, Tensor saveMean, Tensor saveInvStd, bool relu);
 
     /// <summary>
     /// Gradients of <see cref="BatchNorm2d"/> given dy and the saved mean and 1/√(var + eps), in one fused pass pair:
     /// <paramref name="dx"/> (skipped when null; in training it includes the path through the batch statistics),
-    /// <paramref name="dWeight"/> and <paramref name="dBias"/> [C].
+    /// <paramref name="dWeight"/> and <paramref name="dBias"/> [C]. With <paramref name="relu"/> the forward pass
+    /// applied ReLU and dy is its output's gradient: dy counts as 0 wherever the normalised value (recomputed from x,
+    /// <paramref name="weight"/> and <paramref name="bias"/> exactly as the forward pass computed it) was not positive.
     /// </summary>
-    void BatchNorm2dBackward(Tensor x, Tensor dy, Tensor weight, Tensor saveMean, Tensor saveInvStd, bool training, Tensor? dx, Tensor dWeight, Tensor dBias);
+    void BatchNorm2dBackward(Tensor x, Tensor dy, Tensor weight, Tensor bias, Tensor saveMean, Tensor saveInvStd, bool training, bool relu, Tensor? dx, Tensor dWeight, Tensor dBias);
 }

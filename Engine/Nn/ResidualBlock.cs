@@ -56,7 +56,7 @@ public sealed class ResidualBlock : Module
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
-        var residual = Bn2.Forward(Conv2.Forward(Bn1.Forward(Conv1.Forward(input)).Relu()));
+        var residual = Bn2.Forward(Conv2.Forward(Bn1.ForwardRelu(Conv1.Forward(input))));
         var skip = Shortcut is null ? input : Shortcut.Forward(input);
         if (!Shape.Equal(residual.Shape, skip.Shape))
         {

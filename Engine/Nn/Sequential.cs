@@ -23,9 +23,17 @@ public sealed class Sequential : Module
     public override Tensor Forward(Tensor input)
     {
         var x = input;
-        foreach (var layer in _layers)
+        for (int i = 0; i < _layers.Count; i++)
         {
-            x = layer.Forward(x);
+            // A batch norm followed by a ReLU runs as one op: the same bits, fewer passes over the activations.
+            if (_layers[i] is BatchNorm2d norm && i + 1 < _layers.Count && _layers[i + 1] is ReLU)
+            {
+                x = norm.ForwardRelu(x);
+                i++;
+                continue;
+            }
+
+            x = _layers[i].Forward(x);
         }
 
         return x;

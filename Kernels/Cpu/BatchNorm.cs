@@ -44,9 +44,10 @@ public static unsafe class BatchNorm
     /// <param name="mean">Receives the mean used, per channel.</param>
     /// <param name="invStd">Receives 1/√(variance + eps) used, per channel.</param>
     /// <param name="y">The output, as long as x, not overlapping it.</param>
+    /// <param name="relu">Whether y is max(·, 0) of the normalised value (batch norm followed by ReLU in one pass).</param>
     public static void Forward(
         ReadOnlySpan<float> x, int n, int channels, int hw, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, bool training, float momentum, float eps,
-        Span<float> runningMean, Span<float> runningVar, Span<float> mean, Span<float> invStd, Span<float> y)
+        Span<float> runningMean, Span<float> runningVar, Span<float> mean, Span<float> invStd, Span<float> y, bool relu = false)
     {
         long count = CheckShape("batch_norm", x.Length, n, channels, hw);
         CheckChannels("batch_norm", channels, ("gamma", gamma.Length), ("beta", beta.Length), ("mean", mean.Length), ("invStd", invStd.Length));
@@ -105,7 +106,7 @@ public static unsafe class BatchNorm
 
         fixed (float* px = x, py = y, pm = mean, ps = scale, pb = beta)
         {
-            var work = new PlaneWork(px, null, py, channels, hw, pm, ps, null, pb, Pass.Normalize);
+            var work = new PlaneWork(px, null, py, channels, hw, pm, ps, null, pb, null, relu ? Pass.NormalizeRelu : Pass.Normalize);
             KernelWorkers.RunRanges(work, n * channels, Parts(x.Length));
         }
     }
@@ -128,9 +129,17 @@ public static unsafe class BatchNorm
     /// <param name="dx">Receives the input gradient (as long as x, overlapping neither x nor dy), or empty to skip it.</param>
     /// <param name="dGamma">Receives the gradient of γ.</param>
     /// <param name="dBeta">Receives the gradient of β.</param>
+    /// <param name="beta">
+    /// With <paramref name="relu"/>, the shift per channel the forward pass used; otherwise ignored (may be empty).
+    /// </param>
+    /// <param name="relu">
+    /// Whether the forward pass applied ReLU (<see cref="Forward"/> with relu): dy is then the gradient of the ReLU's
+    /// output, and is taken as +0 wherever the normalised value, recomputed from x with the forward pass's own
+    /// operations, was not positive, exactly as a separate ReLU backward would have left it.
+    /// </param>
     public static void Backward(
         ReadOnlySpan<float> x, ReadOnlySpan<float> dy, int n, int channels, int hw, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
-        bool training, Span<float> dx, Span<float> dGamma, Span<float> dBeta)
+        bool training, Span<float> dx, Span<float> dGamma, Span<float> dBeta, ReadOnlySpan<float> beta = default, bool relu = false)
     {
         long count = CheckShape("batch_norm backward", x.Length, n, channels, hw);
         if (dy.Length != x.Length)
@@ -139,21 +148,31 @@ public static unsafe class BatchNorm
         }
 
         CheckChannels("batch_norm backward", channels, ("gamma", gamma.Length), ("mean", mean.Length), ("invStd", invStd.Length), ("dGamma", dGamma.Length), ("dBeta", dBeta.Length));
+        if (relu)
+        {
+            CheckChannels("batch_norm backward", channels, ("beta", beta.Length));
+        }
         if (!dx.IsEmpty)
         {
             CheckOutput("batch_norm backward", "dx", dx, x);
             CheckOutput("batch_norm backward", "dx", dx, dy);
         }
 
-        var sumDy = new double[channels];
-        var sumDyXc = new double[channels];
-        fixed (float* px = x, pdy = dy, pm = mean)
-        fixed (double* s1 = sumDy, s2 = sumDyXc)
+        // The forward pass's scale, for dx and (with relu) to recompute which normalised values were positive.
+        var scale = new float[channels];
+        for (int c = 0; c < channels; c++)
         {
-            KernelWorkers.RunRanges(new GradientSumsWork(px, pdy, n, channels, hw, pm, s1, s2), channels, Parts(x.Length));
+            scale[c] = gamma[c] * invStd[c];
         }
 
-        var scale = new float[channels];
+        var sumDy = new double[channels];
+        var sumDyXc = new double[channels];
+        fixed (float* px = x, pdy = dy, pm = mean, pk = scale, pb = beta)
+        fixed (double* s1 = sumDy, s2 = sumDyXc)
+        {
+            KernelWorkers.RunRanges(new GradientSumsWork(px, pdy, n, channels, hw, pm, relu ? pk : null, pb, s1, s2), channels, Parts(x.Length));
+        }
+
         var slope = new float[channels];
         var shift = new float[channels];
         for (int c = 0; c < channels; c++)
@@ -161,7 +180,6 @@ public static unsafe class BatchNorm
             double istd = invStd[c];
             dBeta[c] = (float)sumDy[c];
             dGamma[c] = (float)(sumDyXc[c] * istd);
-            scale[c] = gamma[c] * invStd[c];
             if (training)
             {
                 // dx = k·dy − k·Σdy/m − k·invStd²·Σdy·(x − mean)/m·(x − mean), with k = γ·invStd.
@@ -175,9 +193,16 @@ public static unsafe class BatchNorm
             return;
         }
 
-        fixed (float* px = x, pdy = dy, pdx = dx, pm = mean, pk = scale, ps = slope, pb = shift)
+        fixed (float* px = x, pdy = dy, pdx = dx, pm = mean, pk = scale, ps = slope, pb = shift, pbeta = beta)
         {
-            var work = new PlaneWork(px, pdy, pdx, channels, hw, pm, pk, ps, pb, training ? Pass.InputGradTraining : Pass.InputGradEval);
+            var pass = (training, relu) switch
+            {
+                (true, false) => Pass.InputGradTraining,
+                (true, true) => Pass.InputGradTrainingRelu,
+                (false, false) => Pass.InputGradEval,
+                (false, true) => Pass.InputGradEvalRelu,
+            };
+            var work = new PlaneWork(px, pdy, pdx, channels, hw, pm, pk, ps, pb, relu ? pbeta : null, pass);
             KernelWorkers.RunRanges(work, n * channels, Parts(x.Length));
         }
     }
@@ -228,7 +253,7 @@ public static unsafe class BatchNorm
                 // Sums of x − pivot rather than x: with a pivot taken from the channel, Σd² − (Σd)²/m does not
                 // cancel away the variance when the mean is large against the spread.
                 float pivot = hw == 0 || n == 0 ? 0f : x[(nint)c * hw];
-                var (s1, s2) = ChannelSums(x, null, n, channels, hw, c, pivot);
+                var (s1, s2) = ChannelSums(x, null, n, channels, hw, c, pivot, default);
                 double m = (double)n * hw;
                 double d = s1 / m;
                 mean[c] = pivot + d;
@@ -237,43 +262,60 @@ public static unsafe class BatchNorm
         }
     }
 
-    /// <summary>Σ dy and Σ dy·(x − mean) of channels [start, end), in double.</summary>
-    private readonly struct GradientSumsWork(float* x, float* dy, int n, int channels, int hw, float* mean, double* sumDy, double* sumDyXc) : IRangeWork
+    /// <summary>
+    /// Σ dy and Σ dy·(x − mean) of channels [start, end), in double; with <c>scale</c> given (batch norm followed by
+    /// ReLU), dy is masked where (x − mean)·scale + beta was not positive.
+    /// </summary>
+    private readonly struct GradientSumsWork(float* x, float* dy, int n, int channels, int hw, float* mean, float* scale, float* beta, double* sumDy, double* sumDyXc) : IRangeWork
     {
         public void Run(int start, int end)
         {
             for (int c = start; c < end; c++)
             {
-                (sumDy[c], sumDyXc[c]) = ChannelSums(x, dy, n, channels, hw, c, mean[c]);
+                var relu = scale is null ? default : new ReluMask(scale[c], beta[c]);
+                (sumDy[c], sumDyXc[c]) = ChannelSums(x, dy, n, channels, hw, c, mean[c], relu);
             }
         }
     }
 
+    /// <summary>The forward pass's scale and shift of one channel, for recomputing where its ReLU passed gradient; Active when given.</summary>
+    private readonly record struct ReluMask(float Scale, float Beta)
+    {
+        public bool Active { get; } = true;
+    }
+
     /// <summary>
-    /// Without dy: (Σ (x − center), Σ (x − center)²) over channel c. With dy: (Σ dy, Σ dy·(x − center)).
+    /// Without dy: (Σ (x − center), Σ (x − center)²) over channel c. With dy: (Σ dy, Σ dy·(x − center)), dy masked
+    /// by <paramref name="relu"/> when it is active.
     /// </summary>
-    private static (double First, double Second) ChannelSums(float* x, float* dy, int n, int channels, int hw, int c, float center) =>
-        (Elementwise.Width(hw), dy is null) switch
+    private static (double First, double Second) ChannelSums(float* x, float* dy, int n, int channels, int hw, int c, float center, ReluMask relu) =>
+        (Elementwise.Width(hw), dy is null ? 0 : relu.Active ? 2 : 1) switch
         {
-            (16, true) => ChannelSums<Vector512<float>, Ops512, VarianceSums>(x, dy, n, channels, hw, c, center),
-            (16, false) => ChannelSums<Vector512<float>, Ops512, GradientSums>(x, dy, n, channels, hw, c, center),
-            (8, true) => ChannelSums<Vector256<float>, Ops256, VarianceSums>(x, dy, n, channels, hw, c, center),
-            (8, false) => ChannelSums<Vector256<float>, Ops256, GradientSums>(x, dy, n, channels, hw, c, center),
-            (4, true) => ChannelSums<Vector128<float>, Ops128, VarianceSums>(x, dy, n, channels, hw, c, center),
-            (4, false) => ChannelSums<Vector128<float>, Ops128, GradientSums>(x, dy, n, channels, hw, c, center),
-            (_, true) => ChannelSums<float, OpsScalar, VarianceSums>(x, dy, n, channels, hw, c, center),
-            (_, false) => ChannelSums<float, OpsScalar, GradientSums>(x, dy, n, channels, hw, c, center),
+            (16, 0) => ChannelSums<Vector512<float>, Ops512, VarianceSums>(x, dy, n, channels, hw, c, center, relu),
+            (16, 1) => ChannelSums<Vector512<float>, Ops512, GradientSums>(x, dy, n, channels, hw, c, center, relu),
+            (16, _) => ChannelSums<Vector512<float>, Ops512, MaskedGradientSums>(x, dy, n, channels, hw, c, center, relu),
+            (8, 0) => ChannelSums<Vector256<float>, Ops256, VarianceSums>(x, dy, n, channels, hw, c, center, relu),
+            (8, 1) => ChannelSums<Vector256<float>, Ops256, GradientSums>(x, dy, n, channels, hw, c, center, relu),
+            (8, _) => ChannelSums<Vector256<float>, Ops256, MaskedGradientSums>(x, dy, n, channels, hw, c, center, relu),
+            (4, 0) => ChannelSums<Vector128<float>, Ops128, VarianceSums>(x, dy, n, channels, hw, c, center, relu),
+            (4, 1) => ChannelSums<Vector128<float>, Ops128, GradientSums>(x, dy, n, channels, hw, c, center, relu),
+            (4, _) => ChannelSums<Vector128<float>, Ops128, MaskedGradientSums>(x, dy, n, channels, hw, c, center, relu),
+            (_, 0) => ChannelSums<float, OpsScalar, VarianceSums>(x, dy, n, channels, hw, c, center, relu),
+            (_, 1) => ChannelSums<float, OpsScalar, GradientSums>(x, dy, n, channels, hw, c, center, relu),
+            (_, _) => ChannelSums<float, OpsScalar, MaskedGradientSums>(x, dy, n, channels, hw, c, center, relu),
         };
 
     // The lanes keep summing across planes until a chunk's worth of values is in them (small planes would otherwise
     // pay two horizontal sums each), then go into the double totals; where that happens depends on the shape alone.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (double First, double Second) ChannelSums<TV, TOps, TMode>(float* x, float* dy, int n, int channels, int hw, int c, float center)
+    private static (double First, double Second) ChannelSums<TV, TOps, TMode>(float* x, float* dy, int n, int channels, int hw, int c, float center, ReluMask relu)
         where TV : struct
         where TOps : struct, IVectorOps<TV>
         where TMode : struct, ISumMode
     {
         var minusCenter = TOps.Create(-center);
+        var reluScale = TOps.Create(relu.Scale);
+        var reluBeta = TOps.Create(relu.Beta);
         var zero = TOps.Create(0f);
         double first = 0, second = 0;
 
@@ -299,6 +341,12 @@ public static unsafe class BatchNorm
                     var d1 = TOps.Add(TOps.Load(px + i + TOps.Count), minusCenter);
                     var w0 = TMode.WithGradient ? TOps.Load(pg + i) : d0;
                     var w1 = TMode.WithGradient ? TOps.Load(pg + i + TOps.Count) : d1;
+                    if (TMode.Masked)
+                    {
+                        w0 = TOps.WherePositive(w0, TOps.Fma(d0, reluScale, reluBeta));
+                        w1 = TOps.WherePositive(w1, TOps.Fma(d1, reluScale, reluBeta));
+                    }
+
                     a1 = TOps.Add(a1, w0);
                     a2 = TOps.Add(a2, w1);
                     b1 = TOps.Fma(w0, d0, b1);
@@ -309,6 +357,11 @@ public static unsafe class BatchNorm
                 {
                     var d0 = TOps.Add(TOps.Load(px + i), minusCenter);
                     var w0 = TMode.WithGradient ? TOps.Load(pg + i) : d0;
+                    if (TMode.Masked)
+                    {
+                        w0 = TOps.WherePositive(w0, TOps.Fma(d0, reluScale, reluBeta));
+                    }
+
                     a1 = TOps.Add(a1, w0);
                     b1 = TOps.Fma(w0, d0, b1);
                 }
@@ -317,6 +370,11 @@ public static unsafe class BatchNorm
                 {
                     float d = px[i] - center;
                     float w = TMode.WithGradient ? pg[i] : d;
+                    if (TMode.Masked && !(MathF.FusedMultiplyAdd(d, relu.Scale, relu.Beta) > 0f))
+                    {
+                        w = 0f;
+                    }
+
                     t1 += w;
                     t2 = MathF.FusedMultiplyAdd(w, d, t2);
                 }
@@ -346,16 +404,29 @@ public static unsafe class BatchNorm
     private interface ISumMode
     {
         static abstract bool WithGradient { get; }
+
+        static abstract bool Masked { get; }
     }
 
     private readonly struct VarianceSums : ISumMode
     {
         public static bool WithGradient => false;
+
+        public static bool Masked => false;
     }
 
     private readonly struct GradientSums : ISumMode
     {
         public static bool WithGradient => true;
+
+        public static bool Masked => false;
+    }
+
+    private readonly struct MaskedGradientSums : ISumMode
+    {
+        public static bool WithGradient => true;
+
+        public static bool Masked => true;
     }
 
     private enum Pass
@@ -363,15 +434,24 @@ public static unsafe class BatchNorm
         /// <summary>y = (x − mean)·scale + shift.</summary>
         Normalize,
 
+        /// <summary>y = max((x − mean)·scale + shift, 0).</summary>
+        NormalizeRelu,
+
         /// <summary>dx = scale·dy + slope·(x − mean) + shift.</summary>
         InputGradTraining,
 
         /// <summary>dx = scale·dy.</summary>
         InputGradEval,
+
+        /// <summary><see cref="InputGradTraining"/> with dy taken as +0 where (x − mean)·scale + beta ≤ 0.</summary>
+        InputGradTrainingRelu,
+
+        /// <summary><see cref="InputGradEval"/> with dy taken as +0 where (x − mean)·scale + beta ≤ 0.</summary>
+        InputGradEvalRelu,
     }
 
     /// <summary>One elementwise pass over planes [start, end) of [n, channels]; coefficients are per channel.</summary>
-    private readonly struct PlaneWork(float* x, float* dy, float* output, int channels, int hw, float* mean, float* scale, float* slope, float* shift, Pass pass) : IRangeWork
+    private readonly struct PlaneWork(float* x, float* dy, float* output, int channels, int hw, float* mean, float* scale, float* slope, float* shift, float* beta, Pass pass) : IRangeWork
     {
         public void Run(int start, int end)
         {
@@ -392,13 +472,13 @@ public static unsafe class BatchNorm
             {
                 int c = p % channels;
                 nint at = (nint)p * hw;
-                var k = new Coefficients(mean[c], scale[c], slope is null ? 0f : slope[c], shift is null ? 0f : shift[c]);
+                var k = new Coefficients(mean[c], scale[c], slope is null ? 0f : slope[c], shift is null ? 0f : shift[c], beta is null ? 0f : beta[c]);
                 Plane<TV, TOps>(x + at, dy is null ? null : dy + at, output + at, hw, k, pass);
             }
         }
     }
 
-    private readonly record struct Coefficients(float Mean, float Scale, float Slope, float Shift);
+    private readonly record struct Coefficients(float Mean, float Scale, float Slope, float Shift, float Beta);
 
     // The tail runs in scalar code with the same operations (one subtraction, fused multiply-adds), so an element's
     // result never depends on whether it fell in a vector or in the tail.
@@ -411,6 +491,7 @@ public static unsafe class BatchNorm
         var scale = TOps.Create(k.Scale);
         var slope = TOps.Create(k.Slope);
         var shift = TOps.Create(k.Shift);
+        var beta = TOps.Create(k.Beta);
         int i = 0;
         switch (pass)
         {
@@ -426,28 +507,58 @@ public static unsafe class BatchNorm
                 }
 
                 break;
-            case Pass.InputGradTraining:
+            case Pass.NormalizeRelu:
                 for (; i <= hw - TOps.Count; i += TOps.Count)
                 {
-                    var centered = TOps.Add(TOps.Load(x + i), minusMean);
-                    TOps.Store(TOps.Fma(scale, TOps.Load(dy + i), TOps.Fma(slope, centered, shift)), output + i);
+                    TOps.Store(TOps.Relu(TOps.Fma(TOps.Add(TOps.Load(x + i), minusMean), scale, shift)), output + i);
                 }
 
                 for (; i < hw; i++)
                 {
-                    output[i] = MathF.FusedMultiplyAdd(k.Scale, dy[i], MathF.FusedMultiplyAdd(k.Slope, x[i] - k.Mean, k.Shift));
+                    output[i] = Math.Max(MathF.FusedMultiplyAdd(x[i] - k.Mean, k.Scale, k.Shift), 0f);
+                }
+
+                break;
+            case Pass.InputGradTraining:
+            case Pass.InputGradTrainingRelu:
+                bool masked = pass == Pass.InputGradTrainingRelu;
+                for (; i <= hw - TOps.Count; i += TOps.Count)
+                {
+                    var centered = TOps.Add(TOps.Load(x + i), minusMean);
+                    var g = TOps.Load(dy + i);
+                    if (masked)
+                    {
+                        g = TOps.WherePositive(g, TOps.Fma(centered, scale, beta));
+                    }
+
+                    TOps.Store(TOps.Fma(scale, g, TOps.Fma(slope, centered, shift)), output + i);
+                }
+
+                for (; i < hw; i++)
+                {
+                    float centered = x[i] - k.Mean;
+                    float g = !masked || MathF.FusedMultiplyAdd(centered, k.Scale, k.Beta) > 0f ? dy[i] : 0f;
+                    output[i] = MathF.FusedMultiplyAdd(k.Scale, g, MathF.FusedMultiplyAdd(k.Slope, centered, k.Shift));
                 }
 
                 break;
             default:
+                bool evalMasked = pass == Pass.InputGradEvalRelu;
                 for (; i <= hw - TOps.Count; i += TOps.Count)
                 {
-                    TOps.Store(TOps.Mul(scale, TOps.Load(dy + i)), output + i);
+                    var g = TOps.Load(dy + i);
+                    if (evalMasked)
+                    {
+                        g = TOps.WherePositive(g, TOps.Fma(TOps.Add(TOps.Load(x + i), minusMean), scale, beta));
+                    }
+
+                    TOps.Store(TOps.Mul(scale, g), output + i);
                 }
 
                 for (; i < hw; i++)
                 {
-                    output[i] = k.Scale * dy[i];
+                    float g = !evalMasked || MathF.FusedMultiplyAdd(x[i] - k.Mean, k.Scale, k.Beta) > 0f ? dy[i] : 0f;
+                    output[i] = k.Scale * g;
                 }
 
                 break;

@@ -47,6 +47,12 @@ internal unsafe interface IVectorOps<TV>
 
     /// <summary>The sum of the lanes.</summary>
     static abstract float Sum(TV a);
+
+    /// <summary>max(a, 0) lane by lane as <see cref="Math.Max(float, float)"/> (NaN stays NaN, −0 gives +0): ReLU.</summary>
+    static abstract TV Relu(TV a);
+
+    /// <summary>a where <paramref name="condition"/> &gt; 0, else +0 (NaN in the condition gives +0): ReLU's gradient.</summary>
+    static abstract TV WherePositive(TV a, TV condition);
 }
 
 /// <summary><see cref="IVectorOps{TV}"/> for Vector512 (AVX-512).</summary>
@@ -75,6 +81,10 @@ internal readonly unsafe struct Ops512 : IVectorOps<Vector512<float>>
     public static Vector512<float> Sqrt(Vector512<float> a) => Vector512.Sqrt(a);
 
     public static float Sum(Vector512<float> a) => Vector512.Sum(a);
+
+    public static Vector512<float> Relu(Vector512<float> a) => Vector512.Max(a, Vector512<float>.Zero);
+
+    public static Vector512<float> WherePositive(Vector512<float> a, Vector512<float> condition) => a & Vector512.GreaterThan(condition, Vector512<float>.Zero);
 }
 
 /// <summary><see cref="IVectorOps{TV}"/> for Vector256 (AVX2/FMA).</summary>
@@ -103,6 +113,10 @@ internal readonly unsafe struct Ops256 : IVectorOps<Vector256<float>>
     public static Vector256<float> Sqrt(Vector256<float> a) => Vector256.Sqrt(a);
 
     public static float Sum(Vector256<float> a) => Vector256.Sum(a);
+
+    public static Vector256<float> Relu(Vector256<float> a) => Vector256.Max(a, Vector256<float>.Zero);
+
+    public static Vector256<float> WherePositive(Vector256<float> a, Vector256<float> condition) => a & Vector256.GreaterThan(condition, Vector256<float>.Zero);
 }
 
 /// <summary><see cref="IVectorOps{TV}"/> for Vector128 (SSE, NEON).</summary>
@@ -131,6 +145,10 @@ internal readonly unsafe struct Ops128 : IVectorOps<Vector128<float>>
     public static Vector128<float> Sqrt(Vector128<float> a) => Vector128.Sqrt(a);
 
     public static float Sum(Vector128<float> a) => Vector128.Sum(a);
+
+    public static Vector128<float> Relu(Vector128<float> a) => Vector128.Max(a, Vector128<float>.Zero);
+
+    public static Vector128<float> WherePositive(Vector128<float> a, Vector128<float> condition) => a & Vector128.GreaterThan(condition, Vector128<float>.Zero);
 }
 
 /// <summary><see cref="IVectorOps{TV}"/> for one float at a time (no SIMD).</summary>
@@ -159,4 +177,8 @@ internal readonly unsafe struct OpsScalar : IVectorOps<float>
     public static float Sqrt(float a) => MathF.Sqrt(a);
 
     public static float Sum(float a) => a;
+
+    public static float Relu(float a) => Math.Max(a, 0f);
+
+    public static float WherePositive(float a, float condition) => condition > 0f ? a : 0f;
 }

@@ -128,6 +128,41 @@ public class BatchNormTests
     }
 
     [Test]
+    public void WithRelu_EveryWidth_GivesTheBitsOfBatchNormThenASeparateRelu([Values] bool training)
+    {
+        // Forward: max(y, 0) of the plain pass. Backward: the plain backward of dy zeroed (to +0) where y ≤ 0, the mask
+        // recomputed from x. Draws put about half the values of every channel below zero.
+        var rng = new System.Random(training ? 45 : 46);
+        AtEveryWidth(width =>
+        {
+            int cut = 0, total = 0;
+            foreach (var (n, c, hw) in Shapes)
+            {
+                var d = Draw(rng, n, c, hw);
+                string at = $"width {width}, [{n}, {c}, {hw}]";
+                float[] mean = new float[c], invStd = new float[c], y = new float[d.X.Length];
+                BatchNorm.Forward(d.X, n, c, hw, d.Gamma, d.Beta, training, 0.1f, 1e-5f, (float[])d.RunningMean.Clone(), (float[])d.RunningVar.Clone(), mean, invStd, y);
+                cut += y.Count(v => v <= 0);
+                total += y.Length;
+                float[] fusedMean = new float[c], fusedInvStd = new float[c], fused = new float[d.X.Length];
+                BatchNorm.Forward(d.X, n, c, hw, d.Gamma, d.Beta, training, 0.1f, 1e-5f, (float[])d.RunningMean.Clone(), (float[])d.RunningVar.Clone(), fusedMean, fusedInvStd, fused, relu: true);
+                Assert.That(fused, Is.EqualTo(y.Select(v => Math.Max(v, 0f)).ToArray()), $"forward, {at}");
+
+                float[] masked = d.Dy.Select((g, i) => y[i] > 0 ? g : 0f).ToArray();
+                float[] dx = new float[d.X.Length], dGamma = new float[c], dBeta = new float[c];
+                BatchNorm.Backward(d.X, masked, n, c, hw, d.Gamma, mean, invStd, training, dx, dGamma, dBeta);
+                float[] fdx = new float[d.X.Length], fdGamma = new float[c], fdBeta = new float[c];
+                BatchNorm.Backward(d.X, d.Dy, n, c, hw, d.Gamma, mean, invStd, training, fdx, fdGamma, fdBeta, d.Beta, relu: true);
+                Assert.That(fdx, Is.EqualTo(dx), $"dx, {at}");
+                Assert.That(fdGamma, Is.EqualTo(dGamma), $"dγ, {at}");
+                Assert.That(fdBeta, Is.EqualTo(dBeta), $"dβ, {at}");
+            }
+
+            Assert.That(cut, Is.InRange(total / 5, total * 4 / 5), $"the ReLU must cut a good share of the values, width {width}");
+        });
+    }
+
+    [Test]
     public void Statistics_OfValuesFarFromZero_KeepTheirPrecision()
     {
         // A mean 10⁵ times the spread: Σx² − (Σx)²/m in float would lose the variance entirely.

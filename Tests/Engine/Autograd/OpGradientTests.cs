@@ -170,5 +170,15 @@ public class OpGradientTests
             [In(Uniform, 2, 3, 4, 5), In(Uniform, 3), In(Uniform, 3)],
             x => Tensor.BatchNorm2d(x[0], x[1], x[2], Tensor.FromArray(RunningMean, 3), Tensor.FromArray(RunningVar, 3), training: false),
             x => R.BatchNormWith(x[0], x[1], x[2], [.. RunningMean.Select(v => (double)v)], [.. RunningVar.Select(v => (double)v)], 1e-5));
+        yield return new(
+            "batch_norm_relu_train",
+            [In(Uniform, 3, 4, 3, 5), In(Positive, 4), In(Uniform, 4)],
+            x => Tensor.BatchNorm2d(x[0], x[1], x[2], null, null, training: true, relu: true),
+            x => R.Relu(R.BatchNormTrain(x[0], x[1], x[2], 1e-5)));
+        yield return new(
+            "batch_norm_relu_eval",
+            [In(Uniform, 2, 3, 4, 5), In(Uniform, 3), In(Uniform, 3)],
+            x => Tensor.BatchNorm2d(x[0], x[1], x[2], Tensor.FromArray(RunningMean, 3), Tensor.FromArray(RunningVar, 3), training: false, relu: true),
+            x => R.Relu(R.BatchNormWith(x[0], x[1], x[2], [.. RunningMean.Select(v => (double)v)], [.. RunningVar.Select(v => (double)v)], 1e-5)));
     }
 }

@@ -155,6 +155,34 @@ public class DeepModelTests
     }
 
     [Test]
+    public void BatchNormFollowedByRelu_RunsFused_WithTheBitsOfTheTwoModulesOneAfterTheOther()
+    {
+        // Sequential runs a BatchNorm2d followed by a ReLU as one op; the output, the running statistics and every
+        // gradient are the same bits as the two modules called one after the other.
+        (float[] Y, float[] Grads, float[] Stats) Run(bool fused)
+        {
+            var conv = new Conv2d(3, 4, 3, padding: 1);
+            var norm = new BatchNorm2d(4);
+            var relu = new ReLU();
+            var model = new Sequential(("conv", conv), ("bn", norm), ("relu", relu));
+            Initializer.Initialize(model, InitScheme.KaimingNormal, 5, BatchNormInit.Uniform);
+            var x = Tensor.FromArray(Enumerable.Range(0, 2 * 3 * 6 * 5).Select(i => MathF.Sin(i * 0.71f)).ToArray(), [2, 3, 6, 5]);
+            var y = fused ? model.Forward(x) : relu.Forward(norm.Forward(conv.Forward(x)));
+            var weights = Tensor.FromArray(Enumerable.Range(0, y.Size).Select(i => MathF.Cos(i * 0.3f)).ToArray(), y.Shape);
+            Gradients.Backward((y * weights).Sum());
+            var grads = model.Parameters().SelectMany(p => p.Grad!.ToArray()).ToArray();
+            return (y.ToArray(), grads, [.. norm.RunningMean.ToArray(), .. norm.RunningVar.ToArray()]);
+        }
+
+        var plain = Run(fused: false);
+        var fused = Run(fused: true);
+        Assert.That(plain.Y.Count(v => v == 0f), Is.GreaterThan(plain.Y.Length / 5), "the ReLU must cut values");
+        Assert.That(fused.Y, Is.EqualTo(plain.Y).AsCollection, "output");
+        Assert.That(fused.Grads, Is.EqualTo(plain.Grads).AsCollection, "parameter gradients");
+        Assert.That(fused.Stats, Is.EqualTo(plain.Stats).AsCollection, "running statistics");
+    }
+
+    [Test]
     public void ResNet_StateDictKeys_FollowOpenLth()
     {
         var keys = ModelZoo.Build("resnet20", Cifar, 10).StateDict().Keys.ToList();
