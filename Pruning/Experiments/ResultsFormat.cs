@@ -14,7 +14,8 @@ public static class ResultsFormat
     /// input gradient is computed as a transposed convolution (a different summation order from col2im), and its
     /// weight gradient sums small dW in image chunks and layers of few positions in blocks that cross images.
     /// 4: a level rewound to θₖ trains iterations k … T (schedule and data order continue from k) instead of
-    /// restarting at iteration 0, and results record the iteration their training started at.
+    /// restarting at iteration 0, and results record the iteration their training started at. 5: results record
+    /// the final training loss and accuracy (training arithmetic unchanged).
     /// </summary>
-    public const int Version = 4;
+    public const int Version = 5;
 }
