@@ -13,7 +13,7 @@ namespace SparseNet.Reporting;
 /// </summary>
 public static class GradientFlowReport
 {
-    private sealed record Row(string Branch, int Level, double WeightsRemaining, double Cosine, double NormRatio, double Predicted, double Measured, double TestAccuracy, int Replicates)
+    private sealed record Row(string Branch, int Level, double WeightsRemaining, double Cosine, double PrunableCosine, double NormRatio, double Predicted, double Measured, double TestAccuracy, int Replicates)
     {
         public double MeasuredOverPredicted => Measured / Predicted;
     }
@@ -29,14 +29,16 @@ public static class GradientFlowReport
         int replicates = rows.Count == 0 ? 0 : rows.Max(r => r.Replicates);
         var text = new StringBuilder();
         text.Append(string.Create(CultureInfo.InvariantCulture, $"Gradient flow at the start of training ({results.Settings.Batches} batches × {results.BatchSize} training examples, batch seed {results.Settings.Seed}, SGD step η = {results.Settings.Step:R}{(replicates > 1 ? $"; means of up to {replicates} replicates" : string.Empty)})\n"));
-        text.Append("g: gradient of the loss at the masked weights m⊙θ (θ₀, or θₖ when rewound) w.r.t. every weight; progress: loss decrease of the step w − η·m⊙g over that of w − η·g\n");
-        var header = new[] { "weights %", "branch", "cos(g,m⊙g)", "‖m⊙g‖/‖g‖", "predicted", "measured", "meas/pred", "test acc %" };
+        text.Append("g: gradient of the loss at the masked weights m⊙θ (θ₀, or θₖ when rewound) w.r.t. every weight, pruned ones included (biases and batch norm count as kept;\n");
+        text.Append("cos weights: over the prunable weights alone); predicted = ⟨g,m⊙g⟩/‖g‖²; measured: loss decrease of the step w − η·m⊙g over that of w − η·g\n");
+        var header = new[] { "weights %", "branch", "cos(g,m⊙g)", "‖m⊙g‖/‖g‖", "cos weights", "predicted", "measured", "meas/pred", "test acc %" };
         var cells = rows.Select(r => (IReadOnlyList<string>)
         [
             ReportTable.RowLabel(100 * r.WeightsRemaining),
             r.Branch,
             Number(r.Cosine, "0.000"),
             Number(r.NormRatio, "0.000"),
+            Number(r.PrunableCosine, "0.000"),
             Number(r.Predicted, "0.000"),
             Number(r.Measured, "0.000"),
             Number(r.MeasuredOverPredicted, "0.000"),
@@ -80,7 +82,7 @@ public static class GradientFlowReport
             .Select(g =>
             {
                 var u = g.ToList();
-                return new Row(g.Key.Branch, g.Key.Level, u.Average(x => x.WeightsRemaining), u.Average(x => x.Measure.Cosine), u.Average(x => x.Measure.NormRatio), u.Average(x => x.Measure.PredictedProgressRatio), u.Average(x => x.Measure.MeasuredProgressRatio), u.Average(x => x.TestAccuracy), u.Count);
+                return new Row(g.Key.Branch, g.Key.Level, u.Average(x => x.WeightsRemaining), u.Average(x => x.Measure.Cosine), u.Average(x => x.Measure.PrunableCosine), u.Average(x => x.Measure.NormRatio), u.Average(x => x.Measure.PredictedProgressRatio), u.Average(x => x.Measure.MeasuredProgressRatio), u.Average(x => x.TestAccuracy), u.Count);
             })
             .OrderByDescending(r => Math.Round(100 * r.WeightsRemaining, 1))
             .ThenBy(r => order.IndexOf(r.Branch))

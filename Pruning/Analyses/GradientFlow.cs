@@ -145,9 +145,14 @@ public static class GradientFlow
             int examples = batches.Sum(b => b.Labels.Length);
             var g = Gradient(model, parameters, batches, examples);
             var sums = default(Sums);
+            var prunable = default(Sums);
             for (int i = 0; i < parameters.Count; i++)
             {
                 sums.Add(g[i], masks[i]);
+                if (masks[i] is not null)
+                {
+                    prunable.Add(g[i], masks[i]);
+                }
             }
 
             var (cosine, normRatio, predicted) = sums.Ratios();
@@ -175,7 +180,8 @@ public static class GradientFlow
                 step,
                 denseLoss,
                 sparseLoss,
-                (loss - sparseLoss) / (loss - denseLoss));
+                (loss - sparseLoss) / (loss - denseLoss),
+                prunable.Ratios().Cosine);
         }
         finally
         {

@@ -17,6 +17,10 @@ namespace SparseNet.Pruning.Analyses;
 /// <param name="DenseStepLoss">L(w − η g).</param>
 /// <param name="SparseStepLoss">L(w − η m ⊙ g).</param>
 /// <param name="MeasuredProgressRatio">(L(w) − L(w − η m ⊙ g)) / (L(w) − L(w − η g)): the loss decrease of one sparse SGD step relative to one dense step.</param>
+/// <param name="PrunableCosine">
+/// cos(g, m ⊙ g) over the masked (prunable) tensors alone, leaving out the parameters every mask keeps (biases, batch
+/// norm), whose share of the gradient grows as a sparse network's signal fades.
+/// </param>
 public sealed record GradientFlowMeasure(
     int Examples,
     double Loss,
@@ -28,7 +32,8 @@ public sealed record GradientFlowMeasure(
     double Step,
     double DenseStepLoss,
     double SparseStepLoss,
-    double MeasuredProgressRatio)
+    double MeasuredProgressRatio,
+    double PrunableCosine)
 {
     /// <summary>L(w) − L(w − η g): the loss decrease of the dense step.</summary>
     public double DenseDecrease => Loss - DenseStepLoss;

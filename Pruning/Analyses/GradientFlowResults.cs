@@ -52,6 +52,7 @@ public sealed record GradientFlowResults(GradientFlowSettings Settings, int Batc
                 JsonNumbers.Write(w, "dense_gradient_norm", m.DenseGradientNorm);
                 JsonNumbers.Write(w, "masked_gradient_norm", m.MaskedGradientNorm);
                 JsonNumbers.Write(w, "cosine", m.Cosine);
+                JsonNumbers.Write(w, "prunable_cosine", m.PrunableCosine);
                 JsonNumbers.Write(w, "norm_ratio", m.NormRatio);
                 JsonNumbers.Write(w, "predicted_progress_ratio", m.PredictedProgressRatio);
                 JsonNumbers.Write(w, "dense_step_loss", m.DenseStepLoss);
@@ -120,7 +121,8 @@ public sealed record GradientFlowResults(GradientFlowSettings Settings, int Batc
                     settings.Step,
                     JsonNumbers.Read(u.GetProperty("dense_step_loss")),
                     JsonNumbers.Read(u.GetProperty("sparse_step_loss")),
-                    JsonNumbers.Read(u.GetProperty("measured_progress_ratio"))))).ToList();
+                    JsonNumbers.Read(u.GetProperty("measured_progress_ratio")),
+                    JsonNumbers.Read(u.GetProperty("prunable_cosine"))))).ToList();
             return new GradientFlowResults(settings, e.GetProperty("batch_size").GetInt32(), units);
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or IOException or UnauthorizedAccessException)
