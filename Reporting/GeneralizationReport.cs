@@ -25,12 +25,12 @@ public static class GeneralizationReport
             ReportTable.RowLabel(100 * p.WeightsRemaining),
             p.Branch,
             GradientFlowReport.Number(p.WeightsKept, "#,0"),
-            GradientFlowReport.Number(p.TrainLoss, "0.0000"),
-            GradientFlowReport.Number(p.TestLoss, "0.0000"),
+            GradientFlowReport.Number(p.TrainLoss, "G4"),
+            GradientFlowReport.Number(p.TestLoss, "G4"),
             GradientFlowReport.Number(100 * p.TrainAccuracy, "0.00"),
             GradientFlowReport.Number(100 * p.TestAccuracy, "0.00"),
             GradientFlowReport.Number(100 * p.AccuracyGap, "0.00"),
-            GradientFlowReport.Number(p.LossGap, "0.0000"),
+            GradientFlowReport.Number(p.LossGap, "G4"),
         ]).ToList();
         text.Append(TextTable.Format(header, rows));
         return text.ToString();

@@ -64,7 +64,7 @@ public class TrainMetricsTests
         string dense = lines.Single(l => l.TrimStart().StartsWith("100.0", StringComparison.Ordinal));
         Assert.That(dense, Does.Contain("99.00").And.Contain("96.00").And.Contain("3.00"));
         string old = lines.Single(l => l.Contains(" lottery", StringComparison.Ordinal) && l.TrimStart().StartsWith("80.0", StringComparison.Ordinal));
-        Assert.That(old.Split(' ', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[] { "80.0", "lottery", "—", "—", "0.3000", "—", "95.00", "—", "—" }));
+        Assert.That(old.Split(' ', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[] { "80.0", "lottery", "—", "—", "0.3", "—", "95.00", "—", "—" }));
 
         // Plots draw the points that have train metrics; with none, nothing is drawn.
         var written = GeneralizationReport.WritePlots(points, _dir);
