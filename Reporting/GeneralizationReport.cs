@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using ScottPlot;
 using SparseNet.Pruning.Analyses;
@@ -12,18 +13,19 @@ namespace SparseNet.Reporting;
 public static class GeneralizationReport
 {
     /// <summary>
-    /// The table as text: one row per (weights remaining, branch), largest weights first, branches in report order;
+    /// The table as text: one row per (branch, level), largest weights remaining first, branches in report order;
     /// <c>—</c> where a value was not recorded (results written before training metrics were, version 5).
     /// </summary>
     public static string Format(IReadOnlyList<GeneralizationPoint> points)
     {
         ArgumentNullException.ThrowIfNull(points);
         var text = new StringBuilder("Generalisation (end of training; train metrics on the training examples in evaluation mode; gap = train − test accuracy)\n");
-        var header = new[] { "weights %", "branch", "weights left", "train loss", "test loss", "train acc %", "test acc %", "gap (pp)", "loss gap" };
+        var header = new[] { "weights %", "branch", "level", "weights left", "train loss", "test loss", "train acc %", "test acc %", "gap (pp)", "loss gap" };
         var rows = Ordered(points).Select(p => (IReadOnlyList<string>)
         [
             ReportTable.RowLabel(100 * p.WeightsRemaining),
             p.Branch,
+            p.Level.ToString(CultureInfo.InvariantCulture),
             GradientFlowReport.Number(p.WeightsKept, "#,0"),
             GradientFlowReport.Number(p.TrainLoss, "G4"),
             GradientFlowReport.Number(p.TestLoss, "G4"),

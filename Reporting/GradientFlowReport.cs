@@ -19,8 +19,9 @@ public static class GradientFlowReport
     }
 
     /// <summary>
-    /// The table as text: one row per (weights remaining, branch), largest weights first and branches in report order
-    /// at equal weights, each a mean over replicates; <c>—</c> for a value that is not a number.
+    /// The table as text: one row per (branch, level), largest weights remaining first and branches in report order at
+    /// equal weights, each a mean over replicates; <c>—</c> for a value that is not a number. The level is the IMP level,
+    /// the sparsity in thousandths for pruning at initialisation, the rewind iteration k for instability copies.
     /// </summary>
     public static string Format(GradientFlowResults results)
     {
@@ -31,11 +32,12 @@ public static class GradientFlowReport
         text.Append(string.Create(CultureInfo.InvariantCulture, $"Gradient flow at the start of training ({results.Settings.Batches} batches × {results.BatchSize} training examples, batch seed {results.Settings.Seed}, SGD step η = {results.Settings.Step:R}{(replicates > 1 ? $"; means of up to {replicates} replicates" : string.Empty)})\n"));
         text.Append("g: gradient of the loss at the masked weights m⊙θ (θ₀, or θₖ when rewound) w.r.t. every weight, pruned ones included (biases and batch norm count as kept;\n");
         text.Append("cos weights: over the prunable weights alone); predicted = ⟨g,m⊙g⟩/‖g‖²; measured: loss decrease of the step w − η·m⊙g over that of w − η·g\n");
-        var header = new[] { "weights %", "branch", "cos(g,m⊙g)", "‖m⊙g‖/‖g‖", "cos weights", "predicted", "measured", "meas/pred", "test acc %" };
+        var header = new[] { "weights %", "branch", "level", "cos(g,m⊙g)", "‖m⊙g‖/‖g‖", "cos weights", "predicted", "measured", "meas/pred", "test acc %" };
         var cells = rows.Select(r => (IReadOnlyList<string>)
         [
             ReportTable.RowLabel(100 * r.WeightsRemaining),
             r.Branch,
+            r.Level.ToString(CultureInfo.InvariantCulture),
             Number(r.Cosine, "0.000"),
             Number(r.NormRatio, "0.000"),
             Number(r.PrunableCosine, "0.000"),

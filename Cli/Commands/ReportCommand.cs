@@ -79,11 +79,12 @@ internal static class ReportCommand
             results = LotteryExperiment.Results(runDirectory);
             summary = InstabilitySummary.Read(runDirectory);
             AtomicFile.WriteAllText(Path.Combine(runDirectory, "summary.json"), summary.ToJson());
-            files = InstabilityReport.WritePlot(summary, runDirectory);
+            files = [.. InstabilityReport.WritePlot(summary, runDirectory), .. AnalysisSections.WritePlots(results, runDirectory)];
         }
 
         SayBusy(runDirectory);
         CliRunner.Say(InstabilityReport.Format(summary));
+        AnalysisSections.Print(results, runDirectory, afterBlankLine: false);
         SayTimes(runDirectory);
         CliRunner.Say($"summary: {Path.Combine(runDirectory, "summary.json")}");
         CliRunner.Say($"plots: {string.Join(", ", files)}");

@@ -64,7 +64,7 @@ public class TrainMetricsTests
         string dense = lines.Single(l => l.TrimStart().StartsWith("100.0", StringComparison.Ordinal));
         Assert.That(dense, Does.Contain("99.00").And.Contain("96.00").And.Contain("3.00"));
         string old = lines.Single(l => l.Contains(" lottery", StringComparison.Ordinal) && l.TrimStart().StartsWith("80.0", StringComparison.Ordinal));
-        Assert.That(old.Split(' ', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[] { "80.0", "lottery", "—", "—", "0.3", "—", "95.00", "—", "—" }));
+        Assert.That(old.Split(' ', StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[] { "80.0", "lottery", "1", "—", "—", "0.3", "—", "95.00", "—", "—" }));
 
         // Plots draw the points that have train metrics; with none, nothing is drawn.
         var written = GeneralizationReport.WritePlots(points, _dir);
@@ -92,8 +92,8 @@ public class TrainMetricsTests
         string table = GradientFlowReport.Format(back);
         var rows = table.Split('\n').Where(l => l.TrimStart().StartsWith("51.3", StringComparison.Ordinal)).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
         Assert.That(rows.Select(r => r[1]), Is.EqualTo(new[] { "lottery", "random_prune", "snip" }));
-        Assert.That(rows[0], Is.EqualTo(new[] { "51.3", "lottery", "0.700", "0.700", "0.350", "0.490", "0.500", "1.020", "90.00" }));
-        Assert.That(rows[1][6], Is.EqualTo("—"));
+        Assert.That(rows[0], Is.EqualTo(new[] { "51.3", "lottery", "3", "0.700", "0.700", "0.350", "0.490", "0.500", "1.020", "90.00" }));
+        Assert.That(rows[1][7], Is.EqualTo("—"));
         Assert.That(table, Does.Contain("10 batches × 60 training examples").And.Contain("η = 0.001"));
 
         var plots = GradientFlowReport.WritePlots(back, _dir);
