@@ -57,6 +57,29 @@ public class AnalyzeCommandTests
     }
 
     [Test]
+    public void ARewoundRun_IsMeasuredAtTheWeightsItsLevelsStartFrom_TheMaskedThetaK()
+    {
+        string root = Path.Combine(_dir, "runs");
+        var (code, _, err) = CliTests.Run("lottery", "--data", Path.Combine(_dir, "data"), "--validation-size", "24", "--epochs", "1", "--batch-size", "16", "--levels", "2", "--branches", "random_prune", "--rewind-iteration", "2", "--eval-every", "2", "--root", root);
+        Assert.That(code, Is.Zero, err);
+        string run = Directory.GetDirectories(root).Single();
+        Assert.That(CliTests.Run("analyze", "gradient-flow", run, "--batches", "2").Code, Is.Zero);
+
+        string unit = Path.Combine(run, "replicate_0", "level_01", "lottery");
+        var thetaK = SparseNet.Engine.IO.SafeTensors.Read(Path.Combine(run, "replicate_0", "rewind.safetensors")).Tensors["fc1.weight"].Data;
+        var mask = SparseNet.Engine.IO.SafeTensors.Read(Path.Combine(unit, "mask.safetensors")).Tensors["fc1.weight"].Data;
+        var start = SparseNet.Engine.IO.SafeTensors.Read(Path.Combine(unit, "init.safetensors")).Tensors["fc1.weight"].Data;
+        Assert.That(start, Is.EqualTo(thetaK.Zip(mask, (w, m) => w * m).ToArray()));
+        Assert.That(mask, Does.Contain(0f));
+
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "gradient_flow.json")));
+        var entry = json.RootElement.GetProperty("units").EnumerateArray().Single(u => u.GetProperty("path").GetString() == "replicate_0/level_01/lottery");
+        string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(unit, "init.safetensors"))));
+        Assert.That(entry.GetProperty("init_sha256").GetString(), Is.EqualTo(sha));
+        Assert.That(entry.GetProperty("cosine").GetDouble(), Is.GreaterThan(0).And.LessThan(1));
+    }
+
+    [Test]
     public void AReportOfResultsWithoutTrainMetrics_ShowsDashes()
     {
         string run = Lottery();
