@@ -50,7 +50,7 @@ internal static class ReportCommand
             // Sanity checks get a table of their own; the plots and the main table show the methods themselves.
             shown = summary.Where(name => !SanityTable.IsSanityBranch(name));
             AtomicFile.WriteAllText(Path.Combine(runDirectory, "summary.json"), summary.ToJson());
-            files = ReportPlots.Write(shown, runDirectory);
+            files = [.. ReportPlots.Write(shown, runDirectory), .. AnalysisSections.WritePlots(results, runDirectory)];
         }
 
         SayBusy(runDirectory);
@@ -61,6 +61,7 @@ internal static class ReportCommand
             CliRunner.Say(sanity);
         }
 
+        AnalysisSections.Print(results, runDirectory, afterBlankLine: sanity.Length == 0);
         SayTimes(runDirectory);
         CliRunner.Say($"summary: {Path.Combine(runDirectory, "summary.json")}");
         CliRunner.Say($"plots: {string.Join(", ", files)}");
@@ -78,11 +79,12 @@ internal static class ReportCommand
             results = LotteryExperiment.Results(runDirectory);
             summary = InstabilitySummary.Read(runDirectory);
             AtomicFile.WriteAllText(Path.Combine(runDirectory, "summary.json"), summary.ToJson());
-            files = InstabilityReport.WritePlot(summary, runDirectory);
+            files = [.. InstabilityReport.WritePlot(summary, runDirectory), .. AnalysisSections.WritePlots(results, runDirectory)];
         }
 
         SayBusy(runDirectory);
         CliRunner.Say(InstabilityReport.Format(summary));
+        AnalysisSections.Print(results, runDirectory, afterBlankLine: false);
         SayTimes(runDirectory);
         CliRunner.Say($"summary: {Path.Combine(runDirectory, "summary.json")}");
         CliRunner.Say($"plots: {string.Join(", ", files)}");

@@ -163,6 +163,8 @@ internal sealed class ExperimentContext
 
         Checkpoint.Save(Path.Combine(dir, "final.safetensors"), model);
         AtomicFile.WriteAllText(Path.Combine(dir, "metrics.jsonl"), metrics.ToString());
+        // Measured after training, in evaluation mode: it reads the weights and changes nothing that was trained.
+        var lastTrain = Trainer.Evaluate(model, Train);
         string outcome = divergence is not null ? UnitResult.Diverged : ChanceLevel.IsAtChance(lastTest.Accuracy, Test) ? UnitResult.AtChance : UnitResult.Trained;
         var result = new UnitResult(branch, replicate, level, mask.Density, mask.Densities(), trainer.Iteration - startIteration, lastTest.Accuracy, lastTest.Loss, best.Iteration, double.IsPositiveInfinity(best.ValLoss) ? double.NaN : best.ValLoss, best.TestAccuracy)
         {
@@ -170,6 +172,8 @@ internal sealed class ExperimentContext
             StartIteration = startIteration,
             DivergedAtIteration = divergence?.Iteration ?? 0,
             LastFiniteLoss = divergence?.LastFiniteLoss is { } l ? l : double.NaN,
+            TrainAccuracy = lastTrain.Accuracy,
+            TrainLoss = lastTrain.Loss,
             Files = files.Select(f => UnitFile.Of(dir, f)).ToList(),
         };
 

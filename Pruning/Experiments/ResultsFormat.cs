@@ -16,7 +16,8 @@ public static class ResultsFormat
     /// 4: a level rewound to θₖ trains iterations k … T (schedule and data order continue from k) instead of
     /// restarting at iteration 0, and results record the iteration their training started at.
     /// 5: the weight gradient of a convolution with 16 output channels, or with a multiple of 16 and a small dW,
-    /// is one fused multiply-add chain per image over its positions (the direct path), not blocks of the packed GEMM.
+    /// is one fused multiply-add chain per image over its positions (the direct path), not blocks of the packed GEMM;
+    /// results record the final training loss and accuracy.
     /// </summary>
     public const int Version = 5;
 }

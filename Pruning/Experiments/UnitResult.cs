@@ -55,6 +55,15 @@ public sealed record UnitResult(
     /// <summary>Files the unit wrote, with their lengths and hashes, checked before a finished unit is reused.</summary>
     public IReadOnlyList<UnitFile> Files { get; init; } = [];
 
+    /// <summary>
+    /// Mean loss on the unit's training examples after the last iteration, evaluated in evaluation mode without
+    /// augmentation (NaN when not finite, and for results written before version 5, which did not record it).
+    /// </summary>
+    public double TrainLoss { get; init; } = double.NaN;
+
+    /// <summary>Accuracy on the unit's training examples after the last iteration, as <see cref="TrainLoss"/> (NaN before version 5).</summary>
+    public double TrainAccuracy { get; init; } = double.NaN;
+
     /// <summary>The <see cref="ResultsFormat.Version"/> the unit was written with.</summary>
     public int ResultsVersion { get; init; } = ResultsFormat.Version;
 
@@ -93,6 +102,12 @@ public sealed record UnitResult(
             w.WriteNumber("iterations", Iterations);
             JsonNumbers.Write(w, "test_accuracy", TestAccuracy);
             JsonNumbers.Write(w, "test_loss", TestLoss);
+            if (ResultsVersion >= 5)
+            {
+                JsonNumbers.Write(w, "train_accuracy", TrainAccuracy);
+                JsonNumbers.Write(w, "train_loss", TrainLoss);
+            }
+
             w.WriteNumber("early_stop_iteration", EarlyStopIteration);
             JsonNumbers.Write(w, "early_stop_validation_loss", EarlyStopValidationLoss);
             JsonNumbers.Write(w, "early_stop_test_accuracy", EarlyStopTestAccuracy);
@@ -175,6 +190,8 @@ public sealed record UnitResult(
             {
                 Outcome = outcome,
                 StartIteration = version >= 4 ? e.GetProperty("start_iteration").GetInt32() : 0,
+                TrainAccuracy = version >= 5 ? JsonNumbers.Read(e.GetProperty("train_accuracy")) : double.NaN,
+                TrainLoss = version >= 5 ? JsonNumbers.Read(e.GetProperty("train_loss")) : double.NaN,
                 DivergedAtIteration = outcome == Diverged ? e.GetProperty("diverged_at_iteration").GetInt32() : 0,
                 LastFiniteLoss = outcome == Diverged ? JsonNumbers.Read(e.GetProperty("last_finite_loss")) : double.NaN,
                 Files = version == 1 ? [] : e.GetProperty("files").EnumerateArray().Select(f => new UnitFile(f.GetProperty("path").GetString()!, f.GetProperty("bytes").GetInt64(), f.GetProperty("sha256").GetString()!)).ToList(),

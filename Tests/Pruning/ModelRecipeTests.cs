@@ -26,8 +26,8 @@ public class ModelRecipeTests
     [Test]
     public void DefaultRun_KeepsItsName()
     {
-        // The name of the default run at results version 5 (before per-model recipes and per-type rates existed it
-        // differed only by the version): adding settings at their defaults must not rename it.
+        // The name of the default run at results version 5 (the version enters the name; at version 4 it was 2d746b3f40,
+        // from before per-model recipes and per-type rates existed): adding settings at their defaults must not rename it.
         Assert.That(new LotteryConfig().Hash("sha256:00"), Is.EqualTo("2afcffcd63"));
         var lenet = LotteryRecipes.For("lenet_300_100");
         Assert.That(lenet.Hash("sha256:00"), Is.EqualTo("2afcffcd63"));
