@@ -103,11 +103,11 @@ public static unsafe partial class Convolution
                             yi + ((nint)o0 * positions) + p0, yi + ((nint)o0 * positions) + p1, positions, valid, q1 != q0, pc == 0);
                         if (width == 16)
                         {
-                            k.Rows8x2<Vector512<float>, Ops512>();
+                            k.Rows<Vector512<float>, Ops512, EightRows>();
                         }
                         else
                         {
-                            k.Rows6x2<Vector256<float>, Ops256>();
+                            k.Rows<Vector256<float>, Ops256, SixRows>();
                         }
                     }
 
@@ -134,16 +134,21 @@ public static unsafe partial class Convolution
     /// </summary>
     private readonly struct DirectForwardTile(float* in0, float* in1, int* offsets, int kc, float* w, float* out0, float* out1, int ld, int valid, bool second, bool overwrite)
     {
+        /// <summary>
+        /// <typeparamref name="TRows"/> rows (6 or 8) × two vectors, over the taps; the JIT specialises the method per
+        /// row count and drops the two extra rows' accumulators from the six-row form.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Rows8x2<TV, TOps>()
+        public void Rows<TV, TOps, TRows>()
             where TV : struct
             where TOps : struct, IVectorOps<TV>
+            where TRows : struct, IRowCount
         {
             var zero = TOps.Create(0f);
             TV c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
             TV c40 = zero, c41 = zero, c50 = zero, c51 = zero, c60 = zero, c61 = zero, c70 = zero, c71 = zero;
             float* a = w;
-            for (int t = 0; t < kc; t++, a += 8)
+            for (int t = 0; t < kc; t++, a += TRows.Count)
             {
                 int off = offsets[t];
                 TV b0 = TOps.Load(in0 + off), b1 = TOps.Load(in1 + off);
@@ -165,12 +170,15 @@ public static unsafe partial class Convolution
                 TV x5 = TOps.Create(a[5]);
                 c50 = TOps.Fma(x5, b0, c50);
                 c51 = TOps.Fma(x5, b1, c51);
-                TV x6 = TOps.Create(a[6]);
-                c60 = TOps.Fma(x6, b0, c60);
-                c61 = TOps.Fma(x6, b1, c61);
-                TV x7 = TOps.Create(a[7]);
-                c70 = TOps.Fma(x7, b0, c70);
-                c71 = TOps.Fma(x7, b1, c71);
+                if (TRows.Count == 8)
+                {
+                    TV x6 = TOps.Create(a[6]);
+                    c60 = TOps.Fma(x6, b0, c60);
+                    c61 = TOps.Fma(x6, b1, c61);
+                    TV x7 = TOps.Create(a[7]);
+                    c70 = TOps.Fma(x7, b0, c70);
+                    c71 = TOps.Fma(x7, b1, c71);
+                }
             }
 
             Put<TV, TOps>(0, c00, c01);
@@ -179,49 +187,11 @@ public static unsafe partial class Convolution
             Put<TV, TOps>(3, c30, c31);
             Put<TV, TOps>(4, c40, c41);
             Put<TV, TOps>(5, c50, c51);
-            Put<TV, TOps>(6, c60, c61);
-            Put<TV, TOps>(7, c70, c71);
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Rows6x2<TV, TOps>()
-            where TV : struct
-            where TOps : struct, IVectorOps<TV>
-        {
-            var zero = TOps.Create(0f);
-            TV c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero;
-            TV c30 = zero, c31 = zero, c40 = zero, c41 = zero, c50 = zero, c51 = zero;
-            float* a = w;
-            for (int t = 0; t < kc; t++, a += 6)
+            if (TRows.Count == 8)
             {
-                int off = offsets[t];
-                TV b0 = TOps.Load(in0 + off), b1 = TOps.Load(in1 + off);
-                TV x0 = TOps.Create(a[0]);
-                c00 = TOps.Fma(x0, b0, c00);
-                c01 = TOps.Fma(x0, b1, c01);
-                TV x1 = TOps.Create(a[1]);
-                c10 = TOps.Fma(x1, b0, c10);
-                c11 = TOps.Fma(x1, b1, c11);
-                TV x2 = TOps.Create(a[2]);
-                c20 = TOps.Fma(x2, b0, c20);
-                c21 = TOps.Fma(x2, b1, c21);
-                TV x3 = TOps.Create(a[3]);
-                c30 = TOps.Fma(x3, b0, c30);
-                c31 = TOps.Fma(x3, b1, c31);
-                TV x4 = TOps.Create(a[4]);
-                c40 = TOps.Fma(x4, b0, c40);
-                c41 = TOps.Fma(x4, b1, c41);
-                TV x5 = TOps.Create(a[5]);
-                c50 = TOps.Fma(x5, b0, c50);
-                c51 = TOps.Fma(x5, b1, c51);
+                Put<TV, TOps>(6, c60, c61);
+                Put<TV, TOps>(7, c70, c71);
             }
-
-            Put<TV, TOps>(0, c00, c01);
-            Put<TV, TOps>(1, c10, c11);
-            Put<TV, TOps>(2, c20, c21);
-            Put<TV, TOps>(3, c30, c31);
-            Put<TV, TOps>(4, c40, c41);
-            Put<TV, TOps>(5, c50, c51);
         }
 
         // Inlined: a call after the loop would make the JIT keep every accumulator in memory inside it.
@@ -243,5 +213,21 @@ public static unsafe partial class Convolution
                 TOps.Store(overwrite ? last : TOps.Add(TOps.Load(d1), last), d1);
             }
         }
+    }
+
+    /// <summary>Rows of a forward register tile, fixed per instantiation.</summary>
+    private interface IRowCount
+    {
+        static abstract int Count { get; }
+    }
+
+    private readonly struct SixRows : IRowCount
+    {
+        public static int Count => 6;
+    }
+
+    private readonly struct EightRows : IRowCount
+    {
+        public static int Count => 8;
     }
 }
