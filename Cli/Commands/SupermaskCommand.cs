@@ -25,10 +25,10 @@ internal static class SupermaskCommand
         weights.AcceptOnlyFromAmong("signed-constant", "kaiming-normal");
         var epochs = new Option<int?>("--epochs") { Description = $"Epochs of score training ({FromRecipe}: the model's weight-training epochs, e.g. 20 for lenet_300_100)" };
         var batchSize = new Option<int?>("--batch-size") { Description = $"Examples per mini-batch ({FromRecipe}, e.g. 60)" };
-        var optimizer = new Option<string>("--optimizer") { Description = "Optimizer of the scores: sgd (with --momentum) or adam", DefaultValueFactory = _ => "sgd" };
+        var optimizer = new Option<string>("--optimizer") { Description = "Optimizer of the scores: adam or sgd (with --momentum)", DefaultValueFactory = _ => "adam" };
         optimizer.AcceptOnlyFromAmong("sgd", "adam");
-        var lr = new Option<float?>("--lr") { Description = "Learning rate of the scores (default: 0.1 with sgd, 0.01 with adam)" };
-        var momentum = new Option<float>("--momentum") { Description = "SGD momentum of the scores", DefaultValueFactory = _ => 0.9f };
+        var lr = new Option<float?>("--lr") { Description = "Learning rate of the scores (default: 0.001 with adam, 0.1 with sgd)" };
+        var momentum = new Option<float>("--momentum") { Description = "SGD momentum of the scores (with --optimizer sgd)", DefaultValueFactory = _ => 0.9f };
         var weightDecay = new Option<float>("--weight-decay") { Description = "L2 weight decay of the scores", DefaultValueFactory = _ => 0f };
         var validation = new Option<int>("--validation-size") { Description = "Training examples held out (not trained on) as a validation set", DefaultValueFactory = _ => 1000 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the frozen weights, the scores and the random mask (replicate r adds r)", DefaultValueFactory = _ => 1UL };
@@ -54,7 +54,7 @@ internal static class SupermaskCommand
                 Epochs = parse.GetValue(epochs) ?? recipe.Epochs,
                 BatchSize = parse.GetValue(batchSize) ?? recipe.BatchSize,
                 Optimizer = opt,
-                LearningRate = parse.GetValue(lr) ?? (opt == "adam" ? 0.01f : 0.1f),
+                LearningRate = parse.GetValue(lr) ?? (opt == "adam" ? 1e-3f : 0.1f),
                 Momentum = opt == "sgd" ? parse.GetValue(momentum) : 0f,
                 WeightDecay = parse.GetValue(weightDecay),
                 ValidationSize = parse.GetValue(validation),

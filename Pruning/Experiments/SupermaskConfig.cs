@@ -31,15 +31,16 @@ public sealed record SupermaskConfig
 
     /// <summary>
     /// The score-training recipe of <paramref name="model"/>: its weight-training recipe (<see cref="ModelRecipes.For"/>)
-    /// for data, batch size and epochs, with Kaiming normal weights and, for the scores, SGD at 0.1 with momentum 0.9
-    /// (the reference implementation's optimizer) and 1,000 examples held out for validation.
+    /// for data, batch size and epochs, with Kaiming normal weights and, for the scores, Adam at 1e-3 (on LeNet-300-100 and
+    /// MNIST-10k it found better supermasks than the reference implementation's SGD at 0.1 with momentum 0.9) and 1,000
+    /// examples held out for validation.
     /// </summary>
     public static TrainingRecipe RecipeFor(string model) => ModelRecipes.For(model) with
     {
         Init = InitScheme.KaimingNormal,
-        Optimizer = "sgd",
-        LearningRate = 0.1f,
-        Momentum = 0.9f,
+        Optimizer = "adam",
+        LearningRate = 1e-3f,
+        Momentum = 0f,
         Nesterov = false,
         WeightDecay = 0f,
         ValidationSize = 1000,
