@@ -31,11 +31,11 @@ public class SupermaskTests
     public void TearDown() => Directory.Delete(_dir, recursive: true);
 
     // 128 training examples (4×3 images) at batch 16: 8 iterations an epoch, 16 in all.
-    private SupermaskConfig Config(SupermaskWeights weights = SupermaskWeights.SignedConstant) => new()
+    private SupermaskConfig Config(SupermaskWeights weights = SupermaskWeights.SignedConstant, int epochs = 2) => new()
     {
         Training = new LotteryConfig
         {
-            Recipe = SupermaskConfig.RecipeFor("lenet_300_100") with { Data = Path.Combine(_dir, "data"), Epochs = 2, BatchSize = 16, ValidationSize = 32, LearningRate = 0.05f },
+            Recipe = SupermaskConfig.RecipeFor("lenet_300_100") with { Data = Path.Combine(_dir, "data"), Epochs = epochs, BatchSize = 16, ValidationSize = 32, LearningRate = 0.05f },
             EvalEvery = 4,
             Seed = 3,
             Levels = 1,
@@ -273,12 +273,12 @@ public class SupermaskTests
     public void SameSeed_GivesTheSameBits_AndAnInterruptedRunResumesToThem()
     {
         string a = Path.Combine(_dir, "a"), b = Path.Combine(_dir, "b"), broken = Path.Combine(_dir, "broken");
-        new SupermaskExperiment(Config(), a).Run(2);
-        new SupermaskExperiment(Config(), b).Run(2);
+        new SupermaskExperiment(Config(epochs: 1), a).Run(2);
+        new SupermaskExperiment(Config(epochs: 1), b).Run(2);
         Assert.That(Files(b), Is.EqualTo(Files(a)), "same seed, same bits");
 
         using var cts = new CancellationTokenSource();
-        Assert.Throws<OperationCanceledException>(() => new SupermaskExperiment(Config(), broken).Run(2, p =>
+        Assert.Throws<OperationCanceledException>(() => new SupermaskExperiment(Config(epochs: 1), broken).Run(2, p =>
         {
             if (p.Replicate == 1 && p.Branch == SupermaskExperiment.SupermaskBranch && p.Iteration == 5)
             {
@@ -289,7 +289,7 @@ public class SupermaskTests
         var stamp = File.GetLastWriteTimeUtc(firstDone);
         Assert.That(File.Exists(Path.Combine(broken, "replicate_1", "supermask", "result.json")), Is.False);
 
-        new SupermaskExperiment(Config(), broken).Run(2);
+        new SupermaskExperiment(Config(epochs: 1), broken).Run(2);
         Assert.That(File.GetLastWriteTimeUtc(firstDone), Is.EqualTo(stamp), "a finished unit is not trained again");
         Assert.That(Files(broken), Is.EqualTo(Files(a)), "the resumed run ends with the uninterrupted run's bits");
     }
@@ -311,18 +311,20 @@ public class SupermaskTests
         Assert.That(Assert.Throws<SettingsException>(() => new SupermaskExperiment(tooSparse, Path.Combine(_dir, "sparse")).Run(1))!.Message, Does.Contain("keeps no weight of fc1.weight"));
     }
 
-    [Test]
-    public void ConvModels_TrainTheirScores()
+    [TestCase("conv2", 2)]
+    [TestCase("conv4", 4)]
+    [TestCase("conv6", 6)]
+    public void ConvModels_TrainTheirScores(string name, int convolutions)
     {
         string data = Path.Combine(_dir, "data8");
         IdxTestFiles.WriteDataset(data, train: 40, test: 8, gzip: false, rows: 8, cols: 8);
-        var model = SupermaskExperiment.FrozenNetwork("conv2", [1, 8, 8], 10, SupermaskWeights.SignedConstant, 1);
+        var model = SupermaskExperiment.FrozenNetwork(name, [1, 8, 8], 10, SupermaskWeights.SignedConstant, 1);
         var popup = new EdgePopup(model, 0.5, s => new Adam(s, 0.01f), seed: 1);
         var (train, _) = DatasetCatalog.Load(data);
         var scores0 = popup.Scores.Select(s => s.Scores.Value.ToArray()).ToList();
         new Trainer(model, popup, LearningRateSchedule.Constant(0.01f), train, 8, 1).TrainTo(2);
         Assert.That(popup.Scores.Select(s => s.Scores.Value.ToArray()), Is.Not.EqualTo(scores0));
-        Assert.That(popup.Mask().Entries.Where(e => e.Shape.Length == 4).Count(), Is.EqualTo(2), "both convolutions are masked");
+        Assert.That(popup.Mask().Entries.Count(e => e.Shape.Length == 4), Is.EqualTo(convolutions), "every convolution is masked");
         Assert.That(popup.Mask().Entries.All(e => MaskSet.Kept(e.Mask) == (int)Math.Round(0.5 * e.Mask.Length, MidpointRounding.AwayFromZero)), Is.True);
     }
 
