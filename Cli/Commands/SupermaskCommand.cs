@@ -24,6 +24,7 @@ internal static class SupermaskCommand
         var weights = new Option<string>("--weights") { Description = "Frozen random weights: signed-constant (±√(2/fan_in), signs of a Kaiming normal draw) or kaiming-normal (N(0, 2/fan_in))", DefaultValueFactory = _ => "signed-constant" };
         weights.AcceptOnlyFromAmong("signed-constant", "kaiming-normal");
         var epochs = new Option<int?>("--epochs") { Description = $"Epochs of score training ({FromRecipe}: the model's weight-training epochs, e.g. 20 for lenet_300_100)" };
+        var iterations = new Option<int?>("--iterations") { Description = "Iterations of score training, in place of --epochs" };
         var batchSize = new Option<int?>("--batch-size") { Description = $"Examples per mini-batch ({FromRecipe}, e.g. 60)" };
         var optimizer = new Option<string>("--optimizer") { Description = "Optimizer of the scores: adam or sgd (with --momentum)", DefaultValueFactory = _ => "adam" };
         optimizer.AcceptOnlyFromAmong("sgd", "adam");
@@ -39,13 +40,18 @@ internal static class SupermaskCommand
         var root = new Option<string>("--root") { Description = "Directory holding experiment runs", DefaultValueFactory = _ => "runs" };
 
         var command = new Command("supermask", "Find a supermask: freeze the weights at a random initialisation and train only a score per weight (edge-popup, Ramanujan et al. 2020); each layer uses the weights of its top --density fraction of scores. Beside it, a random mask of the same density on the same weights is evaluated. The weights are never trained. Interrupted runs resume when the same command is run again.");
-        foreach (var option in new Option[] { model, data, density, weights, epochs, batchSize, optimizer, lr, momentum, weightDecay, validation, seed, dataSeed, evalEvery, replicates, shard, root })
+        foreach (var option in new Option[] { model, data, density, weights, epochs, iterations, batchSize, optimizer, lr, momentum, weightDecay, validation, seed, dataSeed, evalEvery, replicates, shard, root })
         {
             command.Options.Add(option);
         }
 
         command.SetAction(parse =>
         {
+            if (parse.GetValue(epochs) is not null && parse.GetValue(iterations) is not null)
+            {
+                throw new UsageException("--epochs and --iterations both set the length of score training; give at most one");
+            }
+
             var recipe = ExperimentRunner.Usage(() => SupermaskConfig.RecipeFor(parse.GetValue(model)!));
             string opt = parse.GetValue(optimizer)!;
             recipe = recipe with
@@ -71,6 +77,7 @@ internal static class SupermaskCommand
                     Branches = [],
                 },
                 Density = parse.GetValue(density),
+                Iterations = parse.GetValue(iterations),
                 Weights = parse.GetValue(weights) == "kaiming-normal" ? SupermaskWeights.KaimingNormal : SupermaskWeights.SignedConstant,
             };
             int n = ExperimentRunner.Validate(parse, replicates, config.Validate);
@@ -85,7 +92,7 @@ internal static class SupermaskCommand
         var experiment = new SupermaskExperiment(config, runDir);
         var r = config.Training.Recipe;
         return ExperimentRunner.Launch(
-            string.Create(CultureInfo.InvariantCulture, $"supermask: {r.Model} on {r.Data}, density {config.Density}, {SupermaskConfig.WeightsName(config.Weights)} weights (never trained), scores by {r.Optimizer} at {r.LearningRate} for {r.Epochs} epochs, {replicates} replicate(s)"),
+            string.Create(CultureInfo.InvariantCulture, $"supermask: {r.Model} on {r.Data}, density {config.Density}, {SupermaskConfig.WeightsName(config.Weights)} weights (never trained), scores by {r.Optimizer} at {r.LearningRate} for {(config.Iterations is { } t ? $"{t} iterations" : $"{r.Epochs} epochs")}, {replicates} replicate(s)"),
             runDir,
             replicates,
             shard,

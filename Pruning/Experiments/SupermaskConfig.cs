@@ -26,6 +26,9 @@ public sealed record SupermaskConfig
     /// <summary>Fraction of each prunable layer's weights the mask keeps, in (0, 1].</summary>
     public double Density { get; init; } = 0.5;
 
+    /// <summary>Iterations of score training; null (the default): the recipe's epochs.</summary>
+    public int? Iterations { get; init; }
+
     /// <summary>The frozen random weights: signed Kaiming constant (the default) or Kaiming normal.</summary>
     public SupermaskWeights Weights { get; init; } = SupermaskWeights.SignedConstant;
 
@@ -53,6 +56,7 @@ public sealed record SupermaskConfig
         Require(Density > 0 && Density <= 1, $"density must be in (0, 1], got {Density.ToString(CultureInfo.InvariantCulture)}");
         Require(Training.Recipe.Init == InitScheme.KaimingNormal, $"supermask weights are drawn Kaiming normal (then made signed constant or kept, see weights), not {Training.Recipe.Init}");
         Require(Enum.IsDefined(Weights), $"unknown supermask weights {Weights}");
+        Require(Iterations is null or > 0, $"iterations must be positive, got {Iterations}");
     }
 
     /// <summary>The command-line name of <paramref name="weights"/>: <c>signed-constant</c> or <c>kaiming-normal</c>.</summary>
@@ -63,10 +67,16 @@ public sealed record SupermaskConfig
         _ => throw new ArgumentOutOfRangeException(nameof(weights), weights, "unknown supermask weights"),
     };
 
-    /// <summary>Short hash naming the run: of the training settings (as <see cref="LotteryConfig"/> names its runs), the density and the weights.</summary>
+    /// <summary>Short hash naming the run: of the training settings (as <see cref="LotteryConfig"/> names its runs), the density, the weights and the iterations when given.</summary>
     internal string Hash(string dataFingerprint)
     {
         string text = string.Create(CultureInfo.InvariantCulture, $"experiment=supermask\ntraining={Training.Hash(dataFingerprint)}\ndensity={Density:R}\nweights={WeightsName(Weights)}");
+        if (Iterations is { } iterations)
+        {
+            // Only a count given in iterations enters the name, so runs counted in epochs keep theirs.
+            text += string.Create(CultureInfo.InvariantCulture, $"\niterations={iterations}");
+        }
+
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..10];
     }
 
@@ -77,6 +87,11 @@ public sealed record SupermaskConfig
         node["experiment"] = "supermask";
         node["density"] = Density;
         node["weights"] = WeightsName(Weights);
+        if (Iterations is { } iterations)
+        {
+            node["iterations"] = iterations;
+        }
+
         return node.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
 

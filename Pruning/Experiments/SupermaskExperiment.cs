@@ -72,7 +72,10 @@ public sealed class SupermaskExperiment
         return network;
     }
 
-    /// <summary>Runs (or resumes) every unit of <paramref name="replicates"/> replicates and returns the results of this shard's.</summary>
+    /// <summary>
+    /// Runs (or resumes) every unit of <paramref name="replicates"/> replicates, writes <c>summary.json</c> (of every unit
+    /// finished so far, by any process) and returns the results of this shard's units.
+    /// </summary>
     /// <param name="replicates">Replicates (seeds seed, seed+1, ...).</param>
     /// <param name="progress">Called on every iteration and finished unit.</param>
     /// <param name="shard">Which of several processes this is; it runs only its replicates.</param>
@@ -98,6 +101,11 @@ public sealed class SupermaskExperiment
             }
         }
 
+        start.UnderRunLock(() =>
+        {
+            AtomicFile.WriteAllText(Path.Combine(RunDirectory, "summary.json"), SupermaskSummary.Read(RunDirectory).ToJson());
+            return 0;
+        });
         return results;
     }
 
@@ -159,7 +167,7 @@ public sealed class SupermaskExperiment
         Checkpoint.Save(Path.Combine(dir, "init.safetensors"), model);
         var popup = new EdgePopup(model, _config.Density, scores => ScoreOptimizer(recipe, scores), seed);
         var trainer = new Trainer(model, popup, recipe.CreateSchedule(recipe.IterationsPerEpoch(context.Train.Count)), context.Train, recipe.BatchSize, _config.Training.DataSeedOf(replicate)) { Augmentation = context.Augmentation };
-        int total = context.IterationsPerUnit;
+        int total = _config.Iterations ?? context.IterationsPerUnit;
 
         var metrics = new StringBuilder();
         var best = (Iteration: 0, ValLoss: double.PositiveInfinity, TestAccuracy: double.NaN);

@@ -30,12 +30,13 @@ public class SupermaskCliTests
     public void Supermask_RunsResumesAndReports_TheSupermaskBesideTheRandomMask()
     {
         string root = Path.Combine(_dir, "runs");
-        string[] args = ["supermask", "--data", Path.Combine(_dir, "data"), "--validation-size", "20", "--epochs", "1", "--batch-size", "20", "--density", "0.5", "--root", root];
+        string[] args = ["supermask", "--data", Path.Combine(_dir, "data"), "--validation-size", "20", "--iterations", "7", "--batch-size", "20", "--density", "0.5", "--root", root];
         var (code, output, err) = CliTests.Run(args);
         Assert.That(code, Is.Zero, err);
         Assert.That(output, Does.Contain("run directory: ").And.Contain("supermask test acc").And.Contain("random mask test acc").And.Contain("finished 2 trainings"));
         string run = Directory.GetDirectories(root).Single();
         Assert.That(Path.GetFileName(run), Does.StartWith("supermask-"));
+        Assert.That(File.ReadAllText(Path.Combine(run, "replicate_0", "supermask", "result.json")), Does.Contain("\"iterations\": 7"));
         string result = Path.Combine(run, "replicate_0", "supermask", "result.json");
         var stamp = File.GetLastWriteTimeUtc(result);
 
@@ -58,6 +59,9 @@ public class SupermaskCliTests
         (code, _, err) = CliTests.Run("supermask", "--weights", "uniform", "--root", Path.Combine(_dir, "runs"));
         Assert.That(code, Is.Not.Zero);
         Assert.That(err, Does.Contain("uniform"));
+        (code, _, err) = CliTests.Run("supermask", "--epochs", "2", "--iterations", "50", "--root", Path.Combine(_dir, "runs"));
+        Assert.That(code, Is.Not.Zero);
+        Assert.That(err, Does.Contain("--epochs and --iterations"));
         Assert.That(Directory.Exists(Path.Combine(_dir, "runs")), Is.False, "nothing is written for a refused command");
     }
 }

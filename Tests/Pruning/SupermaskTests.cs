@@ -303,6 +303,13 @@ public class SupermaskTests
         new SupermaskExperiment(config, run).Run(1);
         Assert.That(File.ReadAllText(Path.Combine(run, "hyperparameters.json")), Does.Contain("\"weights\": \"kaiming-normal\"").And.Contain("\"experiment\": \"supermask\""));
 
+        var five = Config() with { Iterations = 5 };
+        Assert.That(SupermaskExperiment.DirectoryFor(five, _dir), Is.Not.EqualTo(SupermaskExperiment.DirectoryFor(Config(), _dir)), "a count in iterations names the run");
+        var results = new SupermaskExperiment(five, Path.Combine(_dir, "five")).Run(1);
+        Assert.That(results.Single(r => r.Branch == SupermaskExperiment.SupermaskBranch).Iterations, Is.EqualTo(5));
+        Assert.That(File.Exists(Path.Combine(_dir, "five", "summary.json")), Is.True);
+        Assert.That(Assert.Throws<SettingsException>(() => (Config() with { Iterations = 0 }).Validate())!.Message, Does.Contain("iterations must be positive, got 0"));
+
         Assert.That(Assert.Throws<SettingsException>(() => (Config() with { Density = 0 }).Validate())!.Message, Does.Contain("density must be in (0, 1], got 0"));
         Assert.That(Assert.Throws<SettingsException>(() => (Config() with { Density = 1.2 }).Validate())!.Message, Does.Contain("got 1.2"));
         var glorot = Config() with { Training = Config().Training with { Recipe = Config().Training.Recipe with { Init = InitScheme.GlorotNormal } } };
