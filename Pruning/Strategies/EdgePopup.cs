@@ -84,6 +84,9 @@ public sealed class EdgePopup : Optimizer
 
         _scratch = new float[largest];
         _scoreOptimizer = scoreOptimizer(_layers.Select(l => l.Scores).ToList());
+
+        // Until a schedule sets it, a step moves the scores at the score optimizer's own rate.
+        LearningRate = _scoreOptimizer.LearningRate;
         Refresh();
     }
 

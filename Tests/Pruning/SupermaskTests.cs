@@ -172,7 +172,7 @@ public class SupermaskTests
         }
 
         Assert.That(prunedGetsGradient, Is.True, "pruned weights' scores get a gradient too, so they can enter the mask");
-        popup.LearningRate = 0.5f;
+        Assert.That(popup.LearningRate, Is.EqualTo(0.5f), "the score optimizer's rate until a schedule sets one");
         popup.Step();
         foreach (var (name, scores) in popup.Scores)
         {
