@@ -74,7 +74,7 @@ public sealed class SupermaskExperiment
 
     /// <summary>
     /// Runs (or resumes) every unit of <paramref name="replicates"/> replicates, writes <c>summary.json</c> (of every unit
-    /// finished so far, by any process) and returns the results of this shard's units.
+    /// finished so far, by any process; not by a shard without a replicate) and returns the results of this shard's units.
     /// </summary>
     /// <param name="replicates">Replicates (seeds seed, seed+1, ...).</param>
     /// <param name="progress">Called on every iteration and finished unit.</param>
@@ -101,11 +101,15 @@ public sealed class SupermaskExperiment
             }
         }
 
-        start.UnderRunLock(() =>
+        if (results.Count > 0)
         {
-            AtomicFile.WriteAllText(Path.Combine(RunDirectory, "summary.json"), SupermaskSummary.Read(RunDirectory).ToJson());
-            return 0;
-        });
+            start.UnderRunLock(() =>
+            {
+                AtomicFile.WriteAllText(Path.Combine(RunDirectory, "summary.json"), SupermaskSummary.Read(RunDirectory).ToJson());
+                return 0;
+            });
+        }
+
         return results;
     }
 

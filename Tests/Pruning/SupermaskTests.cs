@@ -308,6 +308,7 @@ public class SupermaskTests
         var results = new SupermaskExperiment(five, Path.Combine(_dir, "five")).Run(1);
         Assert.That(results.Single(r => r.Branch == SupermaskExperiment.SupermaskBranch).Iterations, Is.EqualTo(5));
         Assert.That(File.Exists(Path.Combine(_dir, "five", "summary.json")), Is.True);
+        Assert.That(new SupermaskExperiment(five, Path.Combine(_dir, "idle")).Run(1, shard: Shard.Parse("1/2")), Is.Empty, "a shard without a replicate runs nothing");
         Assert.That(Assert.Throws<SettingsException>(() => (Config() with { Iterations = 0 }).Validate())!.Message, Does.Contain("iterations must be positive, got 0"));
 
         Assert.That(Assert.Throws<SettingsException>(() => (Config() with { Density = 0 }).Validate())!.Message, Does.Contain("density must be in (0, 1], got 0"));
