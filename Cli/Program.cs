@@ -14,6 +14,7 @@ internal static class Program
         {
             LotteryCommand.Create(),
             InstabilityCommand.Create(),
+            SupermaskCommand.Create(),
             PruneAtInitCommand.Create(),
             TrainCommand.Create(),
             ReportCommand.Create(),

@@ -36,6 +36,11 @@ internal static class ReportCommand
             return PrintInstability(runDirectory);
         }
 
+        if (SupermaskConfig.IsSupermaskRun(runDirectory))
+        {
+            return SupermaskReportPrinter.Print(runDirectory);
+        }
+
         IReadOnlyList<UnitResult> results;
         ExperimentSummary summary, shown;
         IReadOnlyList<string> files;
@@ -91,7 +96,7 @@ internal static class ReportCommand
         return results;
     }
 
-    private static void SayTimes(string runDirectory)
+    internal static void SayTimes(string runDirectory)
     {
         string times = TrainingTimes.Format(runDirectory);
         if (times.Length > 0)
@@ -100,7 +105,7 @@ internal static class ReportCommand
         }
     }
 
-    private static void SayBusy(string runDirectory)
+    internal static void SayBusy(string runDirectory)
     {
         var busy = Directory.GetDirectories(runDirectory, "replicate_*").Order(StringComparer.Ordinal).Where(DirectoryLock.IsHeld).ToList();
         if (busy.Count > 0)

@@ -206,7 +206,7 @@ internal sealed class ExperimentContext
     }
 
     // A finished unit is reused only if nothing it recorded has changed since.
-    private static UnitResult Verify(string dir, string resultPath, string branch, int replicate, int level, MaskSet? expectedMask)
+    internal static UnitResult Verify(string dir, string resultPath, string branch, int replicate, int level, MaskSet? expectedMask)
     {
         UnitResult done;
         try
