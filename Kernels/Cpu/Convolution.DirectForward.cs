@@ -13,7 +13,8 @@ namespace SparseNet.Kernels.Cpu;
 /// in one output row is a vector of the padded image at the tap's offset, so the micro-kernel loads it in place
 /// instead of copying it into a packed panel first; and its tile (8 output channels × two Vector512, or 6 × two
 /// Vector256) divides the 16 and 32 channels of ResNet's first stages, where the 6-row tile of the packed GEMM left a
-/// third of its last tile empty. Each element is, as in the packed GEMM, a chain of fused multiply-adds over the taps
+/// third of its last tile empty. At AVX-512 on output rows of 8 (ResNet's last stage), a vector's two halves come from
+/// two rows and are loaded separately. Each element is, as in the packed GEMM, a chain of fused multiply-adds over the taps
 /// in blocks of KC, each block's chain added to the output in order, and the bias added last: the same bits.
 /// </remarks>
 public static unsafe partial class Convolution
@@ -31,7 +32,13 @@ public static unsafe partial class Convolution
     internal static bool DirectForwardApplies(ConvShape s, int width) =>
         !DirectForwardDisabled && s.SH == 1 && s.SW == 1 && s.Positions >= NR
         && (width == 16 || (width == 8 && (long)s.C * (s.H + (2 * s.PH)) * (s.W + (2 * s.PW)) <= 16384))
-        && s.OW % width == 0;
+        && (s.OW % width == 0 || (width == 16 && s.OW % 8 == 0 && s.Positions % 16 == 0));
+
+    /// <summary>
+    /// Whether a vector of positions may span two output rows (output rows of 8, 24, … at AVX-512): it is then loaded
+    /// as two halves of 8, each inside one row.
+    /// </summary>
+    private static bool DirectForwardSplitsRows(ConvShape s, int width) => s.OW % width != 0;
 
     private static int DirectForwardRows(int width) => width == 16 ? 8 : 6;
 
@@ -76,7 +83,8 @@ public static unsafe partial class Convolution
         public void Run(int start, int end)
         {
             int taps = s.Taps, positions = s.Positions, vectors = positions / width, rows = DirectForwardRows(width);
-            int wp = s.W + (2 * s.PW), groups = (s.O + rows - 1) / rows;
+            int wp = s.W + (2 * s.PW), groups = (s.O + rows - 1) / rows, ow = s.OW;
+            bool split = DirectForwardSplitsRows(s, width);
             float* buffer = Scratch(PaddedLength(s));
             float* image = null;
             int current = -1;
@@ -89,9 +97,9 @@ public static unsafe partial class Convolution
                     current = i;
                 }
 
-                // Each vector's first window in the padded plane, and its first output position.
-                int p0 = q0 * width, p1 = q1 * width;
-                nint base0 = ((p0 / s.OW) * wp) + (p0 % s.OW), base1 = ((p1 / s.OW) * wp) + (p1 % s.OW);
+                // Each vector's first window in the padded plane (and its upper half's), and its first output position.
+                int p0 = q0 * width, p1 = q1 * width, half = width / 2;
+                nint base0 = Window(p0), base1 = Window(p1), upper0 = Window(p0 + half), upper1 = Window(p1 + half);
                 float* yi = y + ((nint)i * s.O * positions);
                 for (int g = 0; g < groups; g++)
                 {
@@ -99,15 +107,13 @@ public static unsafe partial class Convolution
                     for (int pc = 0; pc < taps; pc += KC)
                     {
                         var k = new DirectForwardTile(
-                            image + base0, image + base1, tapOffsets + pc, Math.Min(KC, taps - pc), packedW + ((((nint)g * taps) + pc) * rows),
+                            image + base0, image + base1, image + upper0, image + upper1, tapOffsets + pc, Math.Min(KC, taps - pc), packedW + ((((nint)g * taps) + pc) * rows),
                             yi + ((nint)o0 * positions) + p0, yi + ((nint)o0 * positions) + p1, positions, valid, q1 != q0, pc == 0);
-                        if (width == 16)
+                        switch (width, split)
                         {
-                            k.Rows<Vector512<float>, Ops512, EightRows>();
-                        }
-                        else
-                        {
-                            k.Rows<Vector256<float>, Ops256, SixRows>();
+                            case (16, false): k.Rows<Vector512<float>, Ops512, EightRows, Whole>(); break;
+                            case (16, true): k.Rows<Vector512<float>, Ops512, EightRows, SplitRows>(); break;
+                            default: k.Rows<Vector256<float>, Ops256, SixRows, Whole>(); break;
                         }
                     }
 
@@ -124,25 +130,29 @@ public static unsafe partial class Convolution
                     }
                 }
             }
+
+            // A position's window in the padded plane (stride 1: its row times the padded width, plus its column).
+            nint Window(int position) => ((nint)(position / ow) * wp) + (position % ow);
         }
     }
 
     /// <summary>
-    /// One register tile: rows output channels × two vectors of positions (a0 and a1 point at the vectors' first
-    /// windows), over kc taps; stores (first block) or adds each valid row, the second vector only when it is a
-    /// vector of its own.
+    /// One register tile: rows output channels × two vectors of positions (in0 and in1 point at the vectors' first
+    /// windows, upper0 and upper1 at their upper halves' when a vector spans two rows), over kc taps; stores (first
+    /// block) or adds each valid row, the second vector only when it is a vector of its own.
     /// </summary>
-    private readonly struct DirectForwardTile(float* in0, float* in1, int* offsets, int kc, float* w, float* out0, float* out1, int ld, int valid, bool second, bool overwrite)
+    private readonly struct DirectForwardTile(float* in0, float* in1, float* upper0, float* upper1, int* offsets, int kc, float* w, float* out0, float* out1, int ld, int valid, bool second, bool overwrite)
     {
         /// <summary>
         /// <typeparamref name="TRows"/> rows (6 or 8) × two vectors, over the taps; the JIT specialises the method per
         /// row count and drops the two extra rows' accumulators from the six-row form.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Rows<TV, TOps, TRows>()
+        public void Rows<TV, TOps, TRows, TLoad>()
             where TV : struct
             where TOps : struct, IVectorOps<TV>
             where TRows : struct, IRowCount
+            where TLoad : struct, IVectorLoad
         {
             var zero = TOps.Create(0f);
             TV c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
@@ -151,7 +161,8 @@ public static unsafe partial class Convolution
             for (int t = 0; t < kc; t++, a += TRows.Count)
             {
                 int off = offsets[t];
-                TV b0 = TOps.Load(in0 + off), b1 = TOps.Load(in1 + off);
+                TV b0 = TLoad.Halves ? TOps.LoadHalves(in0 + off, upper0 + off) : TOps.Load(in0 + off);
+                TV b1 = TLoad.Halves ? TOps.LoadHalves(in1 + off, upper1 + off) : TOps.Load(in1 + off);
                 TV x0 = TOps.Create(a[0]);
                 c00 = TOps.Fma(x0, b0, c00);
                 c01 = TOps.Fma(x0, b1, c01);
@@ -229,5 +240,21 @@ public static unsafe partial class Convolution
     private readonly struct EightRows : IRowCount
     {
         public static int Count => 8;
+    }
+
+    /// <summary>How a forward tile loads its vectors of the image, fixed per instantiation.</summary>
+    private interface IVectorLoad
+    {
+        static abstract bool Halves { get; }
+    }
+
+    private readonly struct Whole : IVectorLoad
+    {
+        public static bool Halves => false;
+    }
+
+    private readonly struct SplitRows : IVectorLoad
+    {
+        public static bool Halves => true;
     }
 }

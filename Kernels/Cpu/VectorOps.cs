@@ -53,6 +53,9 @@ internal unsafe interface IVectorOps<TV>
 
     /// <summary>a where <paramref name="condition"/> &gt; 0, else +0 (NaN in the condition gives +0): ReLU's gradient.</summary>
     static abstract TV WherePositive(TV a, TV condition);
+
+    /// <summary>One vector from two half-vectors of consecutive floats: the lower lanes at lo, the upper at hi.</summary>
+    static abstract TV LoadHalves(float* lo, float* hi);
 }
 
 /// <summary><see cref="IVectorOps{TV}"/> for Vector512 (AVX-512).</summary>
@@ -85,6 +88,8 @@ internal readonly unsafe struct Ops512 : IVectorOps<Vector512<float>>
     public static Vector512<float> Relu(Vector512<float> a) => Vector512.Max(a, Vector512<float>.Zero);
 
     public static Vector512<float> WherePositive(Vector512<float> a, Vector512<float> condition) => a & Vector512.GreaterThan(condition, Vector512<float>.Zero);
+
+    public static Vector512<float> LoadHalves(float* lo, float* hi) => Vector512.Create(Vector256.Load(lo), Vector256.Load(hi));
 }
 
 /// <summary><see cref="IVectorOps{TV}"/> for Vector256 (AVX2/FMA).</summary>
@@ -117,6 +122,8 @@ internal readonly unsafe struct Ops256 : IVectorOps<Vector256<float>>
     public static Vector256<float> Relu(Vector256<float> a) => Vector256.Max(a, Vector256<float>.Zero);
 
     public static Vector256<float> WherePositive(Vector256<float> a, Vector256<float> condition) => a & Vector256.GreaterThan(condition, Vector256<float>.Zero);
+
+    public static Vector256<float> LoadHalves(float* lo, float* hi) => Vector256.Create(Vector128.Load(lo), Vector128.Load(hi));
 }
 
 /// <summary><see cref="IVectorOps{TV}"/> for Vector128 (SSE, NEON).</summary>
@@ -149,6 +156,8 @@ internal readonly unsafe struct Ops128 : IVectorOps<Vector128<float>>
     public static Vector128<float> Relu(Vector128<float> a) => Vector128.Max(a, Vector128<float>.Zero);
 
     public static Vector128<float> WherePositive(Vector128<float> a, Vector128<float> condition) => a & Vector128.GreaterThan(condition, Vector128<float>.Zero);
+
+    public static Vector128<float> LoadHalves(float* lo, float* hi) => Vector128.Create(Vector64.Load(lo), Vector64.Load(hi));
 }
 
 /// <summary><see cref="IVectorOps{TV}"/> for one float at a time (no SIMD).</summary>
@@ -181,4 +190,6 @@ internal readonly unsafe struct OpsScalar : IVectorOps<float>
     public static float Relu(float a) => Math.Max(a, 0f);
 
     public static float WherePositive(float a, float condition) => condition > 0f ? a : 0f;
+
+    public static float LoadHalves(float* lo, float* hi) => *lo;
 }

@@ -32,6 +32,8 @@ public class ConvolutionTests
         new(2, 2, 6, 6, 32, 3, 3, 2, 2, 1, 1),     // 32 outputs, stride 2: direct, one block of 32 channels
         new(2, 30, 3, 16, 12, 3, 3, 1, 1, 1, 1),   // rows of 16: the forward reads the image in place; 270 taps, 3 vectors
         new(3, 3, 5, 8, 7, 3, 3, 1, 1, 1, 1),      // rows of 8: in place at AVX2 only, 5 vectors, a partial channel tile
+        new(2, 5, 8, 8, 12, 3, 3, 1, 1, 1, 1),     // rows of 8, 64 positions: at AVX-512 each vector spans two rows
+        new(1, 3, 4, 24, 9, 3, 3, 1, 1, 1, 1),     // rows of 24: vectors of 16 whose halves straddle rows
     ];
 
     [Test]
@@ -97,7 +99,7 @@ public class ConvolutionTests
         Assert.That(largeGrids, Is.GreaterThan(0), "some shape must take the tile-split weight gradient");
         if (Sgemm.SelectWidth() >= 8)
         {
-            Assert.That(Shapes.Count(s => Convolution.DirectForwardApplies(s, Sgemm.SelectWidth())), Is.GreaterThanOrEqualTo(2), "some shapes must take the in-place forward");
+            Assert.That(Shapes.Count(s => Convolution.DirectForwardApplies(s, Sgemm.SelectWidth())), Is.GreaterThanOrEqualTo(3), "some shapes must take the in-place forward");
         }
     }
 
@@ -186,7 +188,7 @@ public class ConvolutionTests
     public void EveryWidthAndThreadCount_GivesTheSameBits()
     {
         var rng = new Random(23);
-        foreach (var s in new[] { Shapes[4], Shapes[9], Shapes[10], Shapes[^12], Shapes[^11], Shapes[^10], Shapes[^9], Shapes[^8], Shapes[^7], Shapes[^6], Shapes[^5], Shapes[^4], Shapes[^3], Shapes[^2], Shapes[^1], new ConvShape(2, 3, 9, 8, 5, 3, 3, 2, 2, 1, 1) })
+        foreach (var s in new[] { Shapes[4], Shapes[9], Shapes[10], Shapes[^14], Shapes[^13], Shapes[^12], Shapes[^11], Shapes[^10], Shapes[^9], Shapes[^8], Shapes[^7], Shapes[^6], Shapes[^5], Shapes[^4], Shapes[^3], Shapes[^2], Shapes[^1], new ConvShape(2, 3, 9, 8, 5, 3, 3, 2, 2, 1, 1) })
         {
             float[] x = Reference.Random(rng, s.N * s.C * s.H * s.W);
             float[] w = Reference.Random(rng, s.O * s.Taps);
