@@ -18,6 +18,7 @@ internal static class Program
             TrainCommand.Create(),
             ReportCommand.Create(),
             ExportCommand.Create(),
+            AnalyzeCommand.Create(),
         };
         return CliRunner.Run(root, args);
     }

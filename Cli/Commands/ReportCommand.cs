@@ -39,6 +39,7 @@ internal static class ReportCommand
         IReadOnlyList<UnitResult> results;
         ExperimentSummary summary, shown;
         IReadOnlyList<string> files;
+        TicketOverlapSummary? overlap;
 
         // Under the run directory's lock (held only while summaries are written), so the last writer has seen
         // every unit finished before it, whichever process finished it.
@@ -51,14 +52,29 @@ internal static class ReportCommand
             shown = summary.Where(name => !SanityTable.IsSanityBranch(name));
             AtomicFile.WriteAllText(Path.Combine(runDirectory, "summary.json"), summary.ToJson());
             files = ReportPlots.Write(shown, runDirectory);
+            overlap = TicketOverlap.WithinRun(runDirectory);
+            if (overlap is not null)
+            {
+                AtomicFile.WriteAllText(Path.Combine(runDirectory, TicketOverlap.FileName), overlap.ToJson());
+            }
         }
 
         SayBusy(runDirectory);
         CliRunner.Say(ReportTable.Format(shown));
+        string transfers = TransferLegend.Format(runDirectory);
+        if (transfers.Length > 0)
+        {
+            CliRunner.Say(transfers);
+        }
         string sanity = SanityTable.Format(summary);
         if (sanity.Length > 0)
         {
             CliRunner.Say(sanity);
+        }
+
+        if (overlap is not null)
+        {
+            CliRunner.Say(OverlapTable.Format(overlap));
         }
 
         SayTimes(runDirectory);
