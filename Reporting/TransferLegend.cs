@@ -21,9 +21,8 @@ public static class TransferLegend
                 using var doc = JsonDocument.Parse(File.ReadAllText(path));
                 var e = doc.RootElement;
                 string S(string key) => e.GetProperty(key).GetString() ?? string.Empty;
-                int tickets = e.GetProperty("tickets").GetArrayLength();
                 text.Append($"{S("ticket_branch")}: tickets of {S("source")} ({S("source_model")} on {S("source_data")}, seed {S("source_seed")}+r), replicate r's mask and θ₀, trained on this run's data; ")
-                    .Append($"{S("random_branch")}: random masks of the same per-layer densities on the same θ₀ (SHA-256 of the {tickets} masks and θ₀ used in {Path.GetFileName(path)})\n");
+                    .Append($"{S("random_branch")}: random masks of the same per-layer densities on the same θ₀ (the SHA-256 of every mask and θ₀ used: {Path.GetFileName(path)})\n");
             }
             catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or IOException)
             {

@@ -56,6 +56,7 @@ internal static class ReportCommand
             if (overlap is not null)
             {
                 AtomicFile.WriteAllText(Path.Combine(runDirectory, TicketOverlap.FileName), overlap.ToJson());
+                files = [.. files, .. ReportPlots.WriteOverlap(overlap, runDirectory)];
             }
         }
 
