@@ -51,7 +51,7 @@ public static class TicketOverlap
 
         var settings = Settings(runDirectory);
         string seeds = settings.Seed is { } s ? string.Create(CultureInfo.InvariantCulture, $" (replicate r: seed {s}+r, data seed {settings.DataSeed ?? s}+r)") : string.Empty;
-        return new TicketOverlapSummary($"tickets of different replicates of {runDirectory}: different θ₀ and data order{seeds}", levels);
+        return new TicketOverlapSummary($"tickets of different replicates of this run: different θ₀ and data order{seeds}", levels);
     }
 
     /// <summary>
