@@ -9,8 +9,9 @@ public static partial class ReportPlots
 {
     /// <summary>
     /// Writes <c>overlap.png</c> and <c>overlap.svg</c> into <paramref name="directory"/>: the Jaccard index of the
-    /// tickets' masks against the percent of weights remaining, observed (mean ± std over pairs) and by chance, for
-    /// every layer and overall, on the axis of the other plots. Returns the paths written.
+    /// tickets' masks over the one expected by chance (1: no more overlap than independent random masks of the same
+    /// densities), mean ± std over pairs, for every layer and overall, against the percent of weights remaining on
+    /// the axis of the other plots. Returns the paths written.
     /// </summary>
     public static IReadOnlyList<string> WriteOverlap(TicketOverlapSummary summary, string directory)
     {
@@ -26,12 +27,12 @@ public static partial class ReportPlots
         foreach (string layer in rows[0].Rows.Select(r => r.Name))
         {
             string name = layer == MaskOverlap.Overall ? "all layers" : layer;
-            lines[$"{name}"] = rows.Select(x => Point(x.Level, x.Pairs, x.Rows.First(r => r.Name == layer), chance: false)).ToList();
-            lines[$"{name} (chance)"] = rows.Select(x => Point(x.Level, x.Pairs, x.Rows.First(r => r.Name == layer), chance: true)).ToList();
+            // A layer both masks empty has no ratio to draw (it stays in the table).
+            lines[name] = rows.Select(x => (x.Level, x.Pairs, Row: x.Rows.First(r => r.Name == layer))).Where(x => x.Row.ChanceJaccard > 0).Select(x => Point(x.Level, x.Pairs, x.Row)).ToList();
         }
 
         Directory.CreateDirectory(directory);
-        var figure = new Figure("overlap", "Overlap of tickets' masks (Jaccard) against chance", "Jaccard |A∩B| / |A∪B|", p => p.TestAccuracy, p => p.TestAccuracyStd);
+        var figure = new Figure("overlap", "Overlap of tickets' masks: Jaccard index over chance (1 = chance)", "observed Jaccard / chance Jaccard", p => p.TestAccuracy, p => p.TestAccuracyStd);
         using var plot = Build(new ExperimentSummary(lines), figure);
         string png = Path.Combine(directory, "overlap.png");
         AtomicFile.WriteAllBytes(png, plot.GetImageBytes(Width, Height, ImageFormat.Png));
@@ -40,7 +41,7 @@ public static partial class ReportPlots
         return [png, svg];
     }
 
-    // A level's Jaccard index carried in a point's accuracy fields, so the plot of the other figures draws it.
-    private static LevelPoint Point(TicketOverlapLevel level, int pairs, OverlapRow row, bool chance) =>
-        new(level.Level, level.WeightsRemaining, chance ? row.ChanceJaccard : row.Jaccard, chance ? 0 : row.JaccardStd, 0, 0, 0, 0, chance ? 1 : pairs, 0, 0);
+    // A level's observed-over-chance ratio carried in a point's accuracy fields, so the plot of the other figures draws it.
+    private static LevelPoint Point(TicketOverlapLevel level, int pairs, OverlapRow row) =>
+        new(level.Level, level.WeightsRemaining, row.Jaccard / row.ChanceJaccard, row.JaccardStd / row.ChanceJaccard, 0, 0, 0, 0, pairs, 0, 0);
 }
