@@ -101,6 +101,12 @@ public class TransferExperimentTests
         int retrained = 0;
         new LotteryExperiment(Config("target-data"), run) { Transfer = new TransferSettings { From = _source, Levels = [1, 2] } }.Run(2, p => retrained += p.Iteration > 0 ? 1 : 0);
         Assert.That(retrained, Is.Zero);
+
+        // Results trained from other files of the source (as its record says) are never mixed with new ones.
+        string mask = Sha(Path.Combine(Unit(_source, 0, 1, "lottery"), "mask.safetensors"));
+        File.WriteAllText(Path.Combine(run, ticket + ".json"), record.Replace(mask, new string('0', 64), StringComparison.Ordinal));
+        var e = Assert.Throws<SettingsException>(() => new LotteryExperiment(Config("target-data"), run) { Transfer = new TransferSettings { From = _source, Levels = [1, 2] } }.Run(2));
+        Assert.That(e!.Message, Does.Contain("were trained from another mask").And.Contain("replicate 0 level 1").And.Contain(_source).And.Contain(run));
     }
 
     [Test]
