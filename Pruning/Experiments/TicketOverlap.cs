@@ -30,11 +30,14 @@ public static class TicketOverlap
         {
             var list = level.OrderBy(t => t.Replicate).ToList();
             var pairs = new List<TicketPair>();
+
+            // Each mask is read once per level, however many pairs it is in.
+            List<MaskSet> masks = list.Count < 2 ? [] : list.Select(t => Read(t.MaskPath)).ToList();
             for (int i = 0; i < list.Count; i++)
             {
                 for (int j = i + 1; j < list.Count; j++)
                 {
-                    pairs.Add(Pair(list[i], list[j], $"replicate {list[i].Replicate}", $"replicate {list[j].Replicate}"));
+                    pairs.Add(Pair(list[i], list[j], masks[i], masks[j], $"replicate {list[i].Replicate}", $"replicate {list[j].Replicate}"));
                 }
             }
 
@@ -73,7 +76,7 @@ public static class TicketOverlap
                 if (b.TryGetValue((t.Replicate, t.Level), out var other))
                 {
                     string ra = $"A replicate {t.Replicate}", rb = $"B replicate {t.Replicate}";
-                    pairs.Add(Pair(t, other, ra, rb));
+                    pairs.Add(Pair(t, other, Read(t.MaskPath), Read(other.MaskPath), ra, rb));
                     accuracies.Add((ra, t.TestAccuracy));
                     accuracies.Add((rb, other.TestAccuracy));
                 }
@@ -101,11 +104,11 @@ public static class TicketOverlap
             .Select(u => new Ticket(u.Replicate, u.Level, u.WeightsRemaining, u.TestAccuracy, Path.Combine(runDirectory, $"replicate_{u.Replicate.ToString(CultureInfo.InvariantCulture)}", string.Create(CultureInfo.InvariantCulture, $"level_{u.Level:D2}"), LotteryExperiment.LotteryBranch, "mask.safetensors")))
             .ToList();
 
-    private static TicketPair Pair(Ticket a, Ticket b, string nameA, string nameB)
+    private static TicketPair Pair(Ticket a, Ticket b, MaskSet maskA, MaskSet maskB, string nameA, string nameB)
     {
         try
         {
-            return new TicketPair(nameA, nameB, MaskOverlap.Compare(Read(a.MaskPath), Read(b.MaskPath)));
+            return new TicketPair(nameA, nameB, MaskOverlap.Compare(maskA, maskB));
         }
         catch (ArgumentException e)
         {
