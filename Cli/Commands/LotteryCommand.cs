@@ -89,7 +89,7 @@ internal static class LotteryCommand
             int n = ExperimentRunner.Validate(parse, replicates, config.Validate);
             var transfer = parse.GetValue(transferFrom) is { } from
                 ? new TransferSettings { From = from, Levels = ExperimentRunner.Usage(() => ExperimentRunner.SplitList(parse.GetValue(transferLevels)).Select(v => int.TryParse(v, System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out int l) ? l : throw new ArgumentException($"--transfer-levels: '{v}' is not a level number")).ToArray()) }
-                : null;
+                : parse.GetValue(transferLevels) is { Length: > 0 } ? throw new UsageException("--transfer-levels needs --transfer-from: the run whose tickets to transfer") : null;
             return Run(config, n, Shard.Parse(parse.GetValue(shard)!), parse.GetValue(root)!, transfer);
         });
         return command;

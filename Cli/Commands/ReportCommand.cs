@@ -67,6 +67,7 @@ internal static class ReportCommand
         {
             CliRunner.Say(transfers);
         }
+
         string sanity = SanityTable.Format(summary);
         if (sanity.Length > 0)
         {

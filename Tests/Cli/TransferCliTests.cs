@@ -50,6 +50,10 @@ public class TransferCliTests
         Assert.That(code, Is.EqualTo(2));
         Assert.That(err.Trim().Split('\n'), Has.Length.EqualTo(1));
         Assert.That(err, Does.Contain(_source).And.Contain("GlorotNormal").And.Contain("KaimingNormal").And.Contain(Path.Combine(_dir, "kaiming")));
+
+        var (levelsAlone, _, levelsErr) = CliTests.Run([.. Lottery("other", "alone"), "--transfer-levels", "2"]);
+        Assert.That(levelsAlone, Is.EqualTo(2));
+        Assert.That(levelsErr, Does.Contain("--transfer-levels needs --transfer-from"));
     }
 
     [Test]
