@@ -37,13 +37,22 @@ internal static class LotteryCommand
             Description = "Comma-separated levels at which the branches run (e.g. 7,12); empty for every pruned level",
             DefaultValueFactory = _ => string.Empty,
         };
+        var transferFrom = new Option<string?>("--transfer-from")
+        {
+            Description = "A finished lottery run of the same model, initialisation and rewind iteration (e.g. on other data): also train, per replicate r and level, its replicate r's ticket (mask and θ₀) on this run's data, and a random mask of the same per-layer densities on the same θ₀, as branches transfer_ID and transfer_ID_random (ID names the source by its settings)",
+        };
+        var transferLevels = new Option<string>("--transfer-levels")
+        {
+            Description = "Comma-separated levels of the --transfer-from run to transfer (e.g. 7,12); empty for every pruned level its replicate 0 finished",
+            DefaultValueFactory = _ => string.Empty,
+        };
         var replicates = new Option<int>("--replicates") { Description = "Repeat the whole run with seeds seed, seed+1, ... for error bars", DefaultValueFactory = _ => 1 };
         var shard = ExperimentRunner.ShardOption();
         var root = new Option<string>("--root") { Description = "Directory holding experiment runs", DefaultValueFactory = _ => "runs" };
 
         var command = new Command("lottery", "Find lottery tickets by iterative magnitude pruning, next to random-reinitialisation and random-pruning baselines. Interrupted runs resume when the same command is run again.");
         training.AddTo(command);
-        foreach (var option in new Option[] { levels, target, rate, convRate, fcRate, outputRate, global, exclude, allowEmpty, rewind, evalEvery, branches, branchLevels, replicates, shard, root })
+        foreach (var option in new Option[] { levels, target, rate, convRate, fcRate, outputRate, global, exclude, allowEmpty, rewind, evalEvery, branches, branchLevels, transferFrom, transferLevels, replicates, shard, root })
         {
             command.Options.Add(option);
         }
@@ -78,17 +87,21 @@ internal static class LotteryCommand
                 BranchLevels = ExperimentRunner.Usage(() => ExperimentRunner.SplitList(parse.GetValue(branchLevels)).Select(v => int.TryParse(v, System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out int l) ? l : throw new ArgumentException($"--branch-levels: '{v}' is not a level number")).ToArray()),
             };
             int n = ExperimentRunner.Validate(parse, replicates, config.Validate);
-            return Run(config, n, Shard.Parse(parse.GetValue(shard)!), parse.GetValue(root)!);
+            var transfer = parse.GetValue(transferFrom) is { } from
+                ? new TransferSettings { From = from, Levels = ExperimentRunner.Usage(() => ExperimentRunner.SplitList(parse.GetValue(transferLevels)).Select(v => int.TryParse(v, System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out int l) ? l : throw new ArgumentException($"--transfer-levels: '{v}' is not a level number")).ToArray()) }
+                : parse.GetValue(transferLevels) is { Length: > 0 } ? throw new UsageException("--transfer-levels needs --transfer-from: the run whose tickets to transfer") : null;
+            return Run(config, n, Shard.Parse(parse.GetValue(shard)!), parse.GetValue(root)!, transfer);
         });
         return command;
     }
 
-    private static int Run(LotteryConfig config, int replicates, Shard shard, string root)
+    private static int Run(LotteryConfig config, int replicates, Shard shard, string root, TransferSettings? transfer)
     {
         string runDir = LotteryExperiment.DirectoryFor(config, root);
-        var experiment = new LotteryExperiment(config, runDir);
+        var experiment = new LotteryExperiment(config, runDir) { Transfer = transfer };
+        string transferred = transfer is null ? string.Empty : $", tickets of {transfer.From} at levels {string.Join(",", experiment.TransferLevels)}";
         return ExperimentRunner.Launch(
-            $"lottery: {config.Recipe.Model} on {config.Recipe.Data}, {config.Levels} levels, branches [{string.Join(", ", config.Branches)}], {replicates} replicate(s)",
+            $"lottery: {config.Recipe.Model} on {config.Recipe.Data}, {config.Levels} levels, branches [{string.Join(", ", config.Branches)}], {replicates} replicate(s){transferred}",
             runDir,
             replicates,
             shard,

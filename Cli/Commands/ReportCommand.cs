@@ -44,6 +44,7 @@ internal static class ReportCommand
         IReadOnlyList<UnitResult> results;
         ExperimentSummary summary, shown;
         IReadOnlyList<string> files;
+        TicketOverlapSummary? overlap;
 
         // Under the run directory's lock (held only while summaries are written), so the last writer has seen
         // every unit finished before it, whichever process finished it.
@@ -56,10 +57,22 @@ internal static class ReportCommand
             shown = summary.Where(name => !SanityTable.IsSanityBranch(name));
             AtomicFile.WriteAllText(Path.Combine(runDirectory, "summary.json"), summary.ToJson());
             files = [.. ReportPlots.Write(shown, runDirectory), .. AnalysisSections.WritePlots(results, runDirectory)];
+            overlap = TicketOverlap.WithinRun(runDirectory);
+            if (overlap is not null)
+            {
+                AtomicFile.WriteAllText(Path.Combine(runDirectory, TicketOverlap.FileName), overlap.ToJson());
+                files = [.. files, .. ReportPlots.WriteOverlap(overlap, runDirectory)];
+            }
         }
 
         SayBusy(runDirectory);
         CliRunner.Say(ReportTable.Format(shown));
+        string transfers = TransferLegend.Format(runDirectory);
+        if (transfers.Length > 0)
+        {
+            CliRunner.Say(transfers);
+        }
+
         string sanity = SanityTable.Format(summary);
         if (sanity.Length > 0)
         {
@@ -67,6 +80,11 @@ internal static class ReportCommand
         }
 
         AnalysisSections.Print(results, runDirectory, afterBlankLine: sanity.Length == 0);
+        if (overlap is not null)
+        {
+            CliRunner.Say(OverlapTable.Format(overlap));
+        }
+
         SayTimes(runDirectory);
         CliRunner.Say($"summary: {Path.Combine(runDirectory, "summary.json")}");
         CliRunner.Say($"plots: {string.Join(", ", files)}");

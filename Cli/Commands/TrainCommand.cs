@@ -19,14 +19,16 @@ internal static class TrainCommand
             Description = "Directory for summary.json and final.safetensors (created if missing)",
             DefaultValueFactory = _ => Path.Combine("runs", "train"),
         };
-        var command = new Command("train", "Train a dense network and report test accuracy per epoch. A training whose loss stops being a finite number ends at that iteration and is recorded as diverged (exit 1).");
+        var transfer = new TransferOptions();
+        var command = new Command("train", "Train a dense network (or, with --transfer-from, a ticket of a lottery run) and report test accuracy per epoch. A training whose loss stops being a finite number ends at that iteration and is recorded as diverged (exit 1).");
         o.AddTo(command);
         command.Options.Add(outDir);
-        command.SetAction(parse => Run(o.Read(parse), o.Seed(parse), o.DataSeed(parse), parse.GetValue(outDir)!));
+        transfer.AddTo(command);
+        command.SetAction(parse => Run(o.Read(parse), o.Seed(parse), o.DataSeed(parse), parse.GetValue(outDir)!, transfer.Read(parse)));
         return command;
     }
 
-    private static int Run(TrainingRecipe s, ulong seed, ulong? dataSeed, string outDir)
+    private static int Run(TrainingRecipe s, ulong seed, ulong? dataSeed, string outDir, (string From, int Level, int Replicate, bool Random)? transfer)
     {
         var cancel = CliRunner.Interrupt;
 
@@ -42,6 +44,11 @@ internal static class TrainCommand
         train = s.SelectTrainExamples(train, seed);
 
         var model = ModelZoo.Create(s.Model, train.FeatureShape, train.NumClasses, s.Init, seed);
+        if (transfer is { } t)
+        {
+            CliRunner.Say("training " + TransferOptions.Apply(t, model, s, seed, outDir));
+        }
+
         var optimizer = s.CreateOptimizer(model);
         var augmentation = s.AugmentationFor(train);
         var trainer = new Trainer(model, optimizer, s.CreateSchedule(s.IterationsPerEpoch(train.Count)), train, s.BatchSize, dataSeed ?? seed) { Augmentation = augmentation };

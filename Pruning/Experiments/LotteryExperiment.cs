@@ -22,6 +22,7 @@ public sealed class LotteryExperiment
 
     private readonly LotteryConfig _config;
     private ExperimentContext? _context;
+    private TransferExperiment? _transfer;
 
     /// <summary>Prepares an experiment stored under <paramref name="runDirectory"/>.</summary>
     public LotteryExperiment(LotteryConfig config, string runDirectory)
@@ -36,6 +37,20 @@ public sealed class LotteryExperiment
     public string RunDirectory { get; }
 
     /// <summary>
+    /// Tickets of another run to train here beside this experiment's own levels (see <see cref="TransferSettings"/>);
+    /// null for none. Setting it opens the source and refuses one of another model, initialisation, rewind
+    /// iteration or set of unpruned layers.
+    /// </summary>
+    public TransferSettings? Transfer
+    {
+        get => _transfer?.Settings;
+        init => _transfer = value is null ? null : new TransferExperiment(value, _config, RunDirectory);
+    }
+
+    /// <summary>The source levels <see cref="Transfer"/> trains here (its own, or every pruned level the source's replicate 0 finished); empty without a transfer.</summary>
+    public IReadOnlyList<int> TransferLevels => _transfer?.Levels ?? [];
+
+    /// <summary>
     /// The run directory of <paramref name="config"/> under <paramref name="root"/>: <c>root/lottery-HASH</c>, where
     /// the hash covers the settings that change the numbers, the data's content and <see cref="ResultsFormat.Version"/>.
     /// </summary>
@@ -46,8 +61,11 @@ public sealed class LotteryExperiment
     }
 
     /// <summary>Units (trainings) in an experiment of <paramref name="replicates"/> replicates (those of <paramref name="shard"/>, if given).</summary>
-    public int UnitCount(int replicates, Shard? shard = null) =>
-        (shard ?? Shard.All).Replicates(replicates).Count() * (_config.Levels + (Enumerable.Range(0, _config.Levels).Count(_config.RunsBranchesAt) * _config.Branches.Count));
+    public int UnitCount(int replicates, Shard? shard = null)
+    {
+        int mine = (shard ?? Shard.All).Replicates(replicates).Count();
+        return (mine * (_config.Levels + (Enumerable.Range(0, _config.Levels).Count(_config.RunsBranchesAt) * _config.Branches.Count))) + (_transfer?.UnitCount(mine) ?? 0);
+    }
 
     /// <summary>
     /// Runs (or resumes) every unit of <paramref name="replicates"/> replicates, then writes and returns the summary.
@@ -66,14 +84,28 @@ public sealed class LotteryExperiment
             throw new SettingsException($"replicates must be ≥ 1, got {replicates}");
         }
 
-        var start = ExperimentStart.Open(_config, RunDirectory, "sparsenet lottery", ValidatePlan, cancellation);
+        var start = ExperimentStart.Open(_config, RunDirectory, "sparsenet lottery", context =>
+        {
+            ValidatePlan(context);
+            _transfer?.Validate(context, mine.Replicates(replicates));
+        }, cancellation);
         _context = start.Context;
+        if (_transfer is { } transfer)
+        {
+            _ = start.UnderRunLock(() =>
+            {
+                transfer.Record(start.Context, mine.Replicates(replicates));
+                return 0;
+            });
+        }
+
         var counter = new UnitCounter(UnitCount(replicates, mine), progress);
         foreach (int r in mine.Replicates(replicates))
         {
             using (start.Replicate(r))
             {
                 RunReplicate(r, counter, cancellation);
+                _transfer?.RunReplicate(start.Context, r, counter, cancellation);
             }
         }
 
