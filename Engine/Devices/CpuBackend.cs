@@ -265,15 +265,7 @@ internal sealed partial class CpuBackend : IBackend
         // Per-channel sums (bias gradients of a convolution): one contiguous run of a per result element.
         if (result.Size > 0 && MiddleRun(result.Shape, a.Shape) is var (outer, mid, inner) && inner > 1)
         {
-            Array.Clear(r);
-            for (int o = 0; o < outer; o++)
-            {
-                for (int m = 0; m < mid; m++)
-                {
-                    r[m] += TensorPrimitives.Sum(x.AsSpan(((o * mid) + m) * inner, inner));
-                }
-            }
-
+            Reduction.SumRuns(x, outer, mid, inner, r);
             return;
         }
 

@@ -49,6 +49,54 @@ public static class Reduction
         }
     }
 
+    /// <summary>
+    /// Sums of the runs of x seen as [outer, n, inner] per middle index (a convolution's bias gradient: one sum per
+    /// channel over images and positions): destination[m] = 0 + S(0, m) + S(1, m) + … in order of o, where S(o, m) is
+    /// <see cref="System.Numerics.Tensors.TensorPrimitives.Sum(ReadOnlySpan{float})"/> of the run of inner values at
+    /// (o·n + m)·inner. Each destination element is computed by one thread in that order, so the bits do not depend on
+    /// how the middle indices are shared between the cores.
+    /// </summary>
+    /// <param name="x">The input, outer·n·inner elements.</param>
+    /// <param name="outer">The product of the dimensions before the runs' index.</param>
+    /// <param name="n">The number of middle indices (channels).</param>
+    /// <param name="inner">The length of each run.</param>
+    /// <param name="destination">The output, n elements, not overlapping <paramref name="x"/>.</param>
+    public static unsafe void SumRuns(ReadOnlySpan<float> x, int outer, int n, int inner, Span<float> destination)
+    {
+        if (outer < 0 || n < 0 || inner < 0 || (long)outer * n * inner != x.Length || n != destination.Length)
+        {
+            throw new ArgumentException(
+                $"sum runs: [{outer}, {n}, {inner}] needs x of {(long)outer * n * inner} and destination of {n}, got {x.Length} and {destination.Length}");
+        }
+
+        if (x.Overlaps(destination))
+        {
+            throw new ArgumentException("sum runs: destination overlaps x", nameof(destination));
+        }
+
+        fixed (float* px = x, pr = destination)
+        {
+            KernelWorkers.RunRanges(new RunSums(px, pr, outer, n, inner), n, x.Length < ParallelChunks.MinParallelLength ? 1 : KernelWorkers.MaxParts);
+        }
+    }
+
+    private readonly unsafe struct RunSums(float* x, float* destination, int outer, int n, int inner) : IRangeWork
+    {
+        public void Run(int start, int end)
+        {
+            for (int m = start; m < end; m++)
+            {
+                float sum = 0f;
+                for (int o = 0; o < outer; o++)
+                {
+                    sum += System.Numerics.Tensors.TensorPrimitives.Sum(new ReadOnlySpan<float>(x + ((((nint)o * n) + m) * inner), inner));
+                }
+
+                destination[m] = sum;
+            }
+        }
+    }
+
     // Folds TOp down the rows of each [n, inner] block, one vector of columns at a time, from seed. Needs
     // inner ≥ Count; the last vector of columns overlaps the one before it unless inner is a multiple of Count,
     // which only recomputes the same values because the destination does not overlap the input.

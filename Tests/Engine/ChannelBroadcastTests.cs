@@ -67,5 +67,17 @@ public class ChannelBroadcastTests
         Assert.That(ta.WherePositive(tb).ToArray(), Is.EqualTo(a.Select((v, i) => b[i] > 0 ? v : 0f).ToArray()));
         Assert.That(ta.Relu().ToArray(), Is.EqualTo(a.Select(v => Math.Max(v, 0f)).ToArray()));
         Assert.That((ta * 3f).ToArray(), Is.EqualTo(a.Select(v => v * 3f).ToArray()));
+
+        // Per-channel sums (a bias gradient), split between the cores by channel: each channel's runs in image order.
+        var sums = new float[5];
+        for (int m = 0; m < 5; m++)
+        {
+            for (int o = 0; o < 3; o++)
+            {
+                sums[m] += System.Numerics.Tensors.TensorPrimitives.Sum(a.AsSpan(((o * 5) + m) * inner, inner));
+            }
+        }
+
+        Assert.That(ta.SumTo([5, 1, 1]).ToArray(), Is.EqualTo(sums));
     }
 }
