@@ -35,8 +35,8 @@ internal sealed partial class CpuBackend
     private static void Gemm(bool ta, bool tb, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate) =>
         Sgemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 
-    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor result) =>
-        Convolution.Forward(D(x), D(w), bias is null ? [] : D(bias), g.ToKernelShape(), D(result));
+    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor result, bool relu) =>
+        Convolution.Forward(D(x), D(w), bias is null ? [] : D(bias), g.ToKernelShape(), D(result), relu);
 
     public void Conv2dInputGrad(Tensor dy, Tensor w, Conv2dGeometry g, Tensor result) =>
         Convolution.InputGrad(D(dy), D(w), g.ToKernelShape(), D(result));

@@ -80,8 +80,11 @@ public interface IBackend
     /// <summary>Writes <paramref name="a"/> at [start, …) along an axis of a zero-filled <paramref name="result"/>.</summary>
     void Pad(Tensor a, int axis, int start, Tensor result);
 
-    /// <summary>2-D convolution (cross-correlation) of x[N,C,H,W] with w[O,C,kh,kw] into [N,O,oh,ow], plus bias[O] if given.</summary>
-    void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor result);
+    /// <summary>
+    /// 2-D convolution (cross-correlation) of x[N,C,H,W] with w[O,C,kh,kw] into [N,O,oh,ow], plus bias[O] if given;
+    /// with <paramref name="relu"/>, max(·, 0) of that, as a ReLU after the convolution would give.
+    /// </summary>
+    void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor result, bool relu);
 
     /// <summary>Gradient of <see cref="Conv2d"/> with respect to x, given dY and w.</summary>
     void Conv2dInputGrad(Tensor dy, Tensor w, Conv2dGeometry g, Tensor result);

@@ -25,10 +25,11 @@ public sealed class Sequential : Module
         var x = input;
         for (int i = 0; i < _layers.Count; i++)
         {
-            // A batch norm followed by a ReLU runs as one op: the same bits, fewer passes over the activations.
-            if (_layers[i] is BatchNorm2d norm && i + 1 < _layers.Count && _layers[i + 1] is ReLU)
+            // A batch norm or a convolution followed by a ReLU runs as one op: the same bits, fewer passes over the
+            // activations.
+            if (i + 1 < _layers.Count && _layers[i + 1] is ReLU && _layers[i] is BatchNorm2d or Conv2d)
             {
-                x = norm.ForwardRelu(x);
+                x = _layers[i] is BatchNorm2d norm ? norm.ForwardRelu(x) : ((Conv2d)_layers[i]).ForwardRelu(x);
                 i++;
                 continue;
             }

@@ -112,8 +112,12 @@ public sealed partial class Tensor
     public static Tensor Conv2d(Tensor x, Tensor w, Tensor? bias = null, int stride = 1, int padding = 0) =>
         Conv2d(x, w, bias, (stride, stride), (padding, padding));
 
-    /// <summary>2-D cross-correlation with separate vertical and horizontal stride and padding.</summary>
-    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? bias, (int H, int W) stride, (int H, int W) padding)
+    /// <summary>
+    /// 2-D cross-correlation with separate vertical and horizontal stride and padding; with <paramref name="relu"/>,
+    /// followed by ReLU in the same pass (the same values and gradients, bit for bit, as <c>Conv2d(…).Relu()</c>, with
+    /// one pass fewer over the output).
+    /// </summary>
+    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? bias, (int H, int W) stride, (int H, int W) padding, bool relu = false)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(w);
@@ -143,27 +147,36 @@ public sealed partial class Tensor
             throw new ArgumentException($"conv2d: input on {x.Device}, weight on {w.Device}{(bias is null ? "" : $", bias on {bias.Device}")}: all must be on one device");
         }
 
-        return ConvForward(x, w, bias, geo);
+        return ConvForward(x, w, bias, geo, relu);
     }
 
     // The bias is added inside the convolution, with the same rounding as a separate broadcast addition; its gradient
-    // is that addition's (dy summed over images and positions).
-    private static Tensor ConvForward(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry geo)
+    // is that addition's (dy summed over images and positions). With relu, y > 0 exactly where the convolution's value
+    // was, so y masks the gradient as a separate ReLU's backward would.
+    private static Tensor ConvForward(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry geo, bool relu = false)
     {
         var y = x.NewEmpty([geo.N, geo.O, geo.OH, geo.OW]);
-        x.Device.Backend.Conv2d(x, w, bias, geo, y);
+        x.Device.Backend.Conv2d(x, w, bias, geo, y, relu);
+        string name = relu ? "conv2d_relu" : "conv2d";
         if (bias is null)
         {
-            return Record(y, "conv2d", [x, w], g =>
-                [x.RequiresGrad ? ConvInputGrad(g, w, geo) : null, w.RequiresGrad ? ConvWeightGrad(x, g, geo) : null]);
+            return Record(y, name, [x, w], g =>
+            {
+                g = relu ? g.WherePositive(y) : g;
+                return [x.RequiresGrad ? ConvInputGrad(g, w, geo) : null, w.RequiresGrad ? ConvWeightGrad(x, g, geo) : null];
+            });
         }
 
-        return Record(y, "conv2d", [x, w, bias], g =>
-        [
-            x.RequiresGrad ? ConvInputGrad(g, w, geo) : null,
-            w.RequiresGrad ? ConvWeightGrad(x, g, geo) : null,
-            bias.RequiresGrad ? g.SumTo([1, geo.O, 1, 1]).Reshape(geo.O) : null,
-        ]);
+        return Record(y, name, [x, w, bias], g =>
+        {
+            g = relu ? g.WherePositive(y) : g;
+            return
+            [
+                x.RequiresGrad ? ConvInputGrad(g, w, geo) : null,
+                w.RequiresGrad ? ConvWeightGrad(x, g, geo) : null,
+                bias.RequiresGrad ? g.SumTo([1, geo.O, 1, 1]).Reshape(geo.O) : null,
+            ];
+        });
     }
 
     // The two gradients of a convolution are bilinear ops themselves; their own gradients close the set.

@@ -42,7 +42,7 @@ public static unsafe partial class Convolution
 
     private static int DirectForwardRows(int width) => width == 16 ? 8 : 6;
 
-    private static void DirectForward(float* x, float* w, float* bias, ConvShape s, float* y, int width)
+    private static void DirectForward(float* x, float* w, float* bias, ConvShape s, float* y, int width, bool relu)
     {
         int taps = s.Taps, rows = DirectForwardRows(width), groups = (s.O + rows - 1) / rows;
 
@@ -67,7 +67,7 @@ public static unsafe partial class Convolution
                 }
 
                 int pairs = ((s.Positions / width) + 1) / 2;
-                KernelWorkers.RunRanges(new DirectForwardWork(x, pw, bias, y, po, s, width, pairs), s.N * pairs, Parts(s));
+                KernelWorkers.RunRanges(new DirectForwardWork(x, pw, bias, y, po, s, width, pairs, relu), s.N * pairs, Parts(s));
             }
         }
         finally
@@ -78,7 +78,7 @@ public static unsafe partial class Convolution
     }
 
     /// <summary>Units [start, end) of (image, pair of output vectors), all output channels of each.</summary>
-    private readonly struct DirectForwardWork(float* x, float* packedW, float* bias, float* y, int* tapOffsets, ConvShape s, int width, int pairs) : IRangeWork
+    private readonly struct DirectForwardWork(float* x, float* packedW, float* bias, float* y, int* tapOffsets, ConvShape s, int width, int pairs, bool relu) : IRangeWork
     {
         public void Run(int start, int end)
         {
@@ -117,14 +117,14 @@ public static unsafe partial class Convolution
                         }
                     }
 
-                    if (bias != null)
+                    if (bias != null || relu)
                     {
                         for (int r = 0; r < valid; r++)
                         {
-                            AddScalar(yi + ((nint)(o0 + r) * positions) + p0, bias[o0 + r], width);
+                            Finish(yi + ((nint)(o0 + r) * positions) + p0, bias, o0 + r, width, relu);
                             if (q1 != q0)
                             {
-                                AddScalar(yi + ((nint)(o0 + r) * positions) + p1, bias[o0 + r], width);
+                                Finish(yi + ((nint)(o0 + r) * positions) + p1, bias, o0 + r, width, relu);
                             }
                         }
                     }

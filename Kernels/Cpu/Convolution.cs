@@ -40,11 +40,12 @@ public static unsafe partial class Convolution
         Forward(x, w, [], s, y);
 
     /// <summary>
-    /// y [N,O,OH,OW] = x [N,C,H,W] ⋆ w [O,C,KH,KW] + bias [O] (none when <paramref name="bias"/> is empty). The bias is
-    /// added to each finished product while it is still in cache: the same single rounding as a separate addition.
+    /// y [N,O,OH,OW] = x [N,C,H,W] ⋆ w [O,C,KH,KW] + bias [O] (none when <paramref name="bias"/> is empty), then
+    /// max(y, 0) with <paramref name="relu"/>. The bias and the ReLU are applied to each finished product while it is
+    /// still in cache: the same bits as a separate addition and a separate ReLU.
     /// </summary>
     /// <exception cref="ArgumentException">A size is not positive, or a span is shorter than its shape.</exception>
-    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ConvShape s, Span<float> y)
+    public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ConvShape s, Span<float> y, bool relu = false)
     {
         Check(s, x.Length, w.Length, y.Length, "y");
         if (!bias.IsEmpty && bias.Length != s.O)
@@ -54,7 +55,7 @@ public static unsafe partial class Convolution
 
         fixed (float* px = x, pw = w, pb = bias, py = y)
         {
-            ForwardCore(px, pw, bias.IsEmpty ? null : pb, s, py);
+            ForwardCore(px, pw, bias.IsEmpty ? null : pb, s, py, relu);
         }
     }
 
@@ -221,7 +222,7 @@ public static unsafe partial class Convolution
         return tiles >= 64 ? 1 : Math.Max(1, Math.Min(s.N, 8));
     }
 
-    private static void ForwardCore(float* x, float* w, float* bias, ConvShape s, float* y)
+    private static void ForwardCore(float* x, float* w, float* bias, ConvShape s, float* y, bool relu = false)
     {
         if (s.N == 0)
         {
@@ -230,7 +231,7 @@ public static unsafe partial class Convolution
 
         if (DirectForwardApplies(s, Sgemm.SelectWidth()))
         {
-            DirectForward(x, w, bias, s, y, Sgemm.SelectWidth());
+            DirectForward(x, w, bias, s, y, Sgemm.SelectWidth(), relu);
             return;
         }
 
@@ -252,7 +253,7 @@ public static unsafe partial class Convolution
                 {
                     // Fewer output positions per image than a panel holds (the late layers of VGG): panels run across
                     // images, so no columns are wasted.
-                    var across = new ForwardAcrossImagesWork(x, pw, bias, y, s, Sgemm.SelectWidth());
+                    var across = new ForwardAcrossImagesWork(x, pw, bias, y, s, Sgemm.SelectWidth(), relu);
                     KernelWorkers.RunRanges(across, (int)(((long)s.N * s.Positions + NR - 1) / NR), Parts(s));
                     return;
                 }
@@ -263,7 +264,7 @@ public static unsafe partial class Convolution
                 {
                     fixed (int* po = offsets)
                     {
-                        var work = new ForwardWork(x, pw, bias, y, po, s, Sgemm.SelectWidth(), panels);
+                        var work = new ForwardWork(x, pw, bias, y, po, s, Sgemm.SelectWidth(), panels, relu);
                         KernelWorkers.RunRanges(work, s.N * panels, Parts(s));
                     }
                 }
@@ -450,22 +451,31 @@ public static unsafe partial class Convolution
         }
     }
 
+    /// <summary>
+    /// The forward product's epilogue on count outputs of channel o: adds bias[o] (when there is a bias), then takes
+    /// max(·, 0) (with relu, as <see cref="Math.Max(float, float)"/>: NaN stays NaN, −0 gives +0).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddScalar(float* row, float value, int count)
+    private static void Finish(float* row, float* bias, int o, int count, bool relu)
     {
+        bool add = bias != null;
+        float value = add ? bias[o] : 0f;
         int t = 0;
         if (Vector256.IsHardwareAccelerated)
         {
             var v = Vector256.Create(value);
             for (; t <= count - 8; t += 8)
             {
-                Vector256.Store(Vector256.Load(row + t) + v, row + t);
+                var y = Vector256.Load(row + t);
+                y = add ? y + v : y;
+                Vector256.Store(relu ? Vector256.Max(y, Vector256<float>.Zero) : y, row + t);
             }
         }
 
         for (; t < count; t++)
         {
-            row[t] += value;
+            float y = add ? row[t] + value : row[t];
+            row[t] = relu ? Math.Max(y, 0f) : y;
         }
     }
 
@@ -549,7 +559,7 @@ public static unsafe partial class Convolution
     /// output positions per image: each panel is gathered from the unpadded images with bounds checks, computed into a
     /// scratch tile and scattered to its images. Every element is the same FMA chain as on the per-image path.
     /// </summary>
-    private readonly struct ForwardAcrossImagesWork(float* x, float* packedW, float* bias, float* y, ConvShape s, int width) : IRangeWork
+    private readonly struct ForwardAcrossImagesWork(float* x, float* packedW, float* bias, float* y, ConvShape s, int width, bool relu) : IRangeWork
     {
         public void Run(int start, int end)
         {
@@ -592,7 +602,8 @@ public static unsafe partial class Convolution
                     float* src = tile + (o * NR);
                     for (int q = 0; q < cols; q++)
                     {
-                        y[output[q] + (o * positions)] = bias != null ? src[q] + b : src[q];
+                        float v = bias != null ? src[q] + b : src[q];
+                        y[output[q] + (o * positions)] = relu ? Math.Max(v, 0f) : v;
                     }
                 }
             }
@@ -600,7 +611,7 @@ public static unsafe partial class Convolution
     }
 
     /// <summary>The forward product over units (image, panel of NR output positions).</summary>
-    private readonly struct ForwardWork(float* x, float* packedW, float* bias, float* y, int* tapOffsets, ConvShape s, int width, int panels) : IRangeWork
+    private readonly struct ForwardWork(float* x, float* packedW, float* bias, float* y, int* tapOffsets, ConvShape s, int width, int panels, bool relu) : IRangeWork
     {
         public void Run(int start, int end)
         {
@@ -632,11 +643,11 @@ public static unsafe partial class Convolution
                     Sgemm.MacroKernel(packedW + ((nint)oPad * pc), panel, s.O, cols, kc, c, positions, pc == 0, width);
                 }
 
-                if (bias != null)
+                if (bias != null || relu)
                 {
                     for (int o = 0; o < s.O; o++)
                     {
-                        AddScalar(c + ((nint)o * positions), bias[o], cols);
+                        Finish(c + ((nint)o * positions), bias, o, cols, relu);
                     }
                 }
             }

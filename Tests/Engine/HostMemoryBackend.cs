@@ -69,7 +69,7 @@ public sealed class HostMemoryBackend : IBackend
 
     public void Pad(Tensor a, int axis, int start, Tensor result) => Count().Pad(a, axis, start, result);
 
-    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor result) => Count().Conv2d(x, w, bias, g, result);
+    public void Conv2d(Tensor x, Tensor w, Tensor? bias, Conv2dGeometry g, Tensor result, bool relu) => Count().Conv2d(x, w, bias, g, result, relu);
 
     public void Conv2dInputGrad(Tensor dy, Tensor w, Conv2dGeometry g, Tensor result) =>
         Count().Conv2dInputGrad(dy, w, g, result);

@@ -177,6 +177,37 @@ public class ConvolutionTests
     }
 
     [Test]
+    public void Relu_IsAppliedWithTheBitsOfASeparateRelu_AtEveryWidth()
+    {
+        var rng = new Random(26);
+        foreach (var s in Shapes)
+        {
+            float[] x = Reference.Random(rng, s.N * s.C * s.H * s.W);
+            float[] w = Reference.Random(rng, s.O * s.Taps);
+            float[] bias = Reference.Random(rng, s.O);
+            foreach (int width in new[] { 0, 8, 4, 1 })
+            {
+                Sgemm.ForcedWidth = width;
+                try
+                {
+                    foreach (var b in new[] { bias, [] })
+                    {
+                        var plain = new float[s.N * s.O * s.Positions];
+                        Convolution.Forward(x, w, b, s, plain);
+                        var fused = Reference.Random(rng, plain.Length);
+                        Convolution.Forward(x, w, b, s, fused, relu: true);
+                        Assert.That(fused, Is.EqualTo(plain.Select(v => Math.Max(v, 0f)).ToArray()).AsCollection, $"{s} width {width} bias {b.Length > 0}");
+                    }
+                }
+                finally
+                {
+                    Sgemm.ForcedWidth = 0;
+                }
+            }
+        }
+    }
+
+    [Test]
     public void WeightGradientChunks_DependOnTheShapeAlone()
     {
         Assert.That(Convolution.WeightGradChunks(new ConvShape(60, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1)), Is.EqualTo(1), "Conv-2's 64→64 layer");

@@ -171,6 +171,11 @@ public class OpGradientTests
             x => Tensor.BatchNorm2d(x[0], x[1], x[2], Tensor.FromArray(RunningMean, 3), Tensor.FromArray(RunningVar, 3), training: false),
             x => R.BatchNormWith(x[0], x[1], x[2], [.. RunningMean.Select(v => (double)v)], [.. RunningVar.Select(v => (double)v)], 1e-5));
         yield return new(
+            "conv2d_relu",
+            [In(Uniform, 2, 3, 5, 4), In(Uniform, 4, 3, 3, 3), In(Uniform, 4)],
+            x => Tensor.Conv2d(x[0], x[1], x[2], (1, 1), (1, 1), relu: true),
+            x => R.Relu(R.Conv2d(x[0], x[1], x[2], 1, 1, 1, 1)));
+        yield return new(
             "batch_norm_relu_train",
             [In(Uniform, 3, 4, 3, 5), In(Positive, 4), In(Uniform, 4)],
             x => Tensor.BatchNorm2d(x[0], x[1], x[2], null, null, training: true, relu: true),

@@ -155,19 +155,20 @@ public class DeepModelTests
     }
 
     [Test]
-    public void BatchNormFollowedByRelu_RunsFused_WithTheBitsOfTheTwoModulesOneAfterTheOther()
+    public void ConvolutionOrBatchNormFollowedByRelu_RunsFused_WithTheBitsOfTheModulesOneAfterTheOther()
     {
-        // Sequential runs a BatchNorm2d followed by a ReLU as one op; the output, the running statistics and every
-        // gradient are the same bits as the two modules called one after the other.
+        // Sequential runs a Conv2d or a BatchNorm2d followed by a ReLU as one op; the output, the running statistics and
+        // every gradient are the same bits as the modules called one after the other.
         (float[] Y, float[] Grads, float[] Stats) Run(bool fused)
         {
-            var conv = new Conv2d(3, 4, 3, padding: 1);
+            var first = new Conv2d(3, 5, 3, padding: 1);
+            var conv = new Conv2d(5, 4, 3, padding: 1);
             var norm = new BatchNorm2d(4);
             var relu = new ReLU();
-            var model = new Sequential(("conv", conv), ("bn", norm), ("relu", relu));
+            var model = new Sequential(("conv0", first), ("relu0", new ReLU()), ("conv", conv), ("bn", norm), ("relu", relu));
             Initializer.Initialize(model, InitScheme.KaimingNormal, 5, BatchNormInit.Uniform);
             var x = Tensor.FromArray(Enumerable.Range(0, 2 * 3 * 6 * 5).Select(i => MathF.Sin(i * 0.71f)).ToArray(), [2, 3, 6, 5]);
-            var y = fused ? model.Forward(x) : relu.Forward(norm.Forward(conv.Forward(x)));
+            var y = fused ? model.Forward(x) : relu.Forward(norm.Forward(conv.Forward(first.Forward(x).Relu())));
             var weights = Tensor.FromArray(Enumerable.Range(0, y.Size).Select(i => MathF.Cos(i * 0.3f)).ToArray(), y.Shape);
             Gradients.Backward((y * weights).Sum());
             var grads = model.Parameters().SelectMany(p => p.Grad!.ToArray()).ToArray();
