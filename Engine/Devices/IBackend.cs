@@ -118,10 +118,10 @@ public interface IBackend
     /// mean and biased variance are the batch's, and the running statistics, when given, are updated in place
     /// (r ← (1 − momentum)·r + momentum·batch, unbiased variance for the running variance); in evaluation the running
     /// statistics are used and left as they are. <paramref name="saveMean"/> and <paramref name="saveInvStd"/> [C]
-    /// receive the mean and 1/√(var + eps) used. With <paramref name="relu"/>, result is max(·, 0) of that, as a ReLU
-    /// after the normalisation would give.
+    /// receive the mean and 1/√(var + eps) used. <paramref name="addend"/>, when given (shaped as x), is added to the
+    /// normalised value, and with <paramref name="relu"/> result is max(·, 0) of that: the values of the separate ops.
     /// </summary>
-    void BatchNorm2d(Tensor x, Tensor weight, Tensor bias, Tensor? runningMean, Tensor? runningVar, bool training, float momentum, float eps, Tensor result, Tensor saveMean, Tensor saveInvStd, bool relu);
+    void BatchNorm2d(Tensor x, Tensor weight, Tensor bias, Tensor? runningMean, Tensor? runningVar, bool training, float momentum, float eps, Tensor result, Tensor saveMean, Tensor saveInvStd, Tensor? addend, bool relu);
 
     /// <summary>
     /// Gradients of <see cref="BatchNorm2d"/> given dy and the saved mean and 1/√(var + eps), in one fused pass pair:

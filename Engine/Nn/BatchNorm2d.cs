@@ -72,6 +72,20 @@ public sealed class BatchNorm2d : Module
         return Tensor.BatchNorm2d(input, Weight.Value, Bias.Value, RunningMean, RunningVar, IsTraining, Momentum, Eps, relu: true);
     }
 
+    /// <summary>
+    /// ReLU of <see cref="Forward"/> plus <paramref name="addend"/> (a residual block's shortcut), in one pass: the same
+    /// values and gradients, bit for bit, as <c>(Forward(input) + addend).Relu()</c>.
+    /// </summary>
+    /// <param name="input">[N, C, H, W] with C = <see cref="Channels"/>.</param>
+    /// <param name="addend">A tensor shaped as <paramref name="input"/>.</param>
+    /// <exception cref="ArgumentException">The input does not have <see cref="Channels"/> channels, or the addend another shape.</exception>
+    public Tensor ForwardAddRelu(Tensor input, Tensor addend)
+    {
+        CheckInput(input);
+        ArgumentNullException.ThrowIfNull(addend);
+        return Tensor.BatchNorm2d(input, Weight.Value, Bias.Value, RunningMean, RunningVar, IsTraining, Momentum, Eps, relu: true, addend: addend);
+    }
+
     private void CheckInput(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);

@@ -56,13 +56,14 @@ public sealed class ResidualBlock : Module
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
-        var residual = Bn2.Forward(Conv2.Forward(Bn1.ForwardRelu(Conv1.Forward(input))));
+        var residual = Conv2.Forward(Bn1.ForwardRelu(Conv1.Forward(input)));
         var skip = Shortcut is null ? input : Shortcut.Forward(input);
         if (!Shape.Equal(residual.Shape, skip.Shape))
         {
             throw new ArgumentException($"residual block: input {Shape.Format(input.Shape)} gives a residual of {Shape.Format(residual.Shape)} but a shortcut of {Shape.Format(skip.Shape)}");
         }
 
-        return (residual + skip).Relu();
+        // relu(bn2(residual) + skip) in one pass.
+        return Bn2.ForwardAddRelu(residual, skip);
     }
 }

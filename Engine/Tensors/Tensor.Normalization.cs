@@ -27,24 +27,56 @@ public sealed partial class Tensor
     /// Apply ReLU to the result in the same pass: the same values and gradients, bit for bit, as
     /// <c>BatchNorm2d(…).Relu()</c>, with two fewer passes over the activations forward and three backward.
     /// </param>
+    /// <param name="addend">
+    /// A tensor shaped as x added to the result before the ReLU, in the same pass (a residual block's shortcut): the
+    /// same values and gradients, bit for bit, as <c>(BatchNorm2d(…) + addend).Relu()</c>.
+    /// </param>
     /// <exception cref="ArgumentException">Shapes, devices or settings that do not fit together.</exception>
-    public static Tensor BatchNorm2d(Tensor x, Tensor weight, Tensor bias, Tensor? runningMean, Tensor? runningVar, bool training, float momentum = 0.1f, float eps = 1e-5f, bool relu = false)
+    public static Tensor BatchNorm2d(Tensor x, Tensor weight, Tensor bias, Tensor? runningMean, Tensor? runningVar, bool training, float momentum = 0.1f, float eps = 1e-5f, bool relu = false, Tensor? addend = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(weight);
         ArgumentNullException.ThrowIfNull(bias);
         CheckBatchNorm(x, weight, bias, runningMean, runningVar, training, momentum, eps);
+        if (addend is not null && (!Tensors.Shape.Equal(addend.Shape, x.Shape) || addend.Device != x.Device))
+        {
+            throw new ArgumentException($"batch_norm: addend {Tensors.Shape.Format(addend.Shape)} on {addend.Device} does not match input {Tensors.Shape.Format(x.Shape)} on {x.Device}");
+        }
+
+        if (addend is not null)
+        {
+            return BatchNormAdd(x, weight, bias, runningMean, runningVar, training, momentum, eps, relu, addend);
+        }
 
         int channels = x.Shape[1];
         var y = x.NewEmpty((int[])x.Shape.Clone());
         var mean = x.NewEmpty([channels]);
         var invStd = x.NewEmpty([channels]);
-        x.Device.Backend.BatchNorm2d(x, weight, bias, runningMean, runningVar, training, momentum, eps, y, mean, invStd, relu);
+        x.Device.Backend.BatchNorm2d(x, weight, bias, runningMean, runningVar, training, momentum, eps, y, mean, invStd, null, relu);
 
         // With ReLU, y > 0 exactly where the normalised value was, so y itself masks the recorded gradient.
         return Record(y, relu ? "batch_norm_relu" : "batch_norm", [x, weight, bias], g => GradMode.IsEnabled
             ? BatchNormGradRecorded(x, weight, relu ? g.WherePositive(y) : g, mean, invStd, training, eps)
             : BatchNormGradFused(x, weight, bias, g, mean, invStd, training, relu));
+    }
+
+    // Batch norm, an added tensor and (optionally) ReLU in one forward pass. Backward, ReLU's gradient is materialised
+    // (y > 0 exactly where the sum was), since the addend's gradient is that very tensor.
+    private static Tensor BatchNormAdd(Tensor x, Tensor weight, Tensor bias, Tensor? runningMean, Tensor? runningVar, bool training, float momentum, float eps, bool relu, Tensor addend)
+    {
+        int channels = x.Shape[1];
+        var y = x.NewEmpty((int[])x.Shape.Clone());
+        var mean = x.NewEmpty([channels]);
+        var invStd = x.NewEmpty([channels]);
+        x.Device.Backend.BatchNorm2d(x, weight, bias, runningMean, runningVar, training, momentum, eps, y, mean, invStd, addend, relu);
+        return Record(y, relu ? "batch_norm_add_relu" : "batch_norm_add", [x, weight, bias, addend], g =>
+        {
+            var passed = relu ? g.WherePositive(y) : g;
+            var norm = GradMode.IsEnabled
+                ? BatchNormGradRecorded(x, weight, passed, mean, invStd, training, eps)
+                : BatchNormGradFused(x, weight, bias, passed, mean, invStd, training, relu: false);
+            return [norm[0], norm[1], norm[2], addend.RequiresGrad ? passed : null];
+        });
     }
 
     // A plain backward pass (grad mode off): all three gradients from one backend primitive, two passes over the data.

@@ -45,13 +45,21 @@ public static unsafe class BatchNorm
     /// <param name="invStd">Receives 1/√(variance + eps) used, per channel.</param>
     /// <param name="y">The output, as long as x, not overlapping it.</param>
     /// <param name="relu">Whether y is max(·, 0) of the normalised value (batch norm followed by ReLU in one pass).</param>
+    /// <param name="addend">
+    /// When not empty (as long as x, not overlapping y), added to the normalised value before the ReLU: a residual
+    /// block's batch norm, shortcut addition and ReLU in one pass, with the roundings of three separate ops.
+    /// </param>
     public static void Forward(
         ReadOnlySpan<float> x, int n, int channels, int hw, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, bool training, float momentum, float eps,
-        Span<float> runningMean, Span<float> runningVar, Span<float> mean, Span<float> invStd, Span<float> y, bool relu = false)
+        Span<float> runningMean, Span<float> runningVar, Span<float> mean, Span<float> invStd, Span<float> y, bool relu = false, ReadOnlySpan<float> addend = default)
     {
         long count = CheckShape("batch_norm", x.Length, n, channels, hw);
         CheckChannels("batch_norm", channels, ("gamma", gamma.Length), ("beta", beta.Length), ("mean", mean.Length), ("invStd", invStd.Length));
         CheckOutput("batch_norm", "y", y, x);
+        if (!addend.IsEmpty)
+        {
+            CheckOutput("batch_norm", "y", y, addend);
+        }
         if (runningMean.IsEmpty != runningVar.IsEmpty || (!training && runningMean.IsEmpty))
         {
             throw new ArgumentException($"batch_norm: running mean has {runningMean.Length} and running variance {runningVar.Length} elements; give both (required in evaluation) or neither");
@@ -104,9 +112,18 @@ public static unsafe class BatchNorm
             scale[c] = gamma[c] * invStd[c];
         }
 
-        fixed (float* px = x, py = y, pm = mean, ps = scale, pb = beta)
+        fixed (float* px = x, py = y, pm = mean, ps = scale, pb = beta, pa = addend)
         {
-            var work = new PlaneWork(px, null, py, channels, hw, pm, ps, null, pb, null, relu ? Pass.NormalizeRelu : Pass.Normalize);
+            var pass = (addend.IsEmpty, relu) switch
+            {
+                (true, false) => Pass.Normalize,
+                (true, true) => Pass.NormalizeRelu,
+                (false, false) => Pass.NormalizeAdd,
+                (false, true) => Pass.NormalizeAddRelu,
+            };
+
+            // The addend travels in the gradient's place, which the forward passes do not use.
+            var work = new PlaneWork(px, addend.IsEmpty ? null : pa, py, channels, hw, pm, ps, null, pb, null, pass);
             KernelWorkers.RunRanges(work, n * channels, Parts(x.Length));
         }
     }
@@ -437,6 +454,12 @@ public static unsafe class BatchNorm
         /// <summary>y = max((x − mean)·scale + shift, 0).</summary>
         NormalizeRelu,
 
+        /// <summary>y = ((x − mean)·scale + shift) + a, a read where the gradient is in the backward passes.</summary>
+        NormalizeAdd,
+
+        /// <summary>y = max(((x − mean)·scale + shift) + a, 0).</summary>
+        NormalizeAddRelu,
+
         /// <summary>dx = scale·dy + slope·(x − mean) + shift.</summary>
         InputGradTraining,
 
@@ -516,6 +539,22 @@ public static unsafe class BatchNorm
                 for (; i < hw; i++)
                 {
                     output[i] = Math.Max(MathF.FusedMultiplyAdd(x[i] - k.Mean, k.Scale, k.Shift), 0f);
+                }
+
+                break;
+            case Pass.NormalizeAdd:
+            case Pass.NormalizeAddRelu:
+                bool cut = pass == Pass.NormalizeAddRelu;
+                for (; i <= hw - TOps.Count; i += TOps.Count)
+                {
+                    var sum = TOps.Add(TOps.Fma(TOps.Add(TOps.Load(x + i), minusMean), scale, shift), TOps.Load(dy + i));
+                    TOps.Store(cut ? TOps.Relu(sum) : sum, output + i);
+                }
+
+                for (; i < hw; i++)
+                {
+                    float sum = MathF.FusedMultiplyAdd(x[i] - k.Mean, k.Scale, k.Shift) + dy[i];
+                    output[i] = cut ? Math.Max(sum, 0f) : sum;
                 }
 
                 break;

@@ -163,6 +163,26 @@ public class BatchNormTests
     }
 
     [Test]
+    public void WithAnAddend_EveryWidth_GivesTheBitsOfBatchNormThenAnAdditionThenARelu([Values] bool relu)
+    {
+        var rng = new System.Random(relu ? 47 : 48);
+        AtEveryWidth(width =>
+        {
+            foreach (var (n, c, hw) in Shapes)
+            {
+                var d = Draw(rng, n, c, hw);
+                float[] addend = d.Dy;
+                float[] mean = new float[c], invStd = new float[c], y = new float[d.X.Length];
+                BatchNorm.Forward(d.X, n, c, hw, d.Gamma, d.Beta, true, 0.1f, 1e-5f, [], [], mean, invStd, y);
+                float[] expected = y.Select((v, i) => v + addend[i]).Select(v => relu ? Math.Max(v, 0f) : v).ToArray();
+                float[] fused = new float[d.X.Length];
+                BatchNorm.Forward(d.X, n, c, hw, d.Gamma, d.Beta, true, 0.1f, 1e-5f, [], [], mean, invStd, fused, relu, addend);
+                Assert.That(fused, Is.EqualTo(expected), $"width {width}, [{n}, {c}, {hw}]");
+            }
+        });
+    }
+
+    [Test]
     public void Statistics_OfValuesFarFromZero_KeepTheirPrecision()
     {
         // A mean 10⁵ times the spread: Σx² − (Σx)²/m in float would lose the variance entirely.

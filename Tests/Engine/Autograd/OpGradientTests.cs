@@ -176,6 +176,11 @@ public class OpGradientTests
             x => Tensor.Conv2d(x[0], x[1], x[2], (1, 1), (1, 1), relu: true),
             x => R.Relu(R.Conv2d(x[0], x[1], x[2], 1, 1, 1, 1)));
         yield return new(
+            "batch_norm_add_relu_train",
+            [In(Uniform, 3, 4, 3, 5), In(Positive, 4), In(Uniform, 4), In(Uniform, 3, 4, 3, 5)],
+            x => Tensor.BatchNorm2d(x[0], x[1], x[2], null, null, training: true, relu: true, addend: x[3]),
+            x => R.Relu(R.Add(R.BatchNormTrain(x[0], x[1], x[2], 1e-5), x[3])));
+        yield return new(
             "batch_norm_relu_train",
             [In(Uniform, 3, 4, 3, 5), In(Positive, 4), In(Uniform, 4)],
             x => Tensor.BatchNorm2d(x[0], x[1], x[2], null, null, training: true, relu: true),

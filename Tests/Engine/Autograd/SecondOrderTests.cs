@@ -74,6 +74,11 @@ public class SecondOrderTests
             x => Tensor.BatchNorm2d(x[0], x[1], x[2], null, null, training: true),
             x => R.BatchNormTrain(x[0], x[1], x[2], 1e-5));
         yield return new(
+            "batch_norm_add_relu_train_tanh",
+            [In(Uniform, 2, 3, 2, 5), In(Positive, 3), In(Uniform, 3), In(Uniform, 2, 3, 2, 5)],
+            x => Tensor.BatchNorm2d(x[0], x[1], x[2], null, null, training: true, relu: true, addend: x[3]).Tanh(),
+            x => R.Tanh(R.Relu(R.Add(R.BatchNormTrain(x[0], x[1], x[2], 1e-5), x[3]))));
+        yield return new(
             "batch_norm_relu_train_tanh",
             [In(Uniform, 2, 3, 2, 5), In(Positive, 3), In(Uniform, 3)],
             x => Tensor.BatchNorm2d(x[0], x[1], x[2], null, null, training: true, relu: true).Tanh(),

@@ -183,6 +183,38 @@ public class DeepModelTests
         Assert.That(fused.Stats, Is.EqualTo(plain.Stats).AsCollection, "running statistics");
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public void ResidualBlock_RunsItsLastBatchNormAdditionAndRelu_AsOneOp_WithTheBitsOfTheSeparateOps(bool downsample)
+    {
+        (float[] Y, float[] Grads) Run(bool fused)
+        {
+            var block = new ResidualBlock(4, downsample ? 6 : 4, downsample);
+            Initializer.Initialize(block, InitScheme.KaimingNormal, 9, BatchNormInit.Uniform);
+            var x = Tensor.FromArray(Enumerable.Range(0, 3 * 4 * 6 * 6).Select(i => MathF.Sin(i * 0.53f)).ToArray(), [3, 4, 6, 6]);
+            Tensor y;
+            if (fused)
+            {
+                y = block.Forward(x);
+            }
+            else
+            {
+                var residual = block.Bn2.Forward(block.Conv2.Forward(block.Bn1.Forward(block.Conv1.Forward(x)).Relu()));
+                y = (residual + (block.Shortcut is null ? x : block.Shortcut.Forward(x))).Relu();
+            }
+
+            var weights = Tensor.FromArray(Enumerable.Range(0, y.Size).Select(i => MathF.Cos(i * 0.29f)).ToArray(), y.Shape);
+            Gradients.Backward((y * weights).Sum());
+            return (y.ToArray(), block.Parameters().SelectMany(p => p.Grad!.ToArray()).ToArray());
+        }
+
+        var plain = Run(fused: false);
+        var fused = Run(fused: true);
+        Assert.That(plain.Y.Count(v => v == 0f), Is.GreaterThan(plain.Y.Length / 5), "the ReLU must cut values");
+        Assert.That(fused.Y, Is.EqualTo(plain.Y).AsCollection, "output");
+        Assert.That(fused.Grads, Is.EqualTo(plain.Grads).AsCollection, "parameter gradients");
+    }
+
     [Test]
     public void ResNet_StateDictKeys_FollowOpenLth()
     {
