@@ -67,9 +67,6 @@ public static class InstabilityReport
         ReportPlots.UseSansFont(plot);
         plot.ShowLegend(Edge.Right);
         plot.Axes.AutoScale();
-        string png = Path.Combine(directory, PlotStem + ".png"), svg = Path.Combine(directory, PlotStem + ".svg");
-        AtomicFile.WriteAllBytes(png, plot.GetImageBytes(ReportPlots.Width, ReportPlots.Height, ImageFormat.Png));
-        AtomicFile.WriteAllText(svg, ReportPlots.NumberClipPaths(plot.GetSvgXml(ReportPlots.Width, ReportPlots.Height)));
-        return [png, svg];
+        return ReportPlots.Save(plot, directory, PlotStem);
     }
 }

@@ -34,11 +34,7 @@ public static partial class ReportPlots
         Directory.CreateDirectory(directory);
         var figure = new Figure("overlap", "Overlap of tickets' masks: Jaccard index over chance (1 = chance)", "observed Jaccard / chance Jaccard", p => p.TestAccuracy, p => p.TestAccuracyStd);
         using var plot = Build(new ExperimentSummary(lines), figure);
-        string png = Path.Combine(directory, "overlap.png");
-        AtomicFile.WriteAllBytes(png, plot.GetImageBytes(Width, Height, ImageFormat.Png));
-        string svg = Path.Combine(directory, "overlap.svg");
-        AtomicFile.WriteAllText(svg, NumberClipPaths(plot.GetSvgXml(Width, Height)));
-        return [png, svg];
+        return Save(plot, directory, "overlap");
     }
 
     // A level's observed-over-chance ratio carried in a point's accuracy fields, so the plot of the other figures draws it.

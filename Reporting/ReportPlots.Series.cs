@@ -82,10 +82,6 @@ public static partial class ReportPlots
         }
 
         Directory.CreateDirectory(directory);
-        string png = Path.Combine(directory, stem + ".png");
-        AtomicFile.WriteAllBytes(png, plot.GetImageBytes(Width, Height, ImageFormat.Png));
-        string svg = Path.Combine(directory, stem + ".svg");
-        AtomicFile.WriteAllText(svg, NumberClipPaths(plot.GetSvgXml(Width, Height)));
-        return [png, svg];
+        return Save(plot, directory, stem);
     }
 }

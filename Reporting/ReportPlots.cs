@@ -71,16 +71,19 @@ public static partial class ReportPlots
         foreach (var figure in Figures)
         {
             using var plot = Build(summary, figure);
-            string png = Path.Combine(directory, figure.Stem + ".png");
-            AtomicFile.WriteAllBytes(png, plot.GetImageBytes(Width, Height, ImageFormat.Png));
-            written.Add(png);
-
-            string svg = Path.Combine(directory, figure.Stem + ".svg");
-            AtomicFile.WriteAllText(svg, NumberClipPaths(plot.GetSvgXml(Width, Height)));
-            written.Add(svg);
+            written.AddRange(Save(plot, directory, figure.Stem));
         }
 
         return written;
+    }
+
+    /// <summary>Writes <paramref name="plot"/> as <c>stem.png</c> and <c>stem.svg</c> into the directory (atomically); returns both paths.</summary>
+    internal static string[] Save(Plot plot, string directory, string stem)
+    {
+        string png = Path.Combine(directory, stem + ".png"), svg = Path.Combine(directory, stem + ".svg");
+        AtomicFile.WriteAllBytes(png, plot.GetImageBytes(Width, Height, ImageFormat.Png));
+        AtomicFile.WriteAllText(svg, NumberClipPaths(plot.GetSvgXml(Width, Height)));
+        return [png, svg];
     }
 
     /// <summary>The x tick label of a percentage: <c>100</c>, <c>51.3</c>, <c>7.0</c>, <c>0.45</c>.</summary>
