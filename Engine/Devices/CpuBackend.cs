@@ -464,6 +464,8 @@ internal sealed partial class CpuBackend : IBackend
         }
     }
 
+    public float KthSmallest(Tensor a, int k) => Selection.KthSmallest((ReadOnlySpan<float>)D(a), k);
+
     // Scalar on purpose: the loads are indexed, and the portable vector API has no gather (only ISA-specific ones).
     public void Gather(Tensor a, int[] index, Tensor result)
     {

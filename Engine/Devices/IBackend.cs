@@ -131,4 +131,10 @@ public interface IBackend
     /// <paramref name="weight"/> and <paramref name="bias"/> exactly as the forward pass computed it) was not positive.
     /// </summary>
     void BatchNorm2dBackward(Tensor x, Tensor dy, Tensor weight, Tensor bias, Tensor saveMean, Tensor saveInvStd, bool training, bool relu, Tensor? dx, Tensor dWeight, Tensor dBias);
+
+    /// <summary>
+    /// The <paramref name="k"/>-th smallest (0-based) of a's elements, a left as it is: the threshold of magnitude
+    /// pruning and of a top-k mask. A zero result is +0; a NaN element is an error naming its index.
+    /// </summary>
+    float KthSmallest(Tensor a, int k);
 }

@@ -126,6 +126,23 @@ public sealed partial class Tensor
     }
 
     /// <summary>
+    /// The <paramref name="k"/>-th smallest (0-based) of this tensor's elements, the tensor left as it is: the threshold
+    /// of magnitude pruning or of a top-k mask, computed by the device's selection primitive. Not recorded: a
+    /// threshold has no gradient.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="k"/> is outside [0, Size).</exception>
+    /// <exception cref="ArgumentException">An element is NaN (the message names its index).</exception>
+    public float KthSmallest(int k)
+    {
+        if (k < 0 || k >= Size)
+        {
+            throw new ArgumentOutOfRangeException(nameof(k), k, $"kth smallest: k = {k} is outside [0, {Size}) for a tensor of {Size} elements");
+        }
+
+        return Device.Backend.KthSmallest(this, k);
+    }
+
+    /// <summary>
     /// This tensor where <paramref name="condition"/> &gt; 0, else 0 (same shape). Differentiable in this
     /// tensor only: the condition acts as a constant mask.
     /// </summary>

@@ -43,33 +43,23 @@ public sealed partial class Tensor
             throw new ArgumentException($"batch_norm: addend {Tensors.Shape.Format(addend.Shape)} on {addend.Device} does not match input {Tensors.Shape.Format(x.Shape)} on {x.Device}");
         }
 
-        if (addend is not null)
-        {
-            return BatchNormAdd(x, weight, bias, runningMean, runningVar, training, momentum, eps, relu, addend);
-        }
-
-        int channels = x.Shape[1];
-        var y = x.NewEmpty((int[])x.Shape.Clone());
-        var mean = x.NewEmpty([channels]);
-        var invStd = x.NewEmpty([channels]);
-        x.Device.Backend.BatchNorm2d(x, weight, bias, runningMean, runningVar, training, momentum, eps, y, mean, invStd, null, relu);
-
-        // With ReLU, y > 0 exactly where the normalised value was, so y itself masks the recorded gradient.
-        return Record(y, relu ? "batch_norm_relu" : "batch_norm", [x, weight, bias], g => GradMode.IsEnabled
-            ? BatchNormGradRecorded(x, weight, relu ? g.WherePositive(y) : g, mean, invStd, training, eps)
-            : BatchNormGradFused(x, weight, bias, g, mean, invStd, training, relu));
-    }
-
-    // Batch norm, an added tensor and (optionally) ReLU in one forward pass. Backward, ReLU's gradient is materialised
-    // (y > 0 exactly where the sum was), since the addend's gradient is that very tensor.
-    private static Tensor BatchNormAdd(Tensor x, Tensor weight, Tensor bias, Tensor? runningMean, Tensor? runningVar, bool training, float momentum, float eps, bool relu, Tensor addend)
-    {
         int channels = x.Shape[1];
         var y = x.NewEmpty((int[])x.Shape.Clone());
         var mean = x.NewEmpty([channels]);
         var invStd = x.NewEmpty([channels]);
         x.Device.Backend.BatchNorm2d(x, weight, bias, runningMean, runningVar, training, momentum, eps, y, mean, invStd, addend, relu);
-        return Record(y, relu ? "batch_norm_add_relu" : "batch_norm_add", [x, weight, bias, addend], g =>
+        string name = (addend is null ? "batch_norm" : "batch_norm_add") + (relu ? "_relu" : string.Empty);
+        if (addend is null)
+        {
+            // With ReLU, y > 0 exactly where the normalised value was, so y itself masks the recorded gradient; the
+            // fused backward recomputes that mask from x instead of reading a masked copy of g.
+            return Record(y, name, [x, weight, bias], g => GradMode.IsEnabled
+                ? BatchNormGradRecorded(x, weight, relu ? g.WherePositive(y) : g, mean, invStd, training, eps)
+                : BatchNormGradFused(x, weight, bias, g, mean, invStd, training, relu));
+        }
+
+        // With an addend, ReLU's gradient is materialised (y > 0 exactly where the sum was): it is the addend's too.
+        return Record(y, name, [x, weight, bias, addend], g =>
         {
             var passed = relu ? g.WherePositive(y) : g;
             var norm = GradMode.IsEnabled

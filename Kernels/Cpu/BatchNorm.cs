@@ -270,7 +270,7 @@ public static unsafe class BatchNorm
                 // Sums of x − pivot rather than x: with a pivot taken from the channel, Σd² − (Σd)²/m does not
                 // cancel away the variance when the mean is large against the spread.
                 float pivot = hw == 0 || n == 0 ? 0f : x[(nint)c * hw];
-                var (s1, s2) = ChannelSums(x, null, n, channels, hw, c, pivot, default);
+                var (s1, s2) = ChannelSums(x, null, n, channels, hw, c, pivot, null);
                 double m = (double)n * hw;
                 double d = s1 / m;
                 mean[c] = pivot + d;
@@ -289,38 +289,38 @@ public static unsafe class BatchNorm
         {
             for (int c = start; c < end; c++)
             {
-                var relu = scale is null ? default : new ReluMask(scale[c], beta[c]);
+                ReluMask? relu = scale is null ? null : new ReluMask(scale[c], beta[c]);
                 (sumDy[c], sumDyXc[c]) = ChannelSums(x, dy, n, channels, hw, c, mean[c], relu);
             }
         }
     }
 
-    /// <summary>The forward pass's scale and shift of one channel, for recomputing where its ReLU passed gradient; Active when given.</summary>
-    private readonly record struct ReluMask(float Scale, float Beta)
-    {
-        public bool Active { get; } = true;
-    }
+    /// <summary>The forward pass's scale and shift of one channel, for recomputing where its ReLU passed gradient.</summary>
+    private readonly record struct ReluMask(float Scale, float Beta);
 
     /// <summary>
     /// Without dy: (Σ (x − center), Σ (x − center)²) over channel c. With dy: (Σ dy, Σ dy·(x − center)), dy masked
-    /// by <paramref name="relu"/> when it is active.
+    /// by <paramref name="relu"/> when it is given.
     /// </summary>
-    private static (double First, double Second) ChannelSums(float* x, float* dy, int n, int channels, int hw, int c, float center, ReluMask relu) =>
-        (Elementwise.Width(hw), dy is null ? 0 : relu.Active ? 2 : 1) switch
+    private static (double First, double Second) ChannelSums(float* x, float* dy, int n, int channels, int hw, int c, float center, ReluMask? relu)
+    {
+        var mask = relu ?? default;
+        return (Elementwise.Width(hw), dy is null ? 0 : relu is null ? 1 : 2) switch
         {
-            (16, 0) => ChannelSums<Vector512<float>, Ops512, VarianceSums>(x, dy, n, channels, hw, c, center, relu),
-            (16, 1) => ChannelSums<Vector512<float>, Ops512, GradientSums>(x, dy, n, channels, hw, c, center, relu),
-            (16, _) => ChannelSums<Vector512<float>, Ops512, MaskedGradientSums>(x, dy, n, channels, hw, c, center, relu),
-            (8, 0) => ChannelSums<Vector256<float>, Ops256, VarianceSums>(x, dy, n, channels, hw, c, center, relu),
-            (8, 1) => ChannelSums<Vector256<float>, Ops256, GradientSums>(x, dy, n, channels, hw, c, center, relu),
-            (8, _) => ChannelSums<Vector256<float>, Ops256, MaskedGradientSums>(x, dy, n, channels, hw, c, center, relu),
-            (4, 0) => ChannelSums<Vector128<float>, Ops128, VarianceSums>(x, dy, n, channels, hw, c, center, relu),
-            (4, 1) => ChannelSums<Vector128<float>, Ops128, GradientSums>(x, dy, n, channels, hw, c, center, relu),
-            (4, _) => ChannelSums<Vector128<float>, Ops128, MaskedGradientSums>(x, dy, n, channels, hw, c, center, relu),
-            (_, 0) => ChannelSums<float, OpsScalar, VarianceSums>(x, dy, n, channels, hw, c, center, relu),
-            (_, 1) => ChannelSums<float, OpsScalar, GradientSums>(x, dy, n, channels, hw, c, center, relu),
-            (_, _) => ChannelSums<float, OpsScalar, MaskedGradientSums>(x, dy, n, channels, hw, c, center, relu),
+            (16, 0) => ChannelSums<Vector512<float>, Ops512, VarianceSums>(x, dy, n, channels, hw, c, center, mask),
+            (16, 1) => ChannelSums<Vector512<float>, Ops512, GradientSums>(x, dy, n, channels, hw, c, center, mask),
+            (16, _) => ChannelSums<Vector512<float>, Ops512, MaskedGradientSums>(x, dy, n, channels, hw, c, center, mask),
+            (8, 0) => ChannelSums<Vector256<float>, Ops256, VarianceSums>(x, dy, n, channels, hw, c, center, mask),
+            (8, 1) => ChannelSums<Vector256<float>, Ops256, GradientSums>(x, dy, n, channels, hw, c, center, mask),
+            (8, _) => ChannelSums<Vector256<float>, Ops256, MaskedGradientSums>(x, dy, n, channels, hw, c, center, mask),
+            (4, 0) => ChannelSums<Vector128<float>, Ops128, VarianceSums>(x, dy, n, channels, hw, c, center, mask),
+            (4, 1) => ChannelSums<Vector128<float>, Ops128, GradientSums>(x, dy, n, channels, hw, c, center, mask),
+            (4, _) => ChannelSums<Vector128<float>, Ops128, MaskedGradientSums>(x, dy, n, channels, hw, c, center, mask),
+            (_, 0) => ChannelSums<float, OpsScalar, VarianceSums>(x, dy, n, channels, hw, c, center, mask),
+            (_, 1) => ChannelSums<float, OpsScalar, GradientSums>(x, dy, n, channels, hw, c, center, mask),
+            (_, _) => ChannelSums<float, OpsScalar, MaskedGradientSums>(x, dy, n, channels, hw, c, center, mask),
         };
+    }
 
     // The lanes keep summing across planes until a chunk's worth of values is in them (small planes would otherwise
     // pay two horizontal sums each), then go into the double totals; where that happens depends on the shape alone.

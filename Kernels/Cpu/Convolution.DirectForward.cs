@@ -19,9 +19,6 @@ namespace SparseNet.Kernels.Cpu;
 /// </remarks>
 public static unsafe partial class Convolution
 {
-    /// <summary>Set by tests and benchmarks to compare with the packed path; never set otherwise.</summary>
-    internal static bool DirectForwardDisabled { get; set; }
-
     /// <summary>
     /// Whether the forward product of <paramref name="s"/> reads the image in place at SIMD width
     /// <paramref name="width"/>: stride 1, output rows a whole number of vectors, and the AVX-512 tile, or the AVX2
@@ -30,7 +27,7 @@ public static unsafe partial class Convolution
     /// to 41 KiB (ResNet's 32×16×16) but lost to them by 10–20 % on the 300 KiB of a 64×32×32 image.)
     /// </summary>
     internal static bool DirectForwardApplies(ConvShape s, int width) =>
-        !DirectForwardDisabled && s.SH == 1 && s.SW == 1 && s.Positions >= NR
+        s.SH == 1 && s.SW == 1 && s.Positions >= NR
         && (width == 16 || (width == 8 && (long)s.C * (s.H + (2 * s.PH)) * (s.W + (2 * s.PW)) <= 16384))
         && (s.OW % width == 0 || (width == 16 && s.OW % 8 == 0 && s.Positions % 16 == 0));
 

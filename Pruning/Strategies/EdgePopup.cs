@@ -32,7 +32,6 @@ public sealed class EdgePopup : Optimizer
 
     private readonly List<Layer> _layers = [];
     private readonly Optimizer _scoreOptimizer;
-    private readonly float[] _scratch;
 
     /// <summary>
     /// Freezes the current prunable weights of <paramref name="model"/> (see <see cref="PrunableLayers"/>), draws a
@@ -53,7 +52,6 @@ public sealed class EdgePopup : Optimizer
 
         Density = density;
         var rng = new Philox(seed, ScoreStream);
-        int largest = 0;
         foreach (var (name, weight) in PrunableLayers.Find(model))
         {
             var (fanIn, _) = Initializer.Fans(weight.Shape);
@@ -73,8 +71,8 @@ public sealed class EdgePopup : Optimizer
                 new Parameter(Tensor.FromArray(scores, weight.Shape)),
                 Tensor.Zeros(weight.Shape),
                 new float[weight.Size],
+                Tensor.Zeros(weight.Size),
                 k));
-            largest = Math.Max(largest, weight.Size);
         }
 
         if (_layers.Count == 0)
@@ -82,7 +80,6 @@ public sealed class EdgePopup : Optimizer
             throw new ArgumentException("supermask: the model has no Linear or Conv2d weight to mask");
         }
 
-        _scratch = new float[largest];
         _scoreOptimizer = scoreOptimizer(_layers.Select(l => l.Scores).ToList());
 
         // Until a schedule sets it, a step moves the scores at the score optimizer's own rate.
@@ -182,10 +179,10 @@ public sealed class EdgePopup : Optimizer
     {
         foreach (var layer in _layers)
         {
-            TopKMask.Keep(layer.Scores.Value.Span, layer.Kept, layer.Mask, _scratch);
+            TopKMask.Keep(layer.Scores.Value.Span, layer.Kept, layer.Mask, layer.Magnitudes);
             TensorPrimitives.Multiply(layer.Frozen.Span, layer.Mask, layer.Weight.Value.Span);
         }
     }
 
-    private sealed record Layer(string Name, Parameter Weight, Tensor Frozen, Parameter Scores, Tensor ScoreGrad, float[] Mask, int Kept);
+    private sealed record Layer(string Name, Parameter Weight, Tensor Frozen, Parameter Scores, Tensor ScoreGrad, float[] Mask, Tensor Magnitudes, int Kept);
 }

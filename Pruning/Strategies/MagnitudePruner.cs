@@ -1,4 +1,4 @@
-using SparseNet.Kernels.Cpu;
+using SparseNet.Engine.Tensors;
 using SparseNet.Pruning.Masks;
 
 namespace SparseNet.Pruning.Strategies;
@@ -89,7 +89,7 @@ public static class MagnitudePruner
             }
         }
 
-        float threshold = Selection.KthSmallest(alive, count - 1);
+        float threshold = Tensor.FromArray(alive, alive.Length).KthSmallest(count - 1);
 
         // Everything strictly below the threshold goes; then survivors equal to it, in order, until count.
         int pruned = 0;

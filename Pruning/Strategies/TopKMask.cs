@@ -1,4 +1,4 @@
-using SparseNet.Kernels.Cpu;
+using SparseNet.Engine.Tensors;
 
 namespace SparseNet.Pruning.Strategies;
 
@@ -22,15 +22,17 @@ public static class TopKMask
 
     /// <summary>
     /// Writes into <paramref name="mask"/> 1 at the <paramref name="k"/> entries of largest |<paramref name="scores"/>| and 0
-    /// elsewhere; <paramref name="scratch"/> (at least as long as the scores) is overwritten.
+    /// elsewhere; <paramref name="magnitudes"/> (a CPU tensor of as many elements as there are scores) is overwritten
+    /// with |scores| and gives the threshold through the engine's selection primitive.
     /// </summary>
     /// <exception cref="ArgumentException">A score is NaN, lengths differ, or k is outside [0, n].</exception>
-    public static void Keep(ReadOnlySpan<float> scores, int k, Span<float> mask, Span<float> scratch)
+    public static void Keep(ReadOnlySpan<float> scores, int k, Span<float> mask, Tensor magnitudes)
     {
+        ArgumentNullException.ThrowIfNull(magnitudes);
         int n = scores.Length;
-        if (mask.Length != n || scratch.Length < n)
+        if (mask.Length != n || magnitudes.Size != n)
         {
-            throw new ArgumentException($"supermask: {n} scores, {mask.Length} mask entries and {scratch.Length} scratch entries; the mask must match the scores and the scratch hold them");
+            throw new ArgumentException($"supermask: {n} scores, {mask.Length} mask entries and {magnitudes.Size} magnitudes; the mask and the magnitudes must match the scores");
         }
 
         if (k < 0 || k > n)
@@ -44,7 +46,7 @@ public static class TopKMask
             return;
         }
 
-        var magnitudes = scratch[..n];
+        var values = magnitudes.Span;
         for (int i = 0; i < n; i++)
         {
             float s = scores[i];
@@ -53,16 +55,16 @@ public static class TopKMask
                 throw new ArgumentException($"supermask: score at index {i} is NaN");
             }
 
-            magnitudes[i] = MathF.Abs(s);
+            values[i] = MathF.Abs(s);
         }
 
         // The smallest kept magnitude: the (n − k)-th smallest (0-based). Everything above it is kept, then
         // entries equal to it in index order until k are kept.
-        float threshold = Selection.KthSmallest(magnitudes, n - k);
+        float threshold = magnitudes.KthSmallest(n - k);
         int kept = 0;
         for (int i = 0; i < n; i++)
         {
-            if (MathF.Abs(scores[i]) > threshold)
+            if (values[i] > threshold)
             {
                 mask[i] = 1f;
                 kept++;
@@ -71,7 +73,7 @@ public static class TopKMask
 
         for (int i = 0; i < n && kept < k; i++)
         {
-            if (MathF.Abs(scores[i]) == threshold)
+            if (values[i] == threshold)
             {
                 mask[i] = 1f;
                 kept++;
@@ -79,11 +81,11 @@ public static class TopKMask
         }
     }
 
-    /// <summary>A new mask keeping the <paramref name="k"/> entries of largest |<paramref name="scores"/>| (see <see cref="Keep(ReadOnlySpan{float}, int, Span{float}, Span{float})"/>).</summary>
+    /// <summary>A new mask keeping the <paramref name="k"/> entries of largest |<paramref name="scores"/>| (see <see cref="Keep(ReadOnlySpan{float}, int, Span{float}, Tensor)"/>).</summary>
     public static float[] Keep(ReadOnlySpan<float> scores, int k)
     {
         var mask = new float[scores.Length];
-        Keep(scores, k, mask, new float[scores.Length]);
+        Keep(scores, k, mask, Tensor.Zeros(scores.Length));
         return mask;
     }
 }

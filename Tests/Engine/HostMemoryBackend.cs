@@ -92,6 +92,8 @@ public sealed class HostMemoryBackend : IBackend
     public void BatchNorm2d(Tensor x, Tensor weight, Tensor bias, Tensor? runningMean, Tensor? runningVar, bool training, float momentum, float eps, Tensor result, Tensor saveMean, Tensor saveInvStd, Tensor? addend, bool relu) =>
         Count().BatchNorm2d(x, weight, bias, runningMean, runningVar, training, momentum, eps, result, saveMean, saveInvStd, addend, relu);
 
+    public float KthSmallest(Tensor a, int k) => Count().KthSmallest(a, k);
+
     public void BatchNorm2dBackward(Tensor x, Tensor dy, Tensor weight, Tensor bias, Tensor saveMean, Tensor saveInvStd, bool training, bool relu, Tensor? dx, Tensor dWeight, Tensor dBias) =>
         Count().BatchNorm2dBackward(x, dy, weight, bias, saveMean, saveInvStd, training, relu, dx, dWeight, dBias);
 
