@@ -61,10 +61,11 @@ internal sealed class TransferOptions
             throw new Engine.SettingsException(string.Create(CultureInfo.InvariantCulture, $"--transfer-from '{transfer.From}': its tickets rewind to iteration {source.RewindIteration}; train starts at iteration 0, so transfer them with `lottery --rewind-iteration {source.RewindIteration} --transfer-from`"));
         }
 
-        source.CheckTarget(recipe.Model, recipe.Init.ToString(), 0, string.Join(",", source.Exclude), outDir);
+        // train takes the source's unpruned layers, and its rewind iteration is 0 (checked above).
+        source.CheckTarget(recipe.Model, recipe.Init.ToString(), rewindIteration: null, exclude: null, outDir);
         var layers = PrunableLayers.Find(model, source.Exclude);
         var ticket = source.Ticket(transfer.Replicate, transfer.Level, model, layers, outDir);
-        var mask = transfer.Random ? RandomMasks.SameDensity(ticket.Mask, seed) : ticket.Mask;
+        var mask = transfer.Random ? TransferSource.RandomMask(ticket, seed, transfer.Level) : ticket.Mask;
         model.LoadStateDict(ticket.Start.ToDictionary(kv => kv.Key, kv => Tensor.FromArray(kv.Value.Data, kv.Value.Shape), StringComparer.Ordinal));
         mask.Apply(model);
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text.Json;
 using SparseNet.Engine;
 using SparseNet.Engine.Data;
@@ -146,8 +145,7 @@ public static class GradientFlowAnalysis
             return recorded.Sha256;
         }
 
-        using var stream = File.OpenRead(full);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
+        return UnitFile.Of(unitDir, name).Sha256;
     }
 
     // The masks a unit trained under, one per tensor the file names, each checked against the model's parameter.

@@ -155,7 +155,7 @@ internal sealed class TransferExperiment
             var ticket = Source.Ticket(replicate, level, model, layers, _runDirectory);
             string levelDir = Path.Combine(dir, string.Create(CultureInfo.InvariantCulture, $"level_{level:D2}"));
             context.RunUnit(Path.Combine(levelDir, Source.TicketBranch), Source.TicketBranch, replicate, level, seed, ticket.Start, ticket.Mask, counter, saveAt: null, cancellation, dataSeed: dataSeed, startIteration: _config.RewindIteration);
-            var random = RandomMasks.SameDensity(ticket.Mask, LotteryExperiment.DeriveSeed(seed, 4000 + (ulong)level));
+            var random = TransferSource.RandomMask(ticket, seed, level);
             context.RunUnit(Path.Combine(levelDir, Source.RandomBranch), Source.RandomBranch, replicate, level, seed, ticket.Start, random, counter, saveAt: null, cancellation, dataSeed: dataSeed, startIteration: _config.RewindIteration);
         }
     }

@@ -6,6 +6,7 @@ using SparseNet.Engine;
 using SparseNet.Engine.IO;
 using SparseNet.Engine.Nn;
 using SparseNet.Pruning.Masks;
+using SparseNet.Pruning.Strategies;
 
 namespace SparseNet.Pruning.Experiments;
 
@@ -105,10 +106,10 @@ public sealed class TransferSource
     /// </summary>
     /// <param name="model">The target's model.</param>
     /// <param name="init">The target's initialisation scheme (as <see cref="InitScheme"/> prints).</param>
-    /// <param name="rewindIteration">The iteration the target's levels rewind to.</param>
-    /// <param name="exclude">The layers the target never prunes, comma-separated.</param>
+    /// <param name="rewindIteration">The iteration the target's levels rewind to; null when the target takes the source's.</param>
+    /// <param name="exclude">The layers the target never prunes, comma-separated; null when the target takes the source's.</param>
     /// <param name="target">The target run's directory (or output), for the message.</param>
-    public void CheckTarget(string model, string init, int rewindIteration, string exclude, string target)
+    public void CheckTarget(string model, string init, int? rewindIteration, string? exclude, string target)
     {
         void Same(string what, string mine, string theirs)
         {
@@ -120,8 +121,26 @@ public sealed class TransferSource
 
         Same("model", Model, model);
         Same("init", Init, init);
-        Same("rewind iteration", RewindIteration.ToString(CultureInfo.InvariantCulture), rewindIteration.ToString(CultureInfo.InvariantCulture));
-        Same("set of unpruned layers (--exclude)", Setting("exclude") is { Length: > 0 } e ? e : "(none)", exclude is { Length: > 0 } ? exclude : "(none)");
+        if (rewindIteration is { } rewind)
+        {
+            Same("rewind iteration", RewindIteration.ToString(CultureInfo.InvariantCulture), rewind.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (exclude is not null)
+        {
+            Same("set of unpruned layers (--exclude)", Setting("exclude") is { Length: > 0 } e ? e : "(none)", exclude.Length > 0 ? exclude : "(none)");
+        }
+    }
+
+    /// <summary>
+    /// The random mask of <paramref name="ticket"/>'s per-layer densities a transfer trains beside it at
+    /// <paramref name="level"/>, drawn from <paramref name="seed"/> (the replicate's seed): the same mask whether
+    /// `lottery --transfer-from` or `train --transfer-from … --transfer-random` draws it.
+    /// </summary>
+    public static MaskSet RandomMask(TransferTicket ticket, ulong seed, int level)
+    {
+        ArgumentNullException.ThrowIfNull(ticket);
+        return RandomMasks.SameDensity(ticket.Mask, LotteryExperiment.DeriveSeed(seed, 4000 + (ulong)level));
     }
 
     /// <summary>The pruned levels replicate <paramref name="replicate"/> of the source has finished, in order.</summary>

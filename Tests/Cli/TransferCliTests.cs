@@ -71,12 +71,17 @@ public class TransferCliTests
         var randomTrained = SparseNet.Engine.IO.SafeTensors.Read(Path.Combine(random, "final.safetensors")).Tensors;
         foreach (var (name, m) in mask)
         {
-            // Pruned weights stay exactly zero: the ticket's own where its mask is 0; as many in the random mask.
+            // Pruned weights stay exactly zero: the ticket's own where its mask is 0; as many in the random mask,
+            // which keeps weights the ticket pruned.
             Assert.That(Enumerable.Range(0, m.Data.Length).Where(i => m.Data[i] == 0).All(i => trained[name].Data[i] == 0f), Is.True, name);
             Assert.That(randomTrained[name].Data.Count(v => v != 0f), Is.LessThanOrEqualTo(m.Data.Count(v => v != 0f)), name);
+            Assert.That(Enumerable.Range(0, m.Data.Length).Any(i => m.Data[i] == 0 && randomTrained[name].Data[i] != 0f), Is.True, $"{name}: the random mask is not the ticket's");
         }
 
-        Assert.That(File.ReadAllText(Path.Combine(ticket, "transfer.json")), Does.Contain("\"mask\": \"ticket\"").And.Contain("theta0_sha256"));
+        // θ₀ is the source replicate's: the hash recorded is that of its dense level's initial weights.
+        string theta0 = Path.Combine(_source, "replicate_1", "level_00", "lottery", "init.safetensors");
+        string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(theta0)));
+        Assert.That(File.ReadAllText(Path.Combine(ticket, "transfer.json")), Does.Contain("\"mask\": \"ticket\"").And.Contain($"\"theta0_sha256\": \"{sha}\""));
         Assert.That(File.ReadAllText(Path.Combine(random, "transfer.json")), Does.Contain("random, same per-layer densities"));
 
         var (missing, _, missingErr) = CliTests.Run("train", "--data", Path.Combine(_dir, "other"), "--transfer-from", _source, "--out", Path.Combine(_dir, "x"));

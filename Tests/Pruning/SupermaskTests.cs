@@ -105,7 +105,7 @@ public class SupermaskTests
             foreach (var (name, weight) in PrunableLayers.Find(model))
             {
                 int expected = (int)Math.Round(density * weight.Size, MidpointRounding.AwayFromZero);
-                Assert.That(MaskSet.Kept(mask[name]), Is.EqualTo(Math.Max(expected, 0)), $"{name} at density {density}");
+                Assert.That(MaskSet.Kept(mask[name]), Is.EqualTo(expected), $"{name} at density {density}");
                 var w = before[name];
                 var m = mask[name];
                 var actual = weight.Value.ToArray();
