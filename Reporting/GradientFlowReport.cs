@@ -71,8 +71,8 @@ public static class GradientFlowReport
                 }).ToList(),
                 MarkerShape.FilledCircle)).ToList();
         var written = new List<string>();
-        written.AddRange(ReportPlots.WriteSeries(directory, "gradient_flow_cosine", "Gradient kept by the mask at the start of training", "cos(g, m⊙g)", Series(u => u.Average(x => x.Measure.Cosine), u => Std(u.Select(x => x.Measure.Cosine)))));
-        written.AddRange(ReportPlots.WriteSeries(directory, "gradient_flow_progress", $"One SGD step (η = {results.Settings.Step.ToString("R", CultureInfo.InvariantCulture)}): sparse over dense loss decrease", "Measured progress ratio", Series(u => u.Average(x => x.Measure.MeasuredProgressRatio), u => Std(u.Select(x => x.Measure.MeasuredProgressRatio)))));
+        written.AddRange(ReportPlots.WriteSeries(directory, "gradient_flow_cosine", "Gradient kept by the mask at the start of training", "cos(g, m⊙g)", Series(u => u.Average(x => x.Measure.Cosine), u => SampleStatistics.MeanStd(u.Select(x => x.Measure.Cosine)).Std)));
+        written.AddRange(ReportPlots.WriteSeries(directory, "gradient_flow_progress", $"One SGD step (η = {results.Settings.Step.ToString("R", CultureInfo.InvariantCulture)}): sparse over dense loss decrease", "Measured progress ratio", Series(u => u.Average(x => x.Measure.MeasuredProgressRatio), u => SampleStatistics.MeanStd(u.Select(x => x.Measure.MeasuredProgressRatio)).Std)));
         return written;
     }
 
@@ -90,18 +90,6 @@ public static class GradientFlowReport
             .ThenBy(r => order.IndexOf(r.Branch))
             .ThenBy(r => r.Level)
             .ToList();
-    }
-
-    internal static double Std(IEnumerable<double> values)
-    {
-        var v = values.ToList();
-        if (v.Count < 2)
-        {
-            return 0;
-        }
-
-        double mean = v.Average();
-        return Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Count - 1));
     }
 
     internal static string Number(double value, string format) =>

@@ -36,7 +36,7 @@ public static class SupermaskReport
         {
             string MeanStd(IReadOnlyList<double> values)
             {
-                var (mean, std) = SupermaskSummary.MeanStd(values);
+                var (mean, std) = SampleStatistics.MeanStd(values);
                 return double.IsNaN(mean) ? "–" : string.Create(CultureInfo.InvariantCulture, $"{100 * mean:F2} ± {100 * std:F2}%");
             }
 
@@ -77,7 +77,7 @@ public static class SupermaskReport
         line.LineWidth = 2;
         line.MarkerSize = 4;
         line.LegendText = "learned supermask (edge-popup)";
-        var (random, _) = SupermaskSummary.MeanStd(summary.RandomMaskAccuracies);
+        var (random, _) = SampleStatistics.MeanStd(summary.RandomMaskAccuracies);
         if (!double.IsNaN(random))
         {
             var level = plot.Add.HorizontalLine(100 * random);

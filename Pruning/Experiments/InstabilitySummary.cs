@@ -49,8 +49,7 @@ public sealed record InstabilitySummary(IReadOnlyList<InstabilityRow> Rows)
         {
             var list = g.ToList();
             var barriers = list.Select(p => p.ErrorBarrier).ToList();
-            double mean = barriers.Average();
-            double std = barriers.Count < 2 ? 0 : Math.Sqrt(barriers.Sum(b => (b - mean) * (b - mean)) / (barriers.Count - 1));
+            var (mean, std) = SampleStatistics.MeanStd(barriers);
             var alphas = list[0].Points.Select(p => p.Alpha).ToList();
             var errors = alphas.Select((_, i) => list.Average(p => p.Points[i].TestError)).ToList();
             double endpoint = list.Average(p => (p.Points[0].TestError + p.Points[^1].TestError) / 2);

@@ -212,19 +212,12 @@ public sealed class LotteryExperiment
     private static LevelPoint Point(IGrouping<int, UnitResult> level)
     {
         var u = level.ToList();
-        var (acc, accStd) = MeanStd(u.Select(x => x.TestAccuracy));
-        var (es, esStd) = MeanStd(u.Select(x => (double)x.EarlyStopIteration));
-        var (esAcc, esAccStd) = MeanStd(u.Select(x => x.EarlyStopTestAccuracy));
+        var (acc, accStd) = SampleStatistics.MeanStd(u.Select(x => x.TestAccuracy));
+        var (es, esStd) = SampleStatistics.MeanStd(u.Select(x => (double)x.EarlyStopIteration));
+        var (esAcc, esAccStd) = SampleStatistics.MeanStd(u.Select(x => x.EarlyStopTestAccuracy));
         return new LevelPoint(level.Key, u.Average(x => x.WeightsRemaining), acc, accStd, es, esStd, esAcc, esAccStd, u.Count, u.Count(x => x.Outcome == UnitResult.Diverged), u.Count(x => x.Outcome == UnitResult.AtChance));
     }
 
-    private static (double Mean, double Std) MeanStd(IEnumerable<double> values)
-    {
-        var v = values.ToList();
-        double mean = v.Average();
-        double std = v.Count < 2 ? 0 : Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Count - 1));
-        return (mean, std);
-    }
 
     private void RunReplicate(int replicate, UnitCounter counter, CancellationToken cancellation)
     {

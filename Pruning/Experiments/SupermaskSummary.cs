@@ -58,19 +58,6 @@ public sealed record SupermaskSummary(string Model, string Data, double Density,
         return new SupermaskSummary(model, data, density, weights, rows, curve);
     }
 
-    /// <summary>Mean and sample standard deviation (0 for fewer than two values; NaN mean for none).</summary>
-    public static (double Mean, double Std) MeanStd(IReadOnlyList<double> values)
-    {
-        ArgumentNullException.ThrowIfNull(values);
-        if (values.Count == 0)
-        {
-            return (double.NaN, double.NaN);
-        }
-
-        double mean = values.Average();
-        return (mean, values.Count < 2 ? 0 : Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)));
-    }
-
     /// <summary>The summary as indented JSON with fixed key order.</summary>
     public string ToJson()
     {
@@ -84,8 +71,8 @@ public sealed record SupermaskSummary(string Model, string Data, double Density,
             w.WriteString("data", Data);
             JsonNumbers.Write(w, "density", Density);
             w.WriteString("weights", Weights);
-            var (sm, ss) = MeanStd(SupermaskAccuracies);
-            var (rm, rs) = MeanStd(RandomMaskAccuracies);
+            var (sm, ss) = SampleStatistics.MeanStd(SupermaskAccuracies);
+            var (rm, rs) = SampleStatistics.MeanStd(RandomMaskAccuracies);
             JsonNumbers.Write(w, "supermask_test_accuracy_mean", sm);
             JsonNumbers.Write(w, "supermask_test_accuracy_std", ss);
             JsonNumbers.Write(w, "random_mask_test_accuracy_mean", rm);

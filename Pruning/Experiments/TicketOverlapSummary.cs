@@ -86,8 +86,7 @@ public sealed record TicketOverlapSummary(string Description, IReadOnlyList<Tick
         {
             var layer = level.Pairs.Select(p => p.Layers[i]).ToList();
             var jaccard = layer.Select(l => l.Jaccard).ToList();
-            double mean = jaccard.Average();
-            double std = jaccard.Count < 2 ? 0 : Math.Sqrt(jaccard.Sum(x => (x - mean) * (x - mean)) / (jaccard.Count - 1));
+            var (mean, std) = SampleStatistics.MeanStd(jaccard);
             rows.Add(new OverlapRow(
                 first[i].Name,
                 first[i].Size,
