@@ -44,6 +44,7 @@ internal static class ReportCommand
         IReadOnlyList<UnitResult> results;
         ExperimentSummary summary, shown;
         IReadOnlyList<string> files;
+        AnalysisSections sections;
         TicketOverlapSummary? overlap;
 
         // Under the run directory's lock (held only while summaries are written), so the last writer has seen
@@ -56,8 +57,9 @@ internal static class ReportCommand
             // Sanity checks get a table of their own; the plots and the main table show the methods themselves.
             shown = summary.Where(name => !SanityTable.IsSanityBranch(name));
             AtomicFile.WriteAllText(Path.Combine(runDirectory, "summary.json"), summary.ToJson());
-            files = [.. ReportPlots.Write(shown, runDirectory), .. AnalysisSections.WritePlots(results, runDirectory)];
-            overlap = TicketOverlap.WithinRun(runDirectory);
+            sections = AnalysisSections.Read(results, runDirectory);
+            files = [.. ReportPlots.Write(shown, runDirectory), .. sections.WritePlots()];
+            overlap = TicketOverlap.WithinRun(runDirectory, results);
             if (overlap is not null)
             {
                 AtomicFile.WriteAllText(Path.Combine(runDirectory, TicketOverlap.FileName), overlap.ToJson());
@@ -79,7 +81,7 @@ internal static class ReportCommand
             CliRunner.Say(sanity);
         }
 
-        AnalysisSections.Print(results, runDirectory, afterBlankLine: sanity.Length == 0);
+        sections.Print(afterBlankLine: sanity.Length == 0);
         if (overlap is not null)
         {
             CliRunner.Say(OverlapTable.Format(overlap));
@@ -97,17 +99,19 @@ internal static class ReportCommand
         IReadOnlyList<UnitResult> results;
         InstabilitySummary summary;
         IReadOnlyList<string> files;
+        AnalysisSections sections;
         using (DirectoryLock.Acquire(runDirectory, "sparsenet report", TimeSpan.FromSeconds(120), CliRunner.Interrupt))
         {
             results = LotteryExperiment.Results(runDirectory);
             summary = InstabilitySummary.Read(runDirectory);
             AtomicFile.WriteAllText(Path.Combine(runDirectory, "summary.json"), summary.ToJson());
-            files = [.. InstabilityReport.WritePlot(summary, runDirectory), .. AnalysisSections.WritePlots(results, runDirectory)];
+            sections = AnalysisSections.Read(results, runDirectory);
+            files = [.. InstabilityReport.WritePlot(summary, runDirectory), .. sections.WritePlots()];
         }
 
         SayBusy(runDirectory);
         CliRunner.Say(InstabilityReport.Format(summary));
-        AnalysisSections.Print(results, runDirectory, afterBlankLine: false);
+        sections.Print(afterBlankLine: false);
         SayTimes(runDirectory);
         CliRunner.Say($"summary: {Path.Combine(runDirectory, "summary.json")}");
         CliRunner.Say($"plots: {string.Join(", ", files)}");

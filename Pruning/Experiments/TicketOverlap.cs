@@ -22,9 +22,15 @@ public static class TicketOverlap
     /// Compares the tickets of every pair of replicates of <paramref name="runDirectory"/> at every pruned level at
     /// which at least two replicates have finished; null when there is no such level.
     /// </summary>
-    public static TicketOverlapSummary? WithinRun(string runDirectory)
+    public static TicketOverlapSummary? WithinRun(string runDirectory) => WithinRun(runDirectory, LotteryExperiment.Results(runDirectory));
+
+    /// <summary>As <see cref="WithinRun(string)"/>, from the run's unit results already read.</summary>
+    /// <param name="runDirectory">The run directory.</param>
+    /// <param name="results">Its unit results (<see cref="LotteryExperiment.Results"/>).</param>
+    public static TicketOverlapSummary? WithinRun(string runDirectory, IReadOnlyList<UnitResult> results)
     {
-        var tickets = Tickets(runDirectory);
+        ArgumentNullException.ThrowIfNull(results);
+        var tickets = Tickets(runDirectory, results);
         var levels = new List<TicketOverlapLevel>();
         foreach (var level in tickets.GroupBy(t => t.Level).OrderBy(g => g.Key))
         {
@@ -64,8 +70,8 @@ public static class TicketOverlap
     /// </summary>
     public static TicketOverlapSummary BetweenRuns(string runA, string runB)
     {
-        var a = Tickets(runA);
-        var b = Tickets(runB).ToDictionary(t => (t.Replicate, t.Level));
+        var a = Tickets(runA, LotteryExperiment.Results(runA));
+        var b = Tickets(runB, LotteryExperiment.Results(runB)).ToDictionary(t => (t.Replicate, t.Level));
         var levels = new List<TicketOverlapLevel>();
         foreach (var level in a.GroupBy(t => t.Level).OrderBy(g => g.Key))
         {
@@ -98,8 +104,8 @@ public static class TicketOverlap
 
     private sealed record Ticket(int Replicate, int Level, double WeightsRemaining, double TestAccuracy, string MaskPath);
 
-    private static List<Ticket> Tickets(string runDirectory) =>
-        LotteryExperiment.Results(runDirectory)
+    private static List<Ticket> Tickets(string runDirectory, IReadOnlyList<UnitResult> results) =>
+        results
             .Where(u => u.Branch == LotteryExperiment.LotteryBranch && u.Level > 0)
             .Select(u => new Ticket(u.Replicate, u.Level, u.WeightsRemaining, u.TestAccuracy, Path.Combine(runDirectory, $"replicate_{u.Replicate.ToString(CultureInfo.InvariantCulture)}", string.Create(CultureInfo.InvariantCulture, $"level_{u.Level:D2}"), LotteryExperiment.LotteryBranch, "mask.safetensors")))
             .ToList();
