@@ -142,6 +142,12 @@ public static unsafe partial class Convolution
         int parts = Math.Min(Parts(s), KernelWorkers.MaxParts);
         fixed (float* px = x, pdy = dy, pdw = dw)
         {
+            if (WinogradWeightGradApplies(s))
+            {
+                WinogradWeightGrad(px, pdy, s, pdw, Sgemm.SelectWidth());
+                return;
+            }
+
             if (DirectWeightGradApplies(s))
             {
                 DirectWeightGrad(px, pdy, s, pdw, Sgemm.SelectWidth());
@@ -207,10 +213,10 @@ public static unsafe partial class Convolution
 
     /// <summary>
     /// Whether the weight gradient sums image by image in order, each image's positions in blocks of KC (the order of
-    /// one im2col + SGEMM per image): true unless the layer has 16 output channels (the direct path), dW is small (chunks
+    /// one im2col + SGEMM per image): true unless the layer takes Winograd or has 16 output channels (the direct path), dW is small (chunks
     /// of images) or an image has fewer than NR positions (blocks that run across images).
     /// </summary>
-    internal static bool WeightGradSumsImageByImage(ConvShape s) => !DirectWeightGradApplies(s) && WeightGradChunks(s) == 1 && s.Positions >= NR;
+    internal static bool WeightGradSumsImageByImage(ConvShape s) => !WinogradWeightGradApplies(s) && !DirectWeightGradApplies(s) && WeightGradChunks(s) == 1 && s.Positions >= NR;
 
     /// <summary>
     /// Chunks of images the weight gradient is split into: 1 (the whole batch summed in image order, split across
@@ -226,6 +232,12 @@ public static unsafe partial class Convolution
     {
         if (s.N == 0)
         {
+            return;
+        }
+
+        if (WinogradApplies(s))
+        {
+            WinogradForward(x, w, bias, s, y, Sgemm.SelectWidth(), relu);
             return;
         }
 

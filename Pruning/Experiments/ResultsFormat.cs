@@ -18,6 +18,8 @@ public static class ResultsFormat
     /// 5: the weight gradient of a convolution with 16 output channels, or with a multiple of 16 and a small dW,
     /// is one fused multiply-add chain per image over its positions (the direct path), not blocks of the packed GEMM;
     /// results record the final training loss and accuracy.
+    /// 6: 3×3 stride-1 convolutions with padding 1 (at least 8 channels in and out, widths a multiple of 8) run forward,
+    /// input gradient and (with a multiple of 32 output channels) weight gradient as Winograd F(2×2, 3×3).
     /// </summary>
-    public const int Version = 5;
+    public const int Version = 6;
 }

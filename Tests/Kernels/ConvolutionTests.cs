@@ -20,6 +20,11 @@ public class ConvolutionTests
         new(3, 5, 12, 12, 40, 3, 3, 1, 1, 1, 1),   // more output rows than columns of dW: split by rows
         new(2, 32, 9, 9, 67, 3, 3, 1, 1, 1, 1),    // a dW of 12 × 9 register tiles: split by tiles, not images
         new(3, 40, 2, 2, 20, 3, 3, 1, 1, 1, 1),    // 4 positions an image: forward panels run across images
+        new(2, 8, 8, 8, 8, 3, 3, 1, 1, 1, 1),      // Winograd: rows of 4 tiles (4-lane transforms), two images a block
+        new(3, 10, 6, 48, 9, 3, 3, 1, 1, 1, 1),    // Winograd: rows of 24 tiles, 3 vectors of 8; a partial last block
+        new(1, 12, 4, 64, 32, 3, 3, 1, 1, 1, 1),   // Winograd: rows of 32 tiles, 2 vectors of 16; its weight gradient
+        new(1, 260, 2, 8, 32, 3, 3, 1, 1, 1, 1),   // Winograd: 260 channels cross a depth block of the products
+        new(5, 40, 16, 16, 64, 3, 3, 1, 1, 1, 1),  // Winograd: 5 blocks summed in 5 chunks for the weight gradient
         new(9, 8, 4, 4, 7, 3, 3, 1, 1, 1, 1),      // 16 positions an image, 144 columns: a partial last panel
         new(70, 18, 2, 2, 64, 3, 3, 1, 1, 1, 1),   // a large dW over 4 positions an image: depth blocks across images
         new(6, 16, 16, 16, 20, 3, 3, 2, 2, 1, 1),  // strided and large enough that each worker runs a GEMM per image
@@ -65,35 +70,43 @@ public class ConvolutionTests
     public void ForwardAndWeightGradient_GiveTheBitsOfOneIm2ColAndSgemmPerImage()
     {
         // The batch-level products keep each element's sum order: FMA chains per KC block of the depth, blocks
-        // added in order (over images, then positions, for the weight gradient).
+        // added in order (over images, then positions, for the weight gradient). Winograd, off here, has its own order.
         var rng = new Random(22);
         int largeGrids = 0;
-        foreach (var s in Shapes)
+        Convolution.WinogradEnabled = false;
+        try
         {
-            float[] x = Reference.Random(rng, s.N * s.C * s.H * s.W);
-            float[] w = Reference.Random(rng, s.O * s.Taps);
-            float[] dy = Reference.Random(rng, s.N * s.O * s.Positions);
-            int taps = s.Taps, positions = s.Positions, chw = s.C * s.H * s.W, ohw = s.O * positions;
-            var cols = new float[taps * positions];
-            var y = new float[dy.Length];
-            var dw = new float[w.Length];
-            for (int i = 0; i < s.N; i++)
+            foreach (var s in Shapes)
             {
-                Im2Col.Forward(x.AsSpan(i * chw, chw), s.C, s.H, s.W, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, cols);
-                Sgemm.Multiply(false, false, s.O, positions, taps, w, taps, cols, positions, y.AsSpan(i * ohw, ohw), positions, accumulate: false);
-                Sgemm.Multiply(false, true, s.O, taps, positions, dy.AsSpan(i * ohw, ohw), positions, cols, positions, dw, taps, accumulate: i > 0);
-            }
+                float[] x = Reference.Random(rng, s.N * s.C * s.H * s.W);
+                float[] w = Reference.Random(rng, s.O * s.Taps);
+                float[] dy = Reference.Random(rng, s.N * s.O * s.Positions);
+                int taps = s.Taps, positions = s.Positions, chw = s.C * s.H * s.W, ohw = s.O * positions;
+                var cols = new float[taps * positions];
+                var y = new float[dy.Length];
+                var dw = new float[w.Length];
+                for (int i = 0; i < s.N; i++)
+                {
+                    Im2Col.Forward(x.AsSpan(i * chw, chw), s.C, s.H, s.W, s.KH, s.KW, s.SH, s.SW, s.PH, s.PW, cols);
+                    Sgemm.Multiply(false, false, s.O, positions, taps, w, taps, cols, positions, y.AsSpan(i * ohw, ohw), positions, accumulate: false);
+                    Sgemm.Multiply(false, true, s.O, taps, positions, dy.AsSpan(i * ohw, ohw), positions, cols, positions, dw, taps, accumulate: i > 0);
+                }
 
-            var got = new float[y.Length];
-            Convolution.Forward(x, w, s, got);
-            Assert.That(got, Is.EqualTo(y).AsCollection, $"forward {s}");
-            if (Convolution.WeightGradSumsImageByImage(s))
-            {
-                got = new float[dw.Length];
-                Convolution.WeightGrad(x, dy, s, got);
-                Assert.That(got, Is.EqualTo(dw).AsCollection, $"weight gradient {s}");
-                largeGrids++;
+                var got = new float[y.Length];
+                Convolution.Forward(x, w, s, got);
+                Assert.That(got, Is.EqualTo(y).AsCollection, $"forward {s}");
+                if (Convolution.WeightGradSumsImageByImage(s))
+                {
+                    got = new float[dw.Length];
+                    Convolution.WeightGrad(x, dy, s, got);
+                    Assert.That(got, Is.EqualTo(dw).AsCollection, $"weight gradient {s}");
+                    largeGrids++;
+                }
             }
+        }
+        finally
+        {
+            Convolution.WinogradEnabled = true;
         }
 
         Assert.That(largeGrids, Is.GreaterThan(0), "some shape must take the tile-split weight gradient");
@@ -104,12 +117,66 @@ public class ConvolutionTests
     }
 
     [Test]
+    public void Winograd_TakesThe3x3Stride1Shapes_AndLeavesTheOthers()
+    {
+        var winograd = Shapes.Where(Convolution.WinogradApplies).ToArray();
+        Assert.That(winograd, Has.Length.GreaterThanOrEqualTo(6), "forward and input gradient");
+        Assert.That(Shapes.Count(Convolution.WinogradWeightGradApplies), Is.GreaterThanOrEqualTo(3), "weight gradient");
+        Assert.That(winograd.All(s => s.KH == 3 && s.KW == 3 && s.SH == 1 && s.PH == 1 && s.W % 8 == 0), Is.True);
+        Assert.That(Convolution.WinogradApplies(new ConvShape(60, 3, 32, 32, 64, 3, 3, 1, 1, 1, 1)), Is.False, "3 input channels: direct");
+        Assert.That(Convolution.WinogradApplies(new ConvShape(60, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1)), Is.True, "Conv-2's 64→64 layer");
+        Assert.That(Convolution.WinogradApplies(new ConvShape(128, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1)), Is.False, "stride 2: direct");
+
+        // Blocks are whole rows of tiles and a multiple of 32 tiles, whatever the width.
+        foreach (var s in winograd)
+        {
+            int block = Convolution.WinogradBlock(s);
+            Assert.That(block % 32, Is.Zero, $"{s}");
+            Assert.That(block % (s.W / 2), Is.Zero, $"{s}");
+        }
+    }
+
+    [Test]
+    public void Winograd_AgreesWithTheDirectProducts_OnAResNetShape()
+    {
+        // One of ResNet-20's 32→32 layers at a small batch: the two algorithms' results differ only by rounding.
+        var s = new ConvShape(2, 32, 16, 16, 32, 3, 3, 1, 1, 1, 1);
+        var rng = new Random(27);
+        float[] x = Reference.Random(rng, s.N * s.C * s.H * s.W);
+        float[] w = Reference.Random(rng, s.O * s.Taps);
+        float[] dy = Reference.Random(rng, s.N * s.O * s.Positions);
+        var (y, dx, dw) = Direct(s, x, w, dy);
+        Assert.That(Convolution.WinogradApplies(s) && Convolution.WinogradWeightGradApplies(s), Is.True);
+        var got = new float[y.V.Length];
+        Convolution.Forward(x, w, s, got);
+        AssertClose(got, y, "forward");
+        var direct = new float[got.Length];
+        Convolution.WinogradEnabled = false;
+        try
+        {
+            Convolution.Forward(x, w, s, direct);
+        }
+        finally
+        {
+            Convolution.WinogradEnabled = true;
+        }
+
+        Assert.That(got, Is.Not.EqualTo(direct).AsCollection, "Winograd rounds differently from the direct sums");
+        got = new float[dx.V.Length];
+        Convolution.InputGrad(dy, w, s, got);
+        AssertClose(got, dx, "input gradient");
+        got = new float[dw.V.Length];
+        Convolution.WeightGrad(x, dy, s, got);
+        AssertClose(got, dw, "weight gradient");
+    }
+
+    [Test]
     public void DirectWeightGradient_IsOneFmaChainPerImage_AddedInOrder()
     {
         // The direct path's order, element by element: a fused multiply-add chain over each image's positions from
         // zero, added to its chunk's sum image by image, and the chunks' sums added in chunk order.
         var rng = new Random(25);
-        var direct = Shapes.Where(Convolution.DirectWeightGradApplies).ToArray();
+        var direct = Shapes.Where(s => Convolution.DirectWeightGradApplies(s) && !Convolution.WinogradWeightGradApplies(s)).ToArray();
         Assert.That(direct, Has.Length.GreaterThanOrEqualTo(5), "the shapes must reach the direct path");
         foreach (var s in direct)
         {
@@ -219,7 +286,7 @@ public class ConvolutionTests
     public void EveryWidthAndThreadCount_GivesTheSameBits()
     {
         var rng = new Random(23);
-        foreach (var s in new[] { Shapes[4], Shapes[9], Shapes[10], Shapes[^14], Shapes[^13], Shapes[^12], Shapes[^11], Shapes[^10], Shapes[^9], Shapes[^8], Shapes[^7], Shapes[^6], Shapes[^5], Shapes[^4], Shapes[^3], Shapes[^2], Shapes[^1], new ConvShape(2, 3, 9, 8, 5, 3, 3, 2, 2, 1, 1) })
+        foreach (var s in new[] { Shapes[4], Shapes[9], Shapes[10], Shapes[13], Shapes[14], Shapes[15], Shapes[16], Shapes[17], Shapes[^14], Shapes[^13], Shapes[^12], Shapes[^11], Shapes[^10], Shapes[^9], Shapes[^8], Shapes[^7], Shapes[^6], Shapes[^5], Shapes[^4], Shapes[^3], Shapes[^2], Shapes[^1], new ConvShape(2, 3, 9, 8, 5, 3, 3, 2, 2, 1, 1) })
         {
             float[] x = Reference.Random(rng, s.N * s.C * s.H * s.W);
             float[] w = Reference.Random(rng, s.O * s.Taps);

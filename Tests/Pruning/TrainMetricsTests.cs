@@ -27,7 +27,7 @@ public class TrainMetricsTests
     {
         string path = Path.Combine(_dir, "result.json");
         File.WriteAllText(path, Result("lottery", 1, 0.8, 0.95, 0.99).ToJson());
-        Assert.That(File.ReadAllText(path), Does.Contain("\"results_version\": 5").And.Contain("\"train_accuracy\": 0.99").And.Contain("\"train_loss\": 0.2"));
+        Assert.That(File.ReadAllText(path), Does.Contain($"\"results_version\": {ResultsFormat.Version}").And.Contain("\"train_accuracy\": 0.99").And.Contain("\"train_loss\": 0.2"));
         var back = UnitResult.Load(path);
         Assert.That(back.TrainAccuracy, Is.EqualTo(0.99));
         Assert.That(back.TrainLoss, Is.EqualTo(0.20));

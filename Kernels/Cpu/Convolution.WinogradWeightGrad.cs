@@ -1,0 +1,316 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SparseNet.Kernels.Cpu;
+
+/// <summary>The weight gradient of a Winograd F(2×2, 3×3) convolution.</summary>
+/// <remarks>
+/// <para>With U = G g Gᵀ, V = Bᵀ d B and M = Σ_c U ⊙ V as in the forward pass, the gradient of Y = Aᵀ M A gives
+/// ∂M = A ∂Y Aᵀ per tile, ∂U_ξ [C, O] = Σ_tiles V_ξ [C, tile] · ∂M_ξ [tile, O], and ∂g = Gᵀ ∂U G: 16 products whose
+/// depth runs over the tiles, 16 multiply-adds per 2×2 block of outputs instead of 36. ∂M is built with the output
+/// channels as lanes (dY's two rows of a row of tiles transposed first), so the product's vector operand is ∂M and
+/// its broadcasts come straight from V's rows.</para>
+/// <para>Bits: each ∂U element is one chain of fused multiply-adds over a block's tiles; the blocks are summed in
+/// order within a fixed number of chunks of blocks, and the chunks added in order, all fixed by the shape; so the
+/// result is the same at every width and thread count.</para>
+/// </remarks>
+public static unsafe partial class Convolution
+{
+    /// <summary>
+    /// Whether the weight gradient of <paramref name="s"/> runs as Winograd: the forward's conditions, output channels
+    /// a multiple of 32 (whole register tiles at every width) and at most 128·128 channel pairs (the per-chunk sums of
+    /// ∂U stay small).
+    /// </summary>
+    internal static bool WinogradWeightGradApplies(ConvShape s) =>
+        WinogradApplies(s) && s.O % 32 == 0 && (long)s.C * s.O <= 128 * 128;
+
+    /// <summary>Chunks of blocks the Winograd weight gradient sums separately before adding them in order: up to 8, by the shape alone.</summary>
+    private static int WinogradChunks(ConvShape s, int blocks) => Math.Min(8, blocks);
+
+    private static void WinogradWeightGrad(float* x, float* dy, ConvShape s, float* dw, int width)
+    {
+        int block = WinogradBlock(s), tw = s.W / 2;
+        long tiles = (long)s.N * (s.H / 2) * tw;
+        int blocks = (int)((tiles + block - 1) / block), chunks = WinogradChunks(s, blocks);
+        int size = 16 * s.C * s.O;
+        float[] sums = ArrayPool<float>.Shared.Rent(chunks * size);
+        try
+        {
+            fixed (float* ps = sums)
+            {
+                new Span<float>(ps, chunks * size).Clear();
+                KernelWorkers.RunRanges(new WinogradWeightGradWork(x, dy, ps, s, width, block, blocks, chunks), chunks, Parts(s));
+                for (int c = 1; c < chunks; c++)
+                {
+                    System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<float>(ps, size), new ReadOnlySpan<float>(ps + ((nint)c * size), size), new Span<float>(ps, size));
+                }
+
+                WinogradWeightsBack(ps, s.C, s.O, dw);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(sums);
+        }
+    }
+
+    /// <summary>∂g [O, C, 3, 3] = Gᵀ ∂U G from ∂U stored as [ξ][c][o].</summary>
+    private static void WinogradWeightsBack(float* du, int channels, int outputs, float* dw)
+    {
+        nint perXi = (nint)channels * outputs;
+        float* u = stackalloc float[16];
+        float* t = stackalloc float[12];
+        for (int o = 0; o < outputs; o++)
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                for (int xi = 0; xi < 16; xi++)
+                {
+                    u[xi] = du[(xi * perXi) + ((nint)c * outputs) + o];
+                }
+
+                for (int j = 0; j < 4; j++)
+                {
+                    // Gᵀ ∂U down each column j.
+                    t[j] = u[j] + (0.5f * (u[4 + j] + u[8 + j]));
+                    t[4 + j] = 0.5f * (u[4 + j] - u[8 + j]);
+                    t[8 + j] = (0.5f * (u[4 + j] + u[8 + j])) + u[12 + j];
+                }
+
+                float* k = dw + ((((nint)o * channels) + c) * 9);
+                for (int i = 0; i < 3; i++)
+                {
+                    // (Gᵀ ∂U) G along each row i.
+                    float* ti = t + (4 * i);
+                    k[(3 * i) + 0] = ti[0] + (0.5f * (ti[1] + ti[2]));
+                    k[(3 * i) + 1] = 0.5f * (ti[1] - ti[2]);
+                    k[(3 * i) + 2] = (0.5f * (ti[1] + ti[2])) + ti[3];
+                }
+            }
+        }
+    }
+
+    /// <summary>Chunks [start, end) of blocks: each block's V and ∂M, then its 16 products added into the chunk's ∂U.</summary>
+    private readonly struct WinogradWeightGradWork(float* x, float* dy, float* sums, ConvShape s, int width, int block, int blocks, int chunks) : IRangeWork
+    {
+        public void Run(int start, int end)
+        {
+            int tw = s.W / 2, W = s.W;
+            float* v = Scratch((16 * (s.C + s.O) * block) + (2 * W * s.O) + W);
+            float* dm = v + ((nint)16 * s.C * block);
+            float* transposed = dm + ((nint)16 * block * s.O);
+            float* zeroRow = transposed + ((nint)2 * W * s.O);
+            long tileRows = (long)s.N * (s.H / 2);
+            int lanes = TransformLanes(tw, width), size = 16 * s.C * s.O;
+            for (int chunk = start; chunk < end; chunk++)
+            {
+                float* du = sums + ((nint)chunk * size);
+                int b0 = (int)((long)blocks * chunk / chunks), b1 = (int)((long)blocks * (chunk + 1) / chunks);
+                for (int b = b0; b < b1; b++)
+                {
+                    long firstRow = (long)b * (block / tw);
+                    int count = (int)Math.Min(block / tw, tileRows - firstRow);
+                    switch (lanes)
+                    {
+                        case 16: WinogradInput<Vector512<float>, Pair512>(x, s, firstRow, count, block, v, zeroRow); break;
+                        case 8: WinogradInput<Vector256<float>, Pair256>(x, s, firstRow, count, block, v, zeroRow); break;
+                        default: WinogradInput<Vector128<float>, Pair128>(x, s, firstRow, count, block, v, zeroRow); break;
+                    }
+
+                    switch (width)
+                    {
+                        case >= 16: WinogradOutputGrad<Vector512<float>, Pair512>(dy, s, firstRow, count, block, transposed, dm); break;
+                        case 8: WinogradOutputGrad<Vector256<float>, Pair256>(dy, s, firstRow, count, block, transposed, dm); break;
+                        default: WinogradOutputGrad<Vector128<float>, Pair128>(dy, s, firstRow, count, block, transposed, dm); break;
+                    }
+
+                    WinogradGradProducts(v, dm, du, s.C, s.O, block, count * tw, width);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// ∂M_ξ [tile, o] = (A ∂Y Aᵀ)_ξ for <paramref name="count"/> rows of tiles, the output channels as lanes: each row
+    /// of tiles' two rows of dY are first transposed to [column][o].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void WinogradOutputGrad<TV, TOps>(float* dy, ConvShape s, long firstRow, int count, int block, float* transposed, float* dm)
+        where TV : struct
+        where TOps : struct, IPairOps<TV>
+    {
+        int L = TOps.Count, W = s.W, H = s.H, O = s.O, tw = W / 2, th = H / 2;
+        nint xs = (nint)block * O;
+        var zero = TOps.Create(0f);
+        for (int row = 0; row < count; row++)
+        {
+            long g = firstRow + row;
+            int n = (int)(g / th), h = 2 * (int)(g % th);
+            for (int o = 0; o < O; o++)
+            {
+                float* y0 = dy + ((((nint)n * O) + o) * H * W) + ((nint)h * W), y1 = y0 + W;
+                float* t = transposed + o;
+                for (int w = 0; w < W; w++)
+                {
+                    t[(nint)w * O] = y0[w];
+                    t[(nint)(W + w) * O] = y1[w];
+                }
+            }
+
+            for (int j = 0; j < tw; j++)
+            {
+                float* top = transposed + ((nint)2 * j * O), bottom = top + ((nint)W * O);
+                float* d = dm + ((((nint)row * tw) + j) * O);
+                for (int o = 0; o < O; o += L)
+                {
+                    TV a = TOps.Load(top + o), b = TOps.Load(top + O + o), c = TOps.Load(bottom + o), e = TOps.Load(bottom + O + o);
+
+                    // A ∂Y: rows (a, b), (a+c, b+e), (a−c, b−e), (−c, −e); then each row (p, q) · Aᵀ: p, p+q, p−q, −q.
+                    Row(a, b, d + o, xs, zero);
+                    Row(TOps.Add(a, c), TOps.Add(b, e), d + o + (4 * xs), xs, zero);
+                    Row(TOps.Sub(a, c), TOps.Sub(b, e), d + o + (8 * xs), xs, zero);
+                    Row(TOps.Sub(zero, c), TOps.Sub(zero, e), d + o + (12 * xs), xs, zero);
+                }
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Row(TV p, TV q, float* d, nint stride, TV zero)
+        {
+            TOps.Store(p, d);
+            TOps.Store(TOps.Add(p, q), d + stride);
+            TOps.Store(TOps.Sub(p, q), d + (2 * stride));
+            TOps.Store(TOps.Sub(zero, q), d + (3 * stride));
+        }
+    }
+
+    /// <summary>∂U_ξ [c, o] += Σ_tiles V_ξ [c, tile] · ∂M_ξ [tile, o] over a block's <paramref name="tiles"/> valid tiles, for the 16 ξ.</summary>
+    private static void WinogradGradProducts(float* v, float* dm, float* du, int channels, int outputs, int block, int tiles, int width)
+    {
+        int rows = width >= 8 ? DirectForwardRows(width) : 1;
+        for (int xi = 0; xi < 16; xi++)
+        {
+            float* vx = v + ((nint)xi * channels * block);
+            float* mx = dm + ((nint)xi * block * outputs);
+            float* ux = du + ((nint)xi * channels * outputs);
+            if (width < 8)
+            {
+                for (int c = 0; c < channels; c++)
+                {
+                    for (int o = 0; o < outputs; o++)
+                    {
+                        float chain = 0f;
+                        for (int t = 0; t < tiles; t++)
+                        {
+                            chain = MathF.FusedMultiplyAdd(vx[((nint)c * block) + t], mx[((nint)t * outputs) + o], chain);
+                        }
+
+                        ux[((nint)c * outputs) + o] += chain;
+                    }
+                }
+
+                continue;
+            }
+
+            for (int c0 = 0; c0 < channels; c0 += rows)
+            {
+                int valid = Math.Min(rows, channels - c0);
+                for (int o0 = 0; o0 < outputs; o0 += 2 * width)
+                {
+                    var k = new GradTile(vx + ((nint)c0 * block), block, valid, mx + o0, outputs, tiles, ux + ((nint)c0 * outputs) + o0);
+                    if (width == 16)
+                    {
+                        k.Rows<Vector512<float>, Ops512, EightRows>();
+                    }
+                    else
+                    {
+                        k.Rows<Vector256<float>, Ops256, SixRows>();
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One register tile of ∂U: rows input channels (broadcasts from V's rows) × two vectors of output channels (from
+    /// ∂M), a chain over the tiles; added into ∂U.
+    /// </summary>
+    private readonly struct GradTile(float* v, int ldv, int valid, float* dm, int ldm, int tiles, float* du)
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Rows<TV, TOps, TRows>()
+            where TV : struct
+            where TOps : struct, IVectorOps<TV>
+            where TRows : struct, IRowCount
+        {
+            var zero = TOps.Create(0f);
+            TV c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
+            TV c40 = zero, c41 = zero, c50 = zero, c51 = zero, c60 = zero, c61 = zero, c70 = zero, c71 = zero;
+
+            // Rows past the last channel read row 0; their sums are dropped.
+            float* a0 = v, a1 = valid > 1 ? v + ldv : v, a2 = valid > 2 ? v + (2 * ldv) : v, a3 = valid > 3 ? v + (3 * ldv) : v;
+            float* a4 = valid > 4 ? v + (4 * ldv) : v, a5 = valid > 5 ? v + (5 * ldv) : v, a6 = valid > 6 ? v + (6 * ldv) : v, a7 = valid > 7 ? v + (7 * ldv) : v;
+            float* b = dm;
+            int n = TOps.Count;
+            for (int t = 0; t < tiles; t++, b += ldm)
+            {
+                TV b0 = TOps.Load(b), b1 = TOps.Load(b + n);
+                TV x0 = TOps.Create(a0[t]);
+                c00 = TOps.Fma(x0, b0, c00);
+                c01 = TOps.Fma(x0, b1, c01);
+                TV x1 = TOps.Create(a1[t]);
+                c10 = TOps.Fma(x1, b0, c10);
+                c11 = TOps.Fma(x1, b1, c11);
+                TV x2 = TOps.Create(a2[t]);
+                c20 = TOps.Fma(x2, b0, c20);
+                c21 = TOps.Fma(x2, b1, c21);
+                TV x3 = TOps.Create(a3[t]);
+                c30 = TOps.Fma(x3, b0, c30);
+                c31 = TOps.Fma(x3, b1, c31);
+                TV x4 = TOps.Create(a4[t]);
+                c40 = TOps.Fma(x4, b0, c40);
+                c41 = TOps.Fma(x4, b1, c41);
+                TV x5 = TOps.Create(a5[t]);
+                c50 = TOps.Fma(x5, b0, c50);
+                c51 = TOps.Fma(x5, b1, c51);
+                if (TRows.Count == 8)
+                {
+                    TV x6 = TOps.Create(a6[t]);
+                    c60 = TOps.Fma(x6, b0, c60);
+                    c61 = TOps.Fma(x6, b1, c61);
+                    TV x7 = TOps.Create(a7[t]);
+                    c70 = TOps.Fma(x7, b0, c70);
+                    c71 = TOps.Fma(x7, b1, c71);
+                }
+            }
+
+            Add<TV, TOps>(0, c00, c01);
+            Add<TV, TOps>(1, c10, c11);
+            Add<TV, TOps>(2, c20, c21);
+            Add<TV, TOps>(3, c30, c31);
+            Add<TV, TOps>(4, c40, c41);
+            Add<TV, TOps>(5, c50, c51);
+            if (TRows.Count == 8)
+            {
+                Add<TV, TOps>(6, c60, c61);
+                Add<TV, TOps>(7, c70, c71);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Add<TV, TOps>(int row, TV first, TV last)
+            where TV : struct
+            where TOps : struct, IVectorOps<TV>
+        {
+            if (row >= valid)
+            {
+                return;
+            }
+
+            float* d = du + ((nint)row * ldm);
+            TOps.Store(TOps.Add(TOps.Load(d), first), d);
+            TOps.Store(TOps.Add(TOps.Load(d + TOps.Count), last), d + TOps.Count);
+        }
+    }
+}
