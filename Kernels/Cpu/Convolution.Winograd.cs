@@ -57,7 +57,12 @@ public static unsafe partial class Convolution
         return a / x * b;
     }
 
-    private static void WinogradForward(float* x, float* w, float* bias, ConvShape s, float* y, int width, bool relu)
+    /// <summary>
+    /// The Winograd forward product; with <paramref name="transposedWeights"/>, <paramref name="w"/> is the forward
+    /// kernel [C, O, 3, 3] of the convolution whose input gradient this is, flipped and transposed while it is
+    /// transformed.
+    /// </summary>
+    private static void WinogradForward(float* x, float* w, float* bias, ConvShape s, float* y, int width, bool relu, bool transposedWeights = false)
     {
         int rows = width >= 8 ? DirectForwardRows(width) : 1, groups = (s.O + rows - 1) / rows, block = WinogradBlock(s);
         float[] packed = ArrayPool<float>.Shared.Rent(16 * groups * rows * s.C);
@@ -67,7 +72,7 @@ public static unsafe partial class Convolution
             fixed (float* pu = packed)
             fixed (int* po = offsets)
             {
-                WinogradWeights(w, s.O, s.C, rows, pu);
+                KernelWorkers.RunRanges(new WinogradWeightsWork(w, s.O, s.C, rows, transposedWeights, pu), groups, s.O * s.C >= 1024 ? KernelWorkers.MaxParts : 1);
                 for (int c = 0; c < s.C; c++)
                 {
                     po[c] = c * block;
@@ -75,7 +80,7 @@ public static unsafe partial class Convolution
 
                 long tileRows = (long)s.N * (s.H / 2);
                 int blocks = (int)((tileRows * (s.W / 2) + block - 1) / block);
-                KernelWorkers.RunRanges(new WinogradForwardWork(x, pu, bias, y, po, s, width, block, relu), blocks, Parts(s));
+                KernelWorkers.RunRanges(new WinogradForwardWork(x, pu, bias, y, po, s, width, block, relu), blocks, FineParts(s));
             }
         }
         finally
@@ -86,51 +91,60 @@ public static unsafe partial class Convolution
     }
 
     /// <summary>
-    /// U_ξ = G g Gᵀ for every output and input channel, packed as [ξ][group of <paramref name="rows"/> outputs][c][row]
-    /// (zero past the last output) for the micro-kernel's broadcasts.
+    /// U_ξ = G g Gᵀ for every output and input channel, packed as [ξ][group of <c>rows</c> outputs][c][row] (zero
+    /// past the last output) for the micro-kernel's broadcasts; split across the cores by groups. With
+    /// <c>transposed</c>, g is the flipped kernel of the transposed convolution (the input gradient's):
+    /// g_oc[i, j] = w[c, o, 2−i, 2−j], read in place.
     /// </summary>
-    private static void WinogradWeights(float* w, int outputs, int channels, int rows, float* packed)
+    private readonly struct WinogradWeightsWork(float* w, int outputs, int channels, int rows, bool transposed, float* packed) : IRangeWork
     {
-        int groups = (outputs + rows - 1) / rows;
-        nint perXi = (nint)groups * channels * rows;
-        float* t = stackalloc float[12];
-        for (int o = 0; o < groups * rows; o++)
+        public void Run(int start, int end)
         {
-            for (int c = 0; c < channels; c++)
+            int groups = (outputs + rows - 1) / rows;
+            nint perXi = (nint)groups * channels * rows;
+            float* k = stackalloc float[9];
+            float* t = stackalloc float[12];
+            for (int o = start * rows; o < end * rows; o++)
             {
-                nint at = ((((nint)(o / rows) * channels) + c) * rows) + (o % rows);
-                if (o >= outputs)
+                for (int c = 0; c < channels; c++)
                 {
-                    for (int xi = 0; xi < 16; xi++)
+                    nint at = ((((nint)(o / rows) * channels) + c) * rows) + (o % rows);
+                    if (o >= outputs)
                     {
-                        packed[(xi * perXi) + at] = 0f;
+                        for (int xi = 0; xi < 16; xi++)
+                        {
+                            packed[(xi * perXi) + at] = 0f;
+                        }
+
+                        continue;
                     }
 
-                    continue;
-                }
+                    for (int q = 0; q < 9; q++)
+                    {
+                        k[q] = transposed ? w[((((nint)c * outputs) + o) * 9) + 8 - q] : w[((((nint)o * channels) + c) * 9) + q];
+                    }
 
-                float* k = w + ((((nint)o * channels) + c) * 9);
-                for (int i = 0; i < 3; i++)
-                {
-                    // G g: rows g₀, (g₀+g₁+g₂)/2, (g₀−g₁+g₂)/2, g₂ of each kernel column i.
-                    t[i] = k[i];
-                    t[3 + i] = (k[i] + k[3 + i] + k[6 + i]) * 0.5f;
-                    t[6 + i] = (k[i] - k[3 + i] + k[6 + i]) * 0.5f;
-                    t[9 + i] = k[6 + i];
-                }
+                    for (int i = 0; i < 3; i++)
+                    {
+                        // G g: rows g₀, (g₀+g₁+g₂)/2, (g₀−g₁+g₂)/2, g₂ of each kernel column i.
+                        t[i] = k[i];
+                        t[3 + i] = (k[i] + k[3 + i] + k[6 + i]) * 0.5f;
+                        t[6 + i] = (k[i] - k[3 + i] + k[6 + i]) * 0.5f;
+                        t[9 + i] = k[6 + i];
+                    }
 
-                for (int r = 0; r < 4; r++)
-                {
-                    // (G g) Gᵀ along each row.
-                    float* tr = t + (3 * r);
-                    packed[(((4 * r) + 0) * perXi) + at] = tr[0];
-                    packed[(((4 * r) + 1) * perXi) + at] = (tr[0] + tr[1] + tr[2]) * 0.5f;
-                    packed[(((4 * r) + 2) * perXi) + at] = (tr[0] - tr[1] + tr[2]) * 0.5f;
-                    packed[(((4 * r) + 3) * perXi) + at] = tr[2];
+                    for (int r = 0; r < 4; r++)
+                    {
+                        // (G g) Gᵀ along each row.
+                        float* tr = t + (3 * r);
+                        packed[(((4 * r) + 0) * perXi) + at] = tr[0];
+                        packed[(((4 * r) + 1) * perXi) + at] = (tr[0] + tr[1] + tr[2]) * 0.5f;
+                        packed[(((4 * r) + 2) * perXi) + at] = (tr[0] - tr[1] + tr[2]) * 0.5f;
+                        packed[(((4 * r) + 3) * perXi) + at] = tr[2];
+                    }
                 }
             }
         }
-
     }
 
     /// <summary>Blocks [start, end) of tiles: transform the inputs, 16 products, transform the outputs.</summary>

@@ -39,14 +39,8 @@ public static unsafe partial class Convolution
         {
             fixed (float* ps = sums)
             {
-                new Span<float>(ps, chunks * size).Clear();
                 KernelWorkers.RunRanges(new WinogradWeightGradWork(x, dy, ps, s, width, block, blocks, chunks), chunks, Parts(s));
-                for (int c = 1; c < chunks; c++)
-                {
-                    System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<float>(ps, size), new ReadOnlySpan<float>(ps + ((nint)c * size), size), new Span<float>(ps, size));
-                }
-
-                WinogradWeightsBack(ps, s.C, s.O, dw);
+                KernelWorkers.RunRanges(new WinogradWeightsBackWork(ps, chunks, s.C, s.O, dw), s.O, s.O * s.C >= 1024 ? KernelWorkers.MaxParts : 1);
             }
         }
         finally
@@ -55,37 +49,50 @@ public static unsafe partial class Convolution
         }
     }
 
-    /// <summary>∂g [O, C, 3, 3] = Gᵀ ∂U G from ∂U stored as [ξ][c][o].</summary>
-    private static void WinogradWeightsBack(float* du, int channels, int outputs, float* dw)
+    /// <summary>
+    /// ∂g [O, C, 3, 3] = Gᵀ ∂U G for output channels [start, end), ∂U the chunks' sums (each [ξ][c][o]) added in
+    /// chunk order.
+    /// </summary>
+    private readonly struct WinogradWeightsBackWork(float* sums, int chunks, int channels, int outputs, float* dw) : IRangeWork
     {
-        nint perXi = (nint)channels * outputs;
-        float* u = stackalloc float[16];
-        float* t = stackalloc float[12];
-        for (int o = 0; o < outputs; o++)
+        public void Run(int start, int end)
         {
-            for (int c = 0; c < channels; c++)
+            nint perXi = (nint)channels * outputs, size = 16 * perXi;
+            float* u = stackalloc float[16];
+            float* t = stackalloc float[12];
+            for (int o = start; o < end; o++)
             {
-                for (int xi = 0; xi < 16; xi++)
+                for (int c = 0; c < channels; c++)
                 {
-                    u[xi] = du[(xi * perXi) + ((nint)c * outputs) + o];
-                }
+                    for (int xi = 0; xi < 16; xi++)
+                    {
+                        float* p = sums + (xi * perXi) + ((nint)c * outputs) + o;
+                        float sum = p[0];
+                        for (int k = 1; k < chunks; k++)
+                        {
+                            sum += p[k * size];
+                        }
 
-                for (int j = 0; j < 4; j++)
-                {
-                    // Gᵀ ∂U down each column j.
-                    t[j] = u[j] + (0.5f * (u[4 + j] + u[8 + j]));
-                    t[4 + j] = 0.5f * (u[4 + j] - u[8 + j]);
-                    t[8 + j] = (0.5f * (u[4 + j] + u[8 + j])) + u[12 + j];
-                }
+                        u[xi] = sum;
+                    }
 
-                float* k = dw + ((((nint)o * channels) + c) * 9);
-                for (int i = 0; i < 3; i++)
-                {
-                    // (Gᵀ ∂U) G along each row i.
-                    float* ti = t + (4 * i);
-                    k[(3 * i) + 0] = ti[0] + (0.5f * (ti[1] + ti[2]));
-                    k[(3 * i) + 1] = 0.5f * (ti[1] - ti[2]);
-                    k[(3 * i) + 2] = (0.5f * (ti[1] + ti[2])) + ti[3];
+                    for (int j = 0; j < 4; j++)
+                    {
+                        // Gᵀ ∂U down each column j.
+                        t[j] = u[j] + (0.5f * (u[4 + j] + u[8 + j]));
+                        t[4 + j] = 0.5f * (u[4 + j] - u[8 + j]);
+                        t[8 + j] = (0.5f * (u[4 + j] + u[8 + j])) + u[12 + j];
+                    }
+
+                    float* g = dw + ((((nint)o * channels) + c) * 9);
+                    for (int i = 0; i < 3; i++)
+                    {
+                        // (Gᵀ ∂U) G along each row i.
+                        float* ti = t + (4 * i);
+                        g[(3 * i) + 0] = ti[0] + (0.5f * (ti[1] + ti[2]));
+                        g[(3 * i) + 1] = 0.5f * (ti[1] - ti[2]);
+                        g[(3 * i) + 2] = (0.5f * (ti[1] + ti[2])) + ti[3];
+                    }
                 }
             }
         }
@@ -106,6 +113,7 @@ public static unsafe partial class Convolution
             for (int chunk = start; chunk < end; chunk++)
             {
                 float* du = sums + ((nint)chunk * size);
+                new Span<float>(du, size).Clear();
                 int b0 = (int)((long)blocks * chunk / chunks), b1 = (int)((long)blocks * (chunk + 1) / chunks);
                 for (int b = b0; b < b1; b++)
                 {

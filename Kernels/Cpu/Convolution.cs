@@ -67,6 +67,14 @@ public static unsafe partial class Convolution
         int taps = s.Taps;
         fixed (float* pdy = dy, pw = w, pdx = dx)
         {
+            var transposed = new ConvShape(s.N, s.O, s.OH, s.OW, s.C, s.KH, s.KW, 1, 1, s.KH - 1 - s.PH, s.KW - 1 - s.PW);
+            if (s.SH == 1 && s.SW == 1 && WinogradApplies(transposed))
+            {
+                // The transposed convolution by Winograd, its kernel flipped while it is transformed.
+                WinogradForward(pdy, pw, null, transposed, pdx, Sgemm.SelectWidth(), relu: false, transposedWeights: true);
+                return;
+            }
+
             if (s.SH == 1 && s.SW == 1 && s.PH < s.KH && s.PW < s.KW)
             {
                 // dx[c,y,x] = Σ_o,ky,kx w[o,c,ky,kx]·dy[o, y+PH−ky, x+PW−kx]: a stride-1 convolution of dy, padded by
@@ -88,7 +96,6 @@ public static unsafe partial class Convolution
                         }
                     }
 
-                    var transposed = new ConvShape(s.N, s.O, s.OH, s.OW, s.C, s.KH, s.KW, 1, 1, s.KH - 1 - s.PH, s.KW - 1 - s.PW);
                     fixed (float* pt = flipped)
                     {
                         ForwardCore(pdy, pt, null, transposed, pdx);
@@ -308,6 +315,13 @@ public static unsafe partial class Convolution
     private static int Parts(ConvShape s)
     {
         int parts = s.MultiplyAdds < Sgemm.ParallelThreshold ? 1 : KernelWorkers.BalancedParts;
+        return Sgemm.ThreadLimit > 0 ? Math.Min(parts, Sgemm.ThreadLimit) : parts;
+    }
+
+    /// <summary>Parts for a job of many small independent pieces: <see cref="KernelWorkers.FineParts"/> unless the layer is small or threads are limited.</summary>
+    private static int FineParts(ConvShape s)
+    {
+        int parts = s.MultiplyAdds < Sgemm.ParallelThreshold ? 1 : KernelWorkers.FineParts;
         return Sgemm.ThreadLimit > 0 ? Math.Min(parts, Sgemm.ThreadLimit) : parts;
     }
 

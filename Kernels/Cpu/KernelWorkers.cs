@@ -36,6 +36,15 @@ internal static class KernelWorkers
     /// </summary>
     public static int BalancedParts => MaxParts == 1 ? 1 : 4 * MaxParts;
 
+    /// <summary>
+    /// Parts for a long job of many equal, independent pieces (Winograd's blocks of tiles): small enough that the
+    /// thread that finishes last leaves the other waiting for at most 1/16 of its share.
+    /// </summary>
+    public static int FineParts => MaxParts == 1 ? 1 : MaxPartsPerJob;
+
+    /// <summary>The most parts one job is split into.</summary>
+    private const int MaxPartsPerJob = 32;
+
     private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 µs
     private static readonly object Gate = new();
     private static readonly Worker[] Workers = CreateWorkers();
@@ -56,7 +65,7 @@ internal static class KernelWorkers
     public static void RunRanges<T>(T work, int count, int parts)
         where T : struct, IRangeWork
     {
-        parts = Math.Min(Math.Min(parts, 4 * MaxParts), count);
+        parts = Math.Min(Math.Min(parts, MaxPartsPerJob), count);
         if (parts <= 1 || insideJob)
         {
             work.Run(0, count);
@@ -86,7 +95,7 @@ internal static class KernelWorkers
     {
         // A kernel called from inside a part (a convolution running a GEMM per image) runs on its own thread: the
         // workers are taken, and the gate, which the calling thread of the outer job holds, would let it re-enter.
-        parts = Math.Min(parts, 4 * MaxParts);
+        parts = Math.Min(parts, MaxPartsPerJob);
         if (parts <= 1 || insideJob || !Monitor.TryEnter(Gate))
         {
             for (int p = 0; p < parts; p++)
