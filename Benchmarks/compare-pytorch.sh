@@ -4,13 +4,22 @@
 # the other, so the numbers can be compared as ratios. PyTorch runs with 1 and 2 threads: on a
 # 2-core machine two threads can oversubscribe, so compare against its best.
 # Needs Debian's python3-torch (and libopenblas0-pthread). DOTNET_EnableAVX512=0 before the command
-# measures SparseNet's AVX2 paths on an AVX-512 machine.
+# measures SparseNet's AVX2 paths on an AVX-512 machine; PyTorch then runs twice, as it is and restricted to AVX2
+# (ATEN_CPU_CAPABILITY=avx2, DNNL_MAX_CPU_ISA=AVX2, OPENBLAS_CORETYPE=Haswell), as it would on an AVX2 CPU.
+# SPARSENET_BENCH_JOB=medium (default short) gives BenchmarkDotNet more iterations.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dotnet run -c Release --project Benchmarks -- --filter '*LeNetStep*' '*Conv2Step*' '*Conv4Step*' '*ResNet20Step*' --job short 2>&1 | grep -E '^\| |HardwareIntrinsics' | awk '!seen[$0]++'
-for threads in 1 2; do
-    OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 Benchmarks/reference/lenet_step.py --threads "$threads" --steps 3000
-    OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 Benchmarks/reference/conv2_step.py --threads "$threads" --steps 50
-    OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 Benchmarks/reference/conv4_step.py --threads "$threads" --steps 50
-    OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 Benchmarks/reference/resnet20_step.py --threads "$threads" --steps 20
-done
+dotnet run -c Release --project Benchmarks -- --filter '*LeNetStep*' '*Conv2Step*' '*Conv4Step*' '*ResNet20Step*' --job "${SPARSENET_BENCH_JOB:-short}" 2>&1 | grep -E '^\| |HardwareIntrinsics|^// Benchmark: ' | awk '!seen[$0]++'
+pytorch() {
+    for threads in 1 2; do
+        OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 Benchmarks/reference/lenet_step.py --threads "$threads" --steps 3000
+        OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 Benchmarks/reference/conv2_step.py --threads "$threads" --steps 50
+        OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 Benchmarks/reference/conv4_step.py --threads "$threads" --steps 50
+        OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 Benchmarks/reference/resnet20_step.py --threads "$threads" --steps 20
+    done
+}
+pytorch
+if [ "${DOTNET_EnableAVX512:-1}" = 0 ]; then
+    echo "PyTorch restricted to AVX2:"
+    ATEN_CPU_CAPABILITY=avx2 DNNL_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell pytorch
+fi

@@ -162,19 +162,14 @@ public static unsafe partial class Convolution
             {
                 long firstRow = (long)b * (block / tw);
                 int count = (int)Math.Min(block / tw, tileRows - firstRow);
-                switch (lanes)
-                {
-                    case 16: WinogradInput<Vector512<float>, Pair512>(x, s, firstRow, count, block, v, zeroRow); break;
-                    case 8: WinogradInput<Vector256<float>, Pair256>(x, s, firstRow, count, block, v, zeroRow); break;
-                    default: WinogradInput<Vector128<float>, Pair128>(x, s, firstRow, count, block, v, zeroRow); break;
-                }
+                WinogradInput(lanes, x, s, firstRow, count, block, v, zeroRow);
 
                 WinogradProducts(packedU, v, m, channelOffsets, s.C, s.O, block, width);
                 switch (lanes)
                 {
-                    case 16: WinogradOutput<Vector512<float>, Pair512>(m, bias, s, firstRow, count, block, y, relu); break;
-                    case 8: WinogradOutput<Vector256<float>, Pair256>(m, bias, s, firstRow, count, block, y, relu); break;
-                    default: WinogradOutput<Vector128<float>, Pair128>(m, bias, s, firstRow, count, block, y, relu); break;
+                    case 16: WinogradOutput<Vector512<float>, Ops512>(m, bias, s, firstRow, count, block, y, relu); break;
+                    case 8: WinogradOutput<Vector256<float>, Ops256>(m, bias, s, firstRow, count, block, y, relu); break;
+                    default: WinogradOutput<Vector128<float>, Ops128>(m, bias, s, firstRow, count, block, y, relu); break;
                 }
             }
         }
@@ -183,6 +178,17 @@ public static unsafe partial class Convolution
     /// <summary>Lanes of the transforms: the widest of 16, 8 and 4 that divides a row of tiles and is within the width.</summary>
     private static int TransformLanes(int tilesPerRow, int width) =>
         width >= 16 && tilesPerRow % 16 == 0 ? 16 : width >= 8 && tilesPerRow % 8 == 0 ? 8 : 4;
+
+    /// <summary><see cref="WinogradInput{TV, TOps}"/> at <paramref name="lanes"/> (16, 8 or 4) tiles a vector.</summary>
+    private static void WinogradInput(int lanes, float* x, ConvShape s, long firstRow, int count, int block, float* v, float* zeroRow)
+    {
+        switch (lanes)
+        {
+            case 16: WinogradInput<Vector512<float>, Ops512>(x, s, firstRow, count, block, v, zeroRow); break;
+            case 8: WinogradInput<Vector256<float>, Ops256>(x, s, firstRow, count, block, v, zeroRow); break;
+            default: WinogradInput<Vector128<float>, Ops128>(x, s, firstRow, count, block, v, zeroRow); break;
+        }
+    }
 
     /// <summary>
     /// V_ξ [c, tile] = (Bᵀ d B)_ξ for <paramref name="count"/> rows of tiles from <paramref name="firstRow"/> (over the

@@ -119,18 +119,13 @@ public static unsafe partial class Convolution
                 {
                     long firstRow = (long)b * (block / tw);
                     int count = (int)Math.Min(block / tw, tileRows - firstRow);
-                    switch (lanes)
-                    {
-                        case 16: WinogradInput<Vector512<float>, Pair512>(x, s, firstRow, count, block, v, zeroRow); break;
-                        case 8: WinogradInput<Vector256<float>, Pair256>(x, s, firstRow, count, block, v, zeroRow); break;
-                        default: WinogradInput<Vector128<float>, Pair128>(x, s, firstRow, count, block, v, zeroRow); break;
-                    }
+                    WinogradInput(lanes, x, s, firstRow, count, block, v, zeroRow);
 
                     switch (width)
                     {
-                        case >= 16: WinogradOutputGrad<Vector512<float>, Pair512>(dy, s, firstRow, count, block, transposed, dm); break;
-                        case 8: WinogradOutputGrad<Vector256<float>, Pair256>(dy, s, firstRow, count, block, transposed, dm); break;
-                        default: WinogradOutputGrad<Vector128<float>, Pair128>(dy, s, firstRow, count, block, transposed, dm); break;
+                        case >= 16: WinogradOutputGrad<Vector512<float>, Ops512>(dy, s, firstRow, count, block, transposed, dm); break;
+                        case 8: WinogradOutputGrad<Vector256<float>, Ops256>(dy, s, firstRow, count, block, transposed, dm); break;
+                        default: WinogradOutputGrad<Vector128<float>, Ops128>(dy, s, firstRow, count, block, transposed, dm); break;
                     }
 
                     WinogradGradProducts(v, dm, du, s.C, s.O, block, count * tw, width);

@@ -60,8 +60,8 @@ internal unsafe interface IVectorOps<TV>
     static abstract TV LoadHalves(float* lo, float* hi);
 }
 
-/// <summary><see cref="IVectorOps{TV}"/> for Vector512 (AVX-512).</summary>
-internal readonly unsafe struct Ops512 : IVectorOps<Vector512<float>>
+/// <summary><see cref="IPairOps{TV}"/> for Vector512 (AVX-512; shuffles by permutes).</summary>
+internal readonly unsafe struct Ops512 : IPairOps<Vector512<float>>
 {
     public static int Count => Vector512<float>.Count;
 
@@ -92,10 +92,36 @@ internal readonly unsafe struct Ops512 : IVectorOps<Vector512<float>>
     public static Vector512<float> WherePositive(Vector512<float> a, Vector512<float> condition) => a & Vector512.GreaterThan(condition, Vector512<float>.Zero);
 
     public static Vector512<float> LoadHalves(float* lo, float* hi) => Vector512.Create(Vector256.Load(lo), Vector256.Load(hi));
+
+    public static Vector512<float> Sub(Vector512<float> a, Vector512<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Evens(Vector512<float> a, Vector512<float> b) =>
+        Avx512F.IsSupported ? Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b) : Vector512.Create(Ops256.Evens(a.GetLower(), a.GetUpper()), Ops256.Evens(b.GetLower(), b.GetUpper()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Odds(Vector512<float> a, Vector512<float> b) =>
+        Avx512F.IsSupported ? Avx512F.PermuteVar16x32x2(a, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b) : Vector512.Create(Ops256.Odds(a.GetLower(), a.GetUpper()), Ops256.Odds(b.GetLower(), b.GetUpper()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ShiftUp(Vector512<float> v, float first) =>
+        Avx512F.IsSupported ? Avx512F.AlignRight32(v.AsInt32(), Vector512.Create(first).AsInt32(), 15).AsSingle() : Vector512.Create(Ops256.ShiftUp(v.GetLower(), first), Ops256.ShiftUp(v.GetUpper(), v[7]));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ShiftDown(Vector512<float> v, float last) =>
+        Avx512F.IsSupported ? Avx512F.AlignRight32(Vector512.Create(last).AsInt32(), v.AsInt32(), 1).AsSingle() : Vector512.Create(Ops256.ShiftDown(v.GetLower(), v[8]), Ops256.ShiftDown(v.GetUpper(), last));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> InterleaveLower(Vector512<float> a, Vector512<float> b) =>
+        Avx512F.IsSupported ? Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b) : Vector512.Create(Ops256.InterleaveLower(a.GetLower(), b.GetLower()), Ops256.InterleaveUpper(a.GetLower(), b.GetLower()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> InterleaveUpper(Vector512<float> a, Vector512<float> b) =>
+        Avx512F.IsSupported ? Avx512F.PermuteVar16x32x2(a, Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b) : Vector512.Create(Ops256.InterleaveLower(a.GetUpper(), b.GetUpper()), Ops256.InterleaveUpper(a.GetUpper(), b.GetUpper()));
 }
 
-/// <summary><see cref="IVectorOps{TV}"/> for Vector256 (AVX2/FMA).</summary>
-internal readonly unsafe struct Ops256 : IVectorOps<Vector256<float>>
+/// <summary><see cref="IPairOps{TV}"/> for Vector256 (AVX2/FMA; shuffles within and across 128-bit lanes).</summary>
+internal readonly unsafe struct Ops256 : IPairOps<Vector256<float>>
 {
     public static int Count => Vector256<float>.Count;
 
@@ -126,10 +152,38 @@ internal readonly unsafe struct Ops256 : IVectorOps<Vector256<float>>
     public static Vector256<float> WherePositive(Vector256<float> a, Vector256<float> condition) => a & Vector256.GreaterThan(condition, Vector256<float>.Zero);
 
     public static Vector256<float> LoadHalves(float* lo, float* hi) => Vector256.Create(Vector128.Load(lo), Vector128.Load(hi));
+
+    public static Vector256<float> Sub(Vector256<float> a, Vector256<float> b) => a - b;
+
+    // Within each 128-bit lane the shuffle takes a's then b's even (odd) elements; the 64-bit permute puts a's pairs
+    // before b's.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Evens(Vector256<float> a, Vector256<float> b) =>
+        Avx2.IsSupported ? Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle() : Vector256.Create(Ops128.Evens(a.GetLower(), a.GetUpper()), Ops128.Evens(b.GetLower(), b.GetUpper()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Odds(Vector256<float> a, Vector256<float> b) =>
+        Avx2.IsSupported ? Avx2.Permute4x64(Avx.Shuffle(a, b, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle() : Vector256.Create(Ops128.Odds(a.GetLower(), a.GetUpper()), Ops128.Odds(b.GetLower(), b.GetUpper()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ShiftUp(Vector256<float> v, float first) =>
+        Avx2.IsSupported ? Avx.Blend(Avx2.PermuteVar8x32(v, Vector256.Create(7, 0, 1, 2, 3, 4, 5, 6)), Vector256.Create(first), 0b0000_0001) : Vector256.Create(Ops128.ShiftUp(v.GetLower(), first), Ops128.ShiftUp(v.GetUpper(), v[3]));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ShiftDown(Vector256<float> v, float last) =>
+        Avx2.IsSupported ? Avx.Blend(Avx2.PermuteVar8x32(v, Vector256.Create(1, 2, 3, 4, 5, 6, 7, 0)), Vector256.Create(last), 0b1000_0000) : Vector256.Create(Ops128.ShiftDown(v.GetLower(), v[4]), Ops128.ShiftDown(v.GetUpper(), last));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> InterleaveLower(Vector256<float> a, Vector256<float> b) =>
+        Avx.IsSupported ? Avx.Permute2x128(Avx.UnpackLow(a, b), Avx.UnpackHigh(a, b), 0x20) : Vector256.Create(Ops128.InterleaveLower(a.GetLower(), b.GetLower()), Ops128.InterleaveUpper(a.GetLower(), b.GetLower()));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> InterleaveUpper(Vector256<float> a, Vector256<float> b) =>
+        Avx.IsSupported ? Avx.Permute2x128(Avx.UnpackLow(a, b), Avx.UnpackHigh(a, b), 0x31) : Vector256.Create(Ops128.InterleaveLower(a.GetUpper(), b.GetUpper()), Ops128.InterleaveUpper(a.GetUpper(), b.GetUpper()));
 }
 
-/// <summary><see cref="IVectorOps{TV}"/> for Vector128 (SSE, NEON).</summary>
-internal readonly unsafe struct Ops128 : IVectorOps<Vector128<float>>
+/// <summary><see cref="IPairOps{TV}"/> for Vector128 (SSE, NEON; shuffles element by element elsewhere).</summary>
+internal readonly unsafe struct Ops128 : IPairOps<Vector128<float>>
 {
     public static int Count => Vector128<float>.Count;
 
@@ -160,6 +214,44 @@ internal readonly unsafe struct Ops128 : IVectorOps<Vector128<float>>
     public static Vector128<float> WherePositive(Vector128<float> a, Vector128<float> condition) => a & Vector128.GreaterThan(condition, Vector128<float>.Zero);
 
     public static Vector128<float> LoadHalves(float* lo, float* hi) => Vector128.Create(Vector64.Load(lo), Vector64.Load(hi));
+
+    public static Vector128<float> Sub(Vector128<float> a, Vector128<float> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Evens(Vector128<float> a, Vector128<float> b) =>
+        Sse.IsSupported ? Sse.Shuffle(a, b, 0b10_00_10_00)
+        : AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.UnzipEven(a, b)
+        : Vector128.Create(a[0], a[2], b[0], b[2]);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Odds(Vector128<float> a, Vector128<float> b) =>
+        Sse.IsSupported ? Sse.Shuffle(a, b, 0b11_01_11_01)
+        : AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.UnzipOdd(a, b)
+        : Vector128.Create(a[1], a[3], b[1], b[3]);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> ShiftUp(Vector128<float> v, float first) =>
+        Ssse3.IsSupported ? Ssse3.AlignRight(v.AsByte(), Vector128.Create(first).AsByte(), 12).AsSingle()
+        : AdvSimd.IsSupported ? AdvSimd.ExtractVector128(Vector128.Create(first), v, 3)
+        : Vector128.Create(first, v[0], v[1], v[2]);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> ShiftDown(Vector128<float> v, float last) =>
+        Ssse3.IsSupported ? Ssse3.AlignRight(Vector128.Create(last).AsByte(), v.AsByte(), 4).AsSingle()
+        : AdvSimd.IsSupported ? AdvSimd.ExtractVector128(v, Vector128.Create(last), 1)
+        : Vector128.Create(v[1], v[2], v[3], last);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> InterleaveLower(Vector128<float> a, Vector128<float> b) =>
+        Sse.IsSupported ? Sse.UnpackLow(a, b)
+        : AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.ZipLow(a, b)
+        : Vector128.Create(a[0], b[0], a[1], b[1]);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> InterleaveUpper(Vector128<float> a, Vector128<float> b) =>
+        Sse.IsSupported ? Sse.UnpackHigh(a, b)
+        : AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.ZipHigh(a, b)
+        : Vector128.Create(a[2], b[2], a[3], b[3]);
 }
 
 /// <summary><see cref="IVectorOps{TV}"/> for one float at a time (no SIMD).</summary>
@@ -225,198 +317,4 @@ internal interface IPairOps<TV> : IVectorOps<TV>
 
     /// <summary>a₀ b₀ a₁ b₁ … over the upper halves of a and b.</summary>
     static abstract TV InterleaveUpper(TV a, TV b);
-}
-
-/// <summary><see cref="IPairOps{TV}"/> for Vector512 (AVX-512 permutes).</summary>
-internal readonly struct Pair512 : IPairOps<Vector512<float>>
-{
-    public static int Count => Ops512.Count;
-
-    public static Vector512<float> Create(float value) => Ops512.Create(value);
-
-    public static Vector512<float> Load(ref float source, int index) => Ops512.Load(ref source, index);
-
-    public static unsafe Vector512<float> Load(float* source) => Ops512.Load(source);
-
-    public static void Store(Vector512<float> value, ref float destination, int index) => Ops512.Store(value, ref destination, index);
-
-    public static unsafe void Store(Vector512<float> value, float* destination) => Ops512.Store(value, destination);
-
-    public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Ops512.Fma(a, b, c);
-
-    public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
-
-    public static Vector512<float> Sub(Vector512<float> a, Vector512<float> b) => a - b;
-
-    public static Vector512<float> Mul(Vector512<float> a, Vector512<float> b) => a * b;
-
-    public static Vector512<float> Div(Vector512<float> a, Vector512<float> b) => a / b;
-
-    public static Vector512<float> Sqrt(Vector512<float> a) => Ops512.Sqrt(a);
-
-    public static float Sum(Vector512<float> a) => Ops512.Sum(a);
-
-    public static Vector512<float> Relu(Vector512<float> a) => Ops512.Relu(a);
-
-    public static Vector512<float> WherePositive(Vector512<float> a, Vector512<float> condition) => Ops512.WherePositive(a, condition);
-
-    public static unsafe Vector512<float> LoadHalves(float* lo, float* hi) => Ops512.LoadHalves(lo, hi);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Evens(Vector512<float> a, Vector512<float> b) =>
-        Avx512F.IsSupported ? Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b) : Vector512.Create(Pair256.Evens(a.GetLower(), a.GetUpper()), Pair256.Evens(b.GetLower(), b.GetUpper()));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Odds(Vector512<float> a, Vector512<float> b) =>
-        Avx512F.IsSupported ? Avx512F.PermuteVar16x32x2(a, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b) : Vector512.Create(Pair256.Odds(a.GetLower(), a.GetUpper()), Pair256.Odds(b.GetLower(), b.GetUpper()));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> ShiftUp(Vector512<float> v, float first) =>
-        Avx512F.IsSupported ? Avx512F.AlignRight32(v.AsInt32(), Vector512.Create(first).AsInt32(), 15).AsSingle() : Vector512.Create(Pair256.ShiftUp(v.GetLower(), first), Pair256.ShiftUp(v.GetUpper(), v[7]));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> ShiftDown(Vector512<float> v, float last) =>
-        Avx512F.IsSupported ? Avx512F.AlignRight32(Vector512.Create(last).AsInt32(), v.AsInt32(), 1).AsSingle() : Vector512.Create(Pair256.ShiftDown(v.GetLower(), v[8]), Pair256.ShiftDown(v.GetUpper(), last));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> InterleaveLower(Vector512<float> a, Vector512<float> b) =>
-        Avx512F.IsSupported ? Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b) : Vector512.Create(Pair256.InterleaveLower(a.GetLower(), b.GetLower()), Pair256.InterleaveUpper(a.GetLower(), b.GetLower()));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> InterleaveUpper(Vector512<float> a, Vector512<float> b) =>
-        Avx512F.IsSupported ? Avx512F.PermuteVar16x32x2(a, Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b) : Vector512.Create(Pair256.InterleaveLower(a.GetUpper(), b.GetUpper()), Pair256.InterleaveUpper(a.GetUpper(), b.GetUpper()));
-}
-
-/// <summary><see cref="IPairOps{TV}"/> for Vector256 (AVX shuffles and AVX2 lane permutes).</summary>
-internal readonly struct Pair256 : IPairOps<Vector256<float>>
-{
-    public static int Count => Ops256.Count;
-
-    public static Vector256<float> Create(float value) => Ops256.Create(value);
-
-    public static Vector256<float> Load(ref float source, int index) => Ops256.Load(ref source, index);
-
-    public static unsafe Vector256<float> Load(float* source) => Ops256.Load(source);
-
-    public static void Store(Vector256<float> value, ref float destination, int index) => Ops256.Store(value, ref destination, index);
-
-    public static unsafe void Store(Vector256<float> value, float* destination) => Ops256.Store(value, destination);
-
-    public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Ops256.Fma(a, b, c);
-
-    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
-
-    public static Vector256<float> Sub(Vector256<float> a, Vector256<float> b) => a - b;
-
-    public static Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => a * b;
-
-    public static Vector256<float> Div(Vector256<float> a, Vector256<float> b) => a / b;
-
-    public static Vector256<float> Sqrt(Vector256<float> a) => Ops256.Sqrt(a);
-
-    public static float Sum(Vector256<float> a) => Ops256.Sum(a);
-
-    public static Vector256<float> Relu(Vector256<float> a) => Ops256.Relu(a);
-
-    public static Vector256<float> WherePositive(Vector256<float> a, Vector256<float> condition) => Ops256.WherePositive(a, condition);
-
-    public static unsafe Vector256<float> LoadHalves(float* lo, float* hi) => Ops256.LoadHalves(lo, hi);
-
-    // Within each 128-bit lane the shuffle takes a's then b's even (odd) elements; the 64-bit permute puts a's pairs
-    // before b's.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Evens(Vector256<float> a, Vector256<float> b) =>
-        Avx2.IsSupported ? Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle() : Vector256.Create(Pair128.Evens(a.GetLower(), a.GetUpper()), Pair128.Evens(b.GetLower(), b.GetUpper()));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Odds(Vector256<float> a, Vector256<float> b) =>
-        Avx2.IsSupported ? Avx2.Permute4x64(Avx.Shuffle(a, b, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle() : Vector256.Create(Pair128.Odds(a.GetLower(), a.GetUpper()), Pair128.Odds(b.GetLower(), b.GetUpper()));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> ShiftUp(Vector256<float> v, float first) =>
-        Avx2.IsSupported ? Avx.Blend(Avx2.PermuteVar8x32(v, Vector256.Create(7, 0, 1, 2, 3, 4, 5, 6)), Vector256.Create(first), 0b0000_0001) : Vector256.Create(Pair128.ShiftUp(v.GetLower(), first), Pair128.ShiftUp(v.GetUpper(), v[3]));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> ShiftDown(Vector256<float> v, float last) =>
-        Avx2.IsSupported ? Avx.Blend(Avx2.PermuteVar8x32(v, Vector256.Create(1, 2, 3, 4, 5, 6, 7, 0)), Vector256.Create(last), 0b1000_0000) : Vector256.Create(Pair128.ShiftDown(v.GetLower(), v[4]), Pair128.ShiftDown(v.GetUpper(), last));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> InterleaveLower(Vector256<float> a, Vector256<float> b) =>
-        Avx.IsSupported ? Avx.Permute2x128(Avx.UnpackLow(a, b), Avx.UnpackHigh(a, b), 0x20) : Vector256.Create(Pair128.InterleaveLower(a.GetLower(), b.GetLower()), Pair128.InterleaveUpper(a.GetLower(), b.GetLower()));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> InterleaveUpper(Vector256<float> a, Vector256<float> b) =>
-        Avx.IsSupported ? Avx.Permute2x128(Avx.UnpackLow(a, b), Avx.UnpackHigh(a, b), 0x31) : Vector256.Create(Pair128.InterleaveLower(a.GetUpper(), b.GetUpper()), Pair128.InterleaveUpper(a.GetUpper(), b.GetUpper()));
-}
-
-/// <summary><see cref="IPairOps{TV}"/> for Vector128 (SSE shuffles, NEON zips, else element by element).</summary>
-internal readonly struct Pair128 : IPairOps<Vector128<float>>
-{
-    public static int Count => Ops128.Count;
-
-    public static Vector128<float> Create(float value) => Ops128.Create(value);
-
-    public static Vector128<float> Load(ref float source, int index) => Ops128.Load(ref source, index);
-
-    public static unsafe Vector128<float> Load(float* source) => Ops128.Load(source);
-
-    public static void Store(Vector128<float> value, ref float destination, int index) => Ops128.Store(value, ref destination, index);
-
-    public static unsafe void Store(Vector128<float> value, float* destination) => Ops128.Store(value, destination);
-
-    public static Vector128<float> Fma(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Ops128.Fma(a, b, c);
-
-    public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
-
-    public static Vector128<float> Sub(Vector128<float> a, Vector128<float> b) => a - b;
-
-    public static Vector128<float> Mul(Vector128<float> a, Vector128<float> b) => a * b;
-
-    public static Vector128<float> Div(Vector128<float> a, Vector128<float> b) => a / b;
-
-    public static Vector128<float> Sqrt(Vector128<float> a) => Ops128.Sqrt(a);
-
-    public static float Sum(Vector128<float> a) => Ops128.Sum(a);
-
-    public static Vector128<float> Relu(Vector128<float> a) => Ops128.Relu(a);
-
-    public static Vector128<float> WherePositive(Vector128<float> a, Vector128<float> condition) => Ops128.WherePositive(a, condition);
-
-    public static unsafe Vector128<float> LoadHalves(float* lo, float* hi) => Ops128.LoadHalves(lo, hi);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Evens(Vector128<float> a, Vector128<float> b) =>
-        Sse.IsSupported ? Sse.Shuffle(a, b, 0b10_00_10_00)
-        : AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.UnzipEven(a, b)
-        : Vector128.Create(a[0], a[2], b[0], b[2]);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Odds(Vector128<float> a, Vector128<float> b) =>
-        Sse.IsSupported ? Sse.Shuffle(a, b, 0b11_01_11_01)
-        : AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.UnzipOdd(a, b)
-        : Vector128.Create(a[1], a[3], b[1], b[3]);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> ShiftUp(Vector128<float> v, float first) =>
-        Ssse3.IsSupported ? Ssse3.AlignRight(v.AsByte(), Vector128.Create(first).AsByte(), 12).AsSingle()
-        : AdvSimd.IsSupported ? AdvSimd.ExtractVector128(Vector128.Create(first), v, 3)
-        : Vector128.Create(first, v[0], v[1], v[2]);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> ShiftDown(Vector128<float> v, float last) =>
-        Ssse3.IsSupported ? Ssse3.AlignRight(Vector128.Create(last).AsByte(), v.AsByte(), 4).AsSingle()
-        : AdvSimd.IsSupported ? AdvSimd.ExtractVector128(v, Vector128.Create(last), 1)
-        : Vector128.Create(v[1], v[2], v[3], last);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> InterleaveLower(Vector128<float> a, Vector128<float> b) =>
-        Sse.IsSupported ? Sse.UnpackLow(a, b)
-        : AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.ZipLow(a, b)
-        : Vector128.Create(a[0], b[0], a[1], b[1]);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> InterleaveUpper(Vector128<float> a, Vector128<float> b) =>
-        Sse.IsSupported ? Sse.UnpackHigh(a, b)
-        : AdvSimd.Arm64.IsSupported ? AdvSimd.Arm64.ZipHigh(a, b)
-        : Vector128.Create(a[2], b[2], a[3], b[3]);
 }
