@@ -192,8 +192,9 @@ public static unsafe partial class Convolution
 
     /// <summary>
     /// V_ξ [c, tile] = (Bᵀ d B)_ξ for <paramref name="count"/> rows of tiles from <paramref name="firstRow"/> (over the
-    /// batch), all channels: first the four row combinations of the 4×4 patch over a whole padded row at once, then, on
-    /// each, the column combinations with the tiles as lanes.
+    /// batch), all channels. For each vector of tiles: the four row combinations Bᵀ d over the tiles' 2·lanes columns,
+    /// loaded straight from the image (the zero row for the padding above and below), then the column combinations on
+    /// their even and odd columns, the column either side of the vector (zero in the padding) shifted in from a scalar.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WinogradInput<TV, TOps>(float* x, ConvShape s, long firstRow, int count, int block, float* v, float* zeroRow)

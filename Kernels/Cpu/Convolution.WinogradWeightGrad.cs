@@ -25,14 +25,14 @@ public static unsafe partial class Convolution
     internal static bool WinogradWeightGradApplies(ConvShape s) =>
         WinogradApplies(s) && s.O % 32 == 0 && (long)s.C * s.O <= 128 * 128;
 
-    /// <summary>Chunks of blocks the Winograd weight gradient sums separately before adding them in order: up to 8, by the shape alone.</summary>
-    private static int WinogradChunks(ConvShape s, int blocks) => Math.Min(8, blocks);
+    /// <summary>Chunks of blocks the Winograd weight gradient sums separately before adding them in order: up to 8, fixed by the shape (through its number of blocks) alone.</summary>
+    private static int WinogradChunks(int blocks) => Math.Min(8, blocks);
 
     private static void WinogradWeightGrad(float* x, float* dy, ConvShape s, float* dw, int width)
     {
         int block = WinogradBlock(s), tw = s.W / 2;
         long tiles = (long)s.N * (s.H / 2) * tw;
-        int blocks = (int)((tiles + block - 1) / block), chunks = WinogradChunks(s, blocks);
+        int blocks = (int)((tiles + block - 1) / block), chunks = WinogradChunks(blocks);
         int size = 16 * s.C * s.O;
         float[] sums = ArrayPool<float>.Shared.Rent(chunks * size);
         try
