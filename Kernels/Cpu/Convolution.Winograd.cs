@@ -58,6 +58,18 @@ public static unsafe partial class Convolution
     }
 
     /// <summary>
+    /// Floats from one ξ's slab of a transformed block to the next, for slabs of <paramref name="rows"/> ×
+    /// <paramref name="block"/>: rounded up to a cache line and then to an odd number of lines, so that the 16 slabs
+    /// start on 16 different cache sets (a multiple of 4 KiB would put them all in one set of L1, 8 ways deep, and the
+    /// transforms, which touch all 16 at once, would miss all the time).
+    /// </summary>
+    internal static nint XiStride(int rows, int block)
+    {
+        long lines = (((long)rows * block) + 15) / 16;
+        return (nint)((lines | 1) * 16);
+    }
+
+    /// <summary>
     /// The Winograd forward product; with <paramref name="transposedWeights"/>, <paramref name="w"/> is the forward
     /// kernel [C, O, 3, 3] of the convolution whose input gradient this is, flipped and transposed while it is
     /// transformed.
@@ -153,9 +165,10 @@ public static unsafe partial class Convolution
         public void Run(int start, int end)
         {
             int tw = s.W / 2;
-            float* v = Scratch((16 * (s.C + s.O) * block) + s.W);
-            float* m = v + ((nint)16 * s.C * block);
-            float* zeroRow = m + ((nint)16 * s.O * block);
+            nint vs = XiStride(s.C, block), ms = XiStride(s.O, block);
+            float* v = Scratch((int)((16 * (vs + ms)) + s.W));
+            float* m = v + (16 * vs);
+            float* zeroRow = m + (16 * ms);
             long tileRows = (long)s.N * (s.H / 2);
             int lanes = TransformLanes(tw, width);
             for (int b = start; b < end; b++)
@@ -202,7 +215,7 @@ public static unsafe partial class Convolution
         where TOps : struct, IPairOps<TV>
     {
         int L = TOps.Count, W = s.W, H = s.H, tw = W / 2, th = H / 2;
-        nint xiStride = (nint)s.C * block;
+        nint xiStride = XiStride(s.C, block);
 
         // A row of zeros stands for the padding above and below the image.
         float* zero = zeroRow;
@@ -273,8 +286,8 @@ public static unsafe partial class Convolution
         int rows = width >= 8 ? DirectForwardRows(width) : 1, groups = (outputs + rows - 1) / rows;
         for (int xi = 0; xi < 16; xi++)
         {
-            float* vx = v + ((nint)xi * channels * block);
-            float* mx = m + ((nint)xi * outputs * block);
+            float* vx = v + (xi * XiStride(channels, block));
+            float* mx = m + (xi * XiStride(outputs, block));
             float* ux = packedU + ((nint)xi * groups * rows * channels);
             if (width < 8)
             {
@@ -338,7 +351,7 @@ public static unsafe partial class Convolution
         where TOps : struct, IPairOps<TV>
     {
         int L = TOps.Count, W = s.W, H = s.H, tw = W / 2, th = H / 2;
-        nint xs = (nint)s.O * block;
+        nint xs = XiStride(s.O, block);
         for (int row = 0; row < count; row++)
         {
             long g = firstRow + row;

@@ -19,11 +19,11 @@ public static unsafe partial class Convolution
 {
     /// <summary>
     /// Whether the weight gradient of <paramref name="s"/> runs as Winograd: the forward's conditions, output channels
-    /// a multiple of 32 (whole register tiles at every width) and at most 128·128 channel pairs (the per-chunk sums of
-    /// ∂U stay small).
+    /// a multiple of 16 (whole register tiles at every width: two vectors of 8, or of 16 where 32 divide them) and at
+    /// most 128·128 channel pairs (the per-chunk sums of ∂U stay small).
     /// </summary>
     internal static bool WinogradWeightGradApplies(ConvShape s) =>
-        WinogradApplies(s) && s.O % 32 == 0 && (long)s.C * s.O <= 128 * 128;
+        WinogradApplies(s) && s.O % 16 == 0 && (long)s.C * s.O <= 128 * 128;
 
     /// <summary>Chunks of blocks the Winograd weight gradient sums separately before adding them in order: up to 8, fixed by the shape (through its number of blocks) alone.</summary>
     private static int WinogradChunks(int blocks) => Math.Min(8, blocks);
@@ -40,7 +40,7 @@ public static unsafe partial class Convolution
             fixed (float* ps = sums)
             {
                 KernelWorkers.RunRanges(new WinogradWeightGradWork(x, dy, ps, s, width, block, blocks, chunks), chunks, Parts(s));
-                KernelWorkers.RunRanges(new WinogradWeightsBackWork(ps, chunks, s.C, s.O, dw), s.O, s.O * s.C >= 1024 ? KernelWorkers.MaxParts : 1);
+                KernelWorkers.RunRanges(new WinogradWeightsBackWork(ps, chunks, s.C, s.O, dw), s.C, s.O * s.C >= 1024 ? KernelWorkers.MaxParts : 1);
             }
         }
         finally
@@ -50,38 +50,38 @@ public static unsafe partial class Convolution
     }
 
     /// <summary>
-    /// ∂g [O, C, 3, 3] = Gᵀ ∂U G for output channels [start, end), ∂U the chunks' sums (each [ξ][c][o]) added in
-    /// chunk order.
+    /// ∂g [O, C, 3, 3] = Gᵀ ∂U G for input channels [start, end), ∂U the chunks' sums (each [ξ][c][o]) added in chunk
+    /// order; a channel's 16 rows of ∂U are summed whole (contiguous over o) before the transform runs along them.
     /// </summary>
     private readonly struct WinogradWeightsBackWork(float* sums, int chunks, int channels, int outputs, float* dw) : IRangeWork
     {
         public void Run(int start, int end)
         {
             nint perXi = (nint)channels * outputs, size = 16 * perXi;
-            float* u = stackalloc float[16];
-            float* t = stackalloc float[12];
-            for (int o = start; o < end; o++)
+            float* u = Scratch(28 * outputs);
+            float* t = u + (16 * outputs);
+            for (int c = start; c < end; c++)
             {
-                for (int c = 0; c < channels; c++)
+                for (int xi = 0; xi < 16; xi++)
                 {
-                    for (int xi = 0; xi < 16; xi++)
+                    float* p = sums + (xi * perXi) + ((nint)c * outputs);
+                    var row = new Span<float>(u + (xi * outputs), outputs);
+                    new ReadOnlySpan<float>(p, outputs).CopyTo(row);
+                    for (int k = 1; k < chunks; k++)
                     {
-                        float* p = sums + (xi * perXi) + ((nint)c * outputs) + o;
-                        float sum = p[0];
-                        for (int k = 1; k < chunks; k++)
-                        {
-                            sum += p[k * size];
-                        }
-
-                        u[xi] = sum;
+                        System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(p + (k * size), outputs), row);
                     }
+                }
 
+                for (int o = 0; o < outputs; o++)
+                {
                     for (int j = 0; j < 4; j++)
                     {
                         // Gᵀ ∂U down each column j.
-                        t[j] = u[j] + (0.5f * (u[4 + j] + u[8 + j]));
-                        t[4 + j] = 0.5f * (u[4 + j] - u[8 + j]);
-                        t[8 + j] = (0.5f * (u[4 + j] + u[8 + j])) + u[12 + j];
+                        float a = u[(j * outputs) + o], b = u[((4 + j) * outputs) + o], d = u[((8 + j) * outputs) + o], e = u[((12 + j) * outputs) + o];
+                        t[j] = a + (0.5f * (b + d));
+                        t[4 + j] = 0.5f * (b - d);
+                        t[8 + j] = (0.5f * (b + d)) + e;
                     }
 
                     float* g = dw + ((((nint)o * channels) + c) * 9);
@@ -104,9 +104,10 @@ public static unsafe partial class Convolution
         public void Run(int start, int end)
         {
             int tw = s.W / 2, W = s.W;
-            float* v = Scratch((16 * (s.C + s.O) * block) + (2 * W * s.O) + W);
-            float* dm = v + ((nint)16 * s.C * block);
-            float* transposed = dm + ((nint)16 * block * s.O);
+            nint vs = XiStride(s.C, block), ms = XiStride(s.O, block);
+            float* v = Scratch((int)((16 * (vs + ms)) + (2 * W * s.O) + W));
+            float* dm = v + (16 * vs);
+            float* transposed = dm + (16 * ms);
             float* zeroRow = transposed + ((nint)2 * W * s.O);
             long tileRows = (long)s.N * (s.H / 2);
             int lanes = TransformLanes(tw, width), size = 16 * s.C * s.O;
@@ -140,24 +141,23 @@ public static unsafe partial class Convolution
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WinogradOutputGrad<TV, TOps>(float* dy, ConvShape s, long firstRow, int count, int block, float* transposed, float* dm)
-        where TV : struct
+        where TV : unmanaged
         where TOps : struct, IPairOps<TV>
     {
         int L = TOps.Count, W = s.W, H = s.H, O = s.O, tw = W / 2, th = H / 2;
-        nint xs = (nint)block * O;
+        nint xs = XiStride(O, block);
         var zero = TOps.Create(0f);
         for (int row = 0; row < count; row++)
         {
             long g = firstRow + row;
             int n = (int)(g / th), h = 2 * (int)(g % th);
-            for (int o = 0; o < O; o++)
+            // The two rows are contiguous: [O][2W] from dY to [2W][O], in L×L blocks.
+            float* rows = dy + ((nint)n * O * H * W) + ((nint)h * W);
+            for (int o = 0; o < O; o += L)
             {
-                float* y0 = dy + ((((nint)n * O) + o) * H * W) + ((nint)h * W), y1 = y0 + W;
-                float* t = transposed + o;
-                for (int w = 0; w < W; w++)
+                for (int w = 0; w < 2 * W; w += L)
                 {
-                    t[(nint)w * O] = y0[w];
-                    t[(nint)(W + w) * O] = y1[w];
+                    Transpose<TV, TOps>(rows + ((nint)o * H * W) + w, (nint)H * W, transposed + ((nint)w * O) + o, O);
                 }
             }
 
@@ -188,14 +188,54 @@ public static unsafe partial class Convolution
         }
     }
 
+    /// <summary>
+    /// The L×L block at <paramref name="source"/> (rows <paramref name="sourceStride"/> floats apart) transposed to
+    /// <paramref name="target"/> (rows <paramref name="targetStride"/> apart): log₂ L rounds of interleaving row i with
+    /// row i + L/2.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose<TV, TOps>(float* source, nint sourceStride, float* target, nint targetStride)
+        where TV : unmanaged
+        where TOps : struct, IPairOps<TV>
+    {
+        int L = TOps.Count, half = L / 2;
+        TV* a = stackalloc TV[16];
+        TV* b = stackalloc TV[16];
+        for (int i = 0; i < L; i++)
+        {
+            a[i] = TOps.Load(source + (i * sourceStride));
+        }
+
+        for (int round = 1; round < L; round *= 2)
+        {
+            for (int i = 0; i < half; i++)
+            {
+                b[2 * i] = TOps.InterleaveLower(a[i], a[i + half]);
+                b[(2 * i) + 1] = TOps.InterleaveUpper(a[i], a[i + half]);
+            }
+
+            TV* swap = a;
+            a = b;
+            b = swap;
+        }
+
+        for (int i = 0; i < L; i++)
+        {
+            TOps.Store(a[i], target + (i * targetStride));
+        }
+    }
+
     /// <summary>∂U_ξ [c, o] += Σ_tiles V_ξ [c, tile] · ∂M_ξ [tile, o] over a block's <paramref name="tiles"/> valid tiles, for the 16 ξ.</summary>
     private static void WinogradGradProducts(float* v, float* dm, float* du, int channels, int outputs, int block, int tiles, int width)
     {
-        int rows = width >= 8 ? DirectForwardRows(width) : 1;
+        // At 16 lanes, output channels that 32 do not divide run as two vectors of 8 (eight rows still, as the
+        // registers allow); the chain of each ∂U element is the same either way.
+        bool halves = width == 16 && outputs % 32 != 0;
+        int rows = width >= 8 ? DirectForwardRows(width) : 1, columns = halves ? 16 : 2 * width;
         for (int xi = 0; xi < 16; xi++)
         {
-            float* vx = v + ((nint)xi * channels * block);
-            float* mx = dm + ((nint)xi * block * outputs);
+            float* vx = v + (xi * XiStride(channels, block));
+            float* mx = dm + (xi * XiStride(outputs, block));
             float* ux = du + ((nint)xi * channels * outputs);
             if (width < 8)
             {
@@ -219,10 +259,14 @@ public static unsafe partial class Convolution
             for (int c0 = 0; c0 < channels; c0 += rows)
             {
                 int valid = Math.Min(rows, channels - c0);
-                for (int o0 = 0; o0 < outputs; o0 += 2 * width)
+                for (int o0 = 0; o0 < outputs; o0 += columns)
                 {
                     var k = new GradTile(vx + ((nint)c0 * block), block, valid, mx + o0, outputs, tiles, ux + ((nint)c0 * outputs) + o0);
-                    if (width == 16)
+                    if (halves)
+                    {
+                        k.Rows<Vector256<float>, Ops256, EightRows>();
+                    }
+                    else if (width == 16)
                     {
                         k.Rows<Vector512<float>, Ops512, EightRows>();
                     }

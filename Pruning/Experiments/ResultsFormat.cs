@@ -20,6 +20,7 @@ public static class ResultsFormat
     /// results record the final training loss and accuracy.
     /// 6: 3×3 stride-1 convolutions with padding 1 (at least 8 channels in and out, widths a multiple of 8) run forward,
     /// input gradient and (with a multiple of 32 output channels) weight gradient as Winograd F(2×2, 3×3).
+    /// 7: the Winograd weight gradient also takes 16 output channels (and any multiple of 16).
     /// </summary>
-    public const int Version = 6;
+    public const int Version = 7;
 }

@@ -25,6 +25,7 @@ public class ConvolutionTests
         new(1, 12, 4, 64, 32, 3, 3, 1, 1, 1, 1),   // Winograd: rows of 32 tiles, 2 vectors of 16; its weight gradient
         new(1, 260, 2, 8, 32, 3, 3, 1, 1, 1, 1),   // Winograd: 260 channels cross a depth block of the products
         new(5, 40, 16, 16, 64, 3, 3, 1, 1, 1, 1),  // Winograd: 5 blocks summed in 5 chunks for the weight gradient
+        new(3, 16, 6, 16, 16, 3, 3, 1, 1, 1, 1),   // Winograd: 16 outputs, the weight gradient's tiles two vectors of 8
         new(9, 8, 4, 4, 7, 3, 3, 1, 1, 1, 1),      // 16 positions an image, 144 columns: a partial last panel
         new(70, 18, 2, 2, 64, 3, 3, 1, 1, 1, 1),   // a large dW over 4 positions an image: depth blocks across images
         new(6, 16, 16, 16, 20, 3, 3, 2, 2, 1, 1),  // strided and large enough that each worker runs a GEMM per image
