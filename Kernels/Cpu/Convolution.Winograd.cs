@@ -232,40 +232,56 @@ public static unsafe partial class Convolution
                 float* d1 = plane + ((nint)h * W), d2 = d1 + W;
                 float* d3 = h + 2 < H ? d2 + W : zero;
                 float* dst = v + ((nint)c * block) + col;
+                if (tw == L)
+                {
+                    // One vector a row: the columns either side are the padding.
+                    Vector(d0, d1, d2, d3, 0, W, dst, xiStride, false);
+                    continue;
+                }
+
                 for (int t0 = 0; t0 < tw; t0 += L)
                 {
-                    // Columns 2·t0 … 2·t0 + 2L − 1 of the four row combinations Bᵀ d, as (lo, hi) pairs.
-                    int k = 2 * t0;
-                    TV a0 = TOps.Load(d0 + k), a1 = TOps.Load(d1 + k), a2 = TOps.Load(d2 + k), a3 = TOps.Load(d3 + k);
-                    TV b0 = TOps.Load(d0 + k + L), b1 = TOps.Load(d1 + k + L), b2 = TOps.Load(d2 + k + L), b3 = TOps.Load(d3 + k + L);
-
-                    // The columns either side, zero in the padding: tile t reads columns 2t−1 … 2t+2, that is odd(t−1),
-                    // even(t), odd(t), even(t+1) of the row.
-                    int left = k - 1, right = k + (2 * L);
-                    float l0 = 0f, l1 = 0f, l2 = 0f, l3 = 0f, q0 = 0f, q1 = 0f, q2 = 0f, q3 = 0f;
-                    if (left >= 0)
-                    {
-                        l0 = d0[left] - d2[left];
-                        l1 = d1[left] + d2[left];
-                        l2 = d2[left] - d1[left];
-                        l3 = d1[left] - d3[left];
-                    }
-
-                    if (right < W)
-                    {
-                        q0 = d0[right] - d2[right];
-                        q1 = d1[right] + d2[right];
-                        q2 = d2[right] - d1[right];
-                        q3 = d1[right] - d3[right];
-                    }
-
-                    float* o0 = dst + t0;
-                    Columns(TOps.Sub(a0, a2), TOps.Sub(b0, b2), l0, q0, o0, xiStride);
-                    Columns(TOps.Add(a1, a2), TOps.Add(b1, b2), l1, q1, o0 + (4 * xiStride), xiStride);
-                    Columns(TOps.Sub(a2, a1), TOps.Sub(b2, b1), l2, q2, o0 + (8 * xiStride), xiStride);
-                    Columns(TOps.Sub(a1, a3), TOps.Sub(b1, b3), l3, q3, o0 + (12 * xiStride), xiStride);
+                    Vector(d0, d1, d2, d3, t0, W, dst, xiStride, true);
                 }
             }
+        }
+
+        // Tiles t0 … t0 + L − 1 of one channel's row of tiles; without neighbours, the columns either side are zero.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Vector(float* d0, float* d1, float* d2, float* d3, int t0, int W, float* dst, nint xiStride, bool neighbours)
+        {
+            int L = TOps.Count;
+
+            // Columns 2·t0 … 2·t0 + 2L − 1 of the four row combinations Bᵀ d, as (lo, hi) pairs.
+            int k = 2 * t0;
+            TV a0 = TOps.Load(d0 + k), a1 = TOps.Load(d1 + k), a2 = TOps.Load(d2 + k), a3 = TOps.Load(d3 + k);
+            TV b0 = TOps.Load(d0 + k + L), b1 = TOps.Load(d1 + k + L), b2 = TOps.Load(d2 + k + L), b3 = TOps.Load(d3 + k + L);
+
+            // The columns either side, zero in the padding: tile t reads columns 2t−1 … 2t+2, that is odd(t−1),
+            // even(t), odd(t), even(t+1) of the row.
+            int left = k - 1, right = k + (2 * L);
+            float l0 = 0f, l1 = 0f, l2 = 0f, l3 = 0f, q0 = 0f, q1 = 0f, q2 = 0f, q3 = 0f;
+            if (neighbours && left >= 0)
+            {
+                l0 = d0[left] - d2[left];
+                l1 = d1[left] + d2[left];
+                l2 = d2[left] - d1[left];
+                l3 = d1[left] - d3[left];
+            }
+
+            if (neighbours && right < W)
+            {
+                q0 = d0[right] - d2[right];
+                q1 = d1[right] + d2[right];
+                q2 = d2[right] - d1[right];
+                q3 = d1[right] - d3[right];
+            }
+
+            float* o0 = dst + t0;
+            Columns(TOps.Sub(a0, a2), TOps.Sub(b0, b2), l0, q0, o0, xiStride);
+            Columns(TOps.Add(a1, a2), TOps.Add(b1, b2), l1, q1, o0 + (4 * xiStride), xiStride);
+            Columns(TOps.Sub(a2, a1), TOps.Sub(b2, b1), l2, q2, o0 + (8 * xiStride), xiStride);
+            Columns(TOps.Sub(a1, a3), TOps.Sub(b1, b3), l3, q3, o0 + (12 * xiStride), xiStride);
         }
 
         // (B ᵀd) B along one combined row: its even and odd columns, and the odd column before and even column after.

@@ -141,7 +141,7 @@ public static unsafe partial class Convolution
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WinogradOutputGrad<TV, TOps>(float* dy, ConvShape s, long firstRow, int count, int block, float* transposed, float* dm)
-        where TV : unmanaged
+        where TV : struct
         where TOps : struct, IPairOps<TV>
     {
         int L = TOps.Count, W = s.W, H = s.H, O = s.O, tw = W / 2, th = H / 2;
@@ -190,39 +190,196 @@ public static unsafe partial class Convolution
 
     /// <summary>
     /// The L×L block at <paramref name="source"/> (rows <paramref name="sourceStride"/> floats apart) transposed to
-    /// <paramref name="target"/> (rows <paramref name="targetStride"/> apart): log₂ L rounds of interleaving row i with
-    /// row i + L/2.
+    /// <paramref name="target"/> (rows <paramref name="targetStride"/> apart), L = <c>TOps.Count</c>: log₂ L rounds
+    /// of interleaving row i with row i + L/2, in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose<TV, TOps>(float* source, nint sourceStride, float* target, nint targetStride)
-        where TV : unmanaged
+        where TV : struct
         where TOps : struct, IPairOps<TV>
     {
-        int L = TOps.Count, half = L / 2;
-        TV* a = stackalloc TV[16];
-        TV* b = stackalloc TV[16];
-        for (int i = 0; i < L; i++)
+        switch (TOps.Count)
         {
-            a[i] = TOps.Load(source + (i * sourceStride));
+            case 16: Transpose16<TV, TOps>(source, sourceStride, target, targetStride); break;
+            case 8: Transpose8<TV, TOps>(source, sourceStride, target, targetStride); break;
+            default: Transpose4<TV, TOps>(source, sourceStride, target, targetStride); break;
         }
+    }
 
-        for (int round = 1; round < L; round *= 2)
-        {
-            for (int i = 0; i < half; i++)
-            {
-                b[2 * i] = TOps.InterleaveLower(a[i], a[i + half]);
-                b[(2 * i) + 1] = TOps.InterleaveUpper(a[i], a[i + half]);
-            }
+    /// <summary><see cref="Transpose{TV, TOps}"/> at 16 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose16<TV, TOps>(float* source, nint sourceStride, float* target, nint targetStride)
+        where TV : struct
+        where TOps : struct, IPairOps<TV>
+    {
+        TV a0 = TOps.Load(source);
+        TV a1 = TOps.Load(source + (1 * sourceStride));
+        TV a2 = TOps.Load(source + (2 * sourceStride));
+        TV a3 = TOps.Load(source + (3 * sourceStride));
+        TV a4 = TOps.Load(source + (4 * sourceStride));
+        TV a5 = TOps.Load(source + (5 * sourceStride));
+        TV a6 = TOps.Load(source + (6 * sourceStride));
+        TV a7 = TOps.Load(source + (7 * sourceStride));
+        TV a8 = TOps.Load(source + (8 * sourceStride));
+        TV a9 = TOps.Load(source + (9 * sourceStride));
+        TV a10 = TOps.Load(source + (10 * sourceStride));
+        TV a11 = TOps.Load(source + (11 * sourceStride));
+        TV a12 = TOps.Load(source + (12 * sourceStride));
+        TV a13 = TOps.Load(source + (13 * sourceStride));
+        TV a14 = TOps.Load(source + (14 * sourceStride));
+        TV a15 = TOps.Load(source + (15 * sourceStride));
+        TV b0 = TOps.InterleaveLower(a0, a8);
+        TV b1 = TOps.InterleaveUpper(a0, a8);
+        TV b2 = TOps.InterleaveLower(a1, a9);
+        TV b3 = TOps.InterleaveUpper(a1, a9);
+        TV b4 = TOps.InterleaveLower(a2, a10);
+        TV b5 = TOps.InterleaveUpper(a2, a10);
+        TV b6 = TOps.InterleaveLower(a3, a11);
+        TV b7 = TOps.InterleaveUpper(a3, a11);
+        TV b8 = TOps.InterleaveLower(a4, a12);
+        TV b9 = TOps.InterleaveUpper(a4, a12);
+        TV b10 = TOps.InterleaveLower(a5, a13);
+        TV b11 = TOps.InterleaveUpper(a5, a13);
+        TV b12 = TOps.InterleaveLower(a6, a14);
+        TV b13 = TOps.InterleaveUpper(a6, a14);
+        TV b14 = TOps.InterleaveLower(a7, a15);
+        TV b15 = TOps.InterleaveUpper(a7, a15);
+        a0 = TOps.InterleaveLower(b0, b8);
+        a1 = TOps.InterleaveUpper(b0, b8);
+        a2 = TOps.InterleaveLower(b1, b9);
+        a3 = TOps.InterleaveUpper(b1, b9);
+        a4 = TOps.InterleaveLower(b2, b10);
+        a5 = TOps.InterleaveUpper(b2, b10);
+        a6 = TOps.InterleaveLower(b3, b11);
+        a7 = TOps.InterleaveUpper(b3, b11);
+        a8 = TOps.InterleaveLower(b4, b12);
+        a9 = TOps.InterleaveUpper(b4, b12);
+        a10 = TOps.InterleaveLower(b5, b13);
+        a11 = TOps.InterleaveUpper(b5, b13);
+        a12 = TOps.InterleaveLower(b6, b14);
+        a13 = TOps.InterleaveUpper(b6, b14);
+        a14 = TOps.InterleaveLower(b7, b15);
+        a15 = TOps.InterleaveUpper(b7, b15);
+        b0 = TOps.InterleaveLower(a0, a8);
+        b1 = TOps.InterleaveUpper(a0, a8);
+        b2 = TOps.InterleaveLower(a1, a9);
+        b3 = TOps.InterleaveUpper(a1, a9);
+        b4 = TOps.InterleaveLower(a2, a10);
+        b5 = TOps.InterleaveUpper(a2, a10);
+        b6 = TOps.InterleaveLower(a3, a11);
+        b7 = TOps.InterleaveUpper(a3, a11);
+        b8 = TOps.InterleaveLower(a4, a12);
+        b9 = TOps.InterleaveUpper(a4, a12);
+        b10 = TOps.InterleaveLower(a5, a13);
+        b11 = TOps.InterleaveUpper(a5, a13);
+        b12 = TOps.InterleaveLower(a6, a14);
+        b13 = TOps.InterleaveUpper(a6, a14);
+        b14 = TOps.InterleaveLower(a7, a15);
+        b15 = TOps.InterleaveUpper(a7, a15);
+        a0 = TOps.InterleaveLower(b0, b8);
+        a1 = TOps.InterleaveUpper(b0, b8);
+        a2 = TOps.InterleaveLower(b1, b9);
+        a3 = TOps.InterleaveUpper(b1, b9);
+        a4 = TOps.InterleaveLower(b2, b10);
+        a5 = TOps.InterleaveUpper(b2, b10);
+        a6 = TOps.InterleaveLower(b3, b11);
+        a7 = TOps.InterleaveUpper(b3, b11);
+        a8 = TOps.InterleaveLower(b4, b12);
+        a9 = TOps.InterleaveUpper(b4, b12);
+        a10 = TOps.InterleaveLower(b5, b13);
+        a11 = TOps.InterleaveUpper(b5, b13);
+        a12 = TOps.InterleaveLower(b6, b14);
+        a13 = TOps.InterleaveUpper(b6, b14);
+        a14 = TOps.InterleaveLower(b7, b15);
+        a15 = TOps.InterleaveUpper(b7, b15);
+        TOps.Store(a0, target);
+        TOps.Store(a1, target + (1 * targetStride));
+        TOps.Store(a2, target + (2 * targetStride));
+        TOps.Store(a3, target + (3 * targetStride));
+        TOps.Store(a4, target + (4 * targetStride));
+        TOps.Store(a5, target + (5 * targetStride));
+        TOps.Store(a6, target + (6 * targetStride));
+        TOps.Store(a7, target + (7 * targetStride));
+        TOps.Store(a8, target + (8 * targetStride));
+        TOps.Store(a9, target + (9 * targetStride));
+        TOps.Store(a10, target + (10 * targetStride));
+        TOps.Store(a11, target + (11 * targetStride));
+        TOps.Store(a12, target + (12 * targetStride));
+        TOps.Store(a13, target + (13 * targetStride));
+        TOps.Store(a14, target + (14 * targetStride));
+        TOps.Store(a15, target + (15 * targetStride));
+    }
 
-            TV* swap = a;
-            a = b;
-            b = swap;
-        }
+    /// <summary><see cref="Transpose{TV, TOps}"/> at 8 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8<TV, TOps>(float* source, nint sourceStride, float* target, nint targetStride)
+        where TV : struct
+        where TOps : struct, IPairOps<TV>
+    {
+        TV a0 = TOps.Load(source);
+        TV a1 = TOps.Load(source + (1 * sourceStride));
+        TV a2 = TOps.Load(source + (2 * sourceStride));
+        TV a3 = TOps.Load(source + (3 * sourceStride));
+        TV a4 = TOps.Load(source + (4 * sourceStride));
+        TV a5 = TOps.Load(source + (5 * sourceStride));
+        TV a6 = TOps.Load(source + (6 * sourceStride));
+        TV a7 = TOps.Load(source + (7 * sourceStride));
+        TV b0 = TOps.InterleaveLower(a0, a4);
+        TV b1 = TOps.InterleaveUpper(a0, a4);
+        TV b2 = TOps.InterleaveLower(a1, a5);
+        TV b3 = TOps.InterleaveUpper(a1, a5);
+        TV b4 = TOps.InterleaveLower(a2, a6);
+        TV b5 = TOps.InterleaveUpper(a2, a6);
+        TV b6 = TOps.InterleaveLower(a3, a7);
+        TV b7 = TOps.InterleaveUpper(a3, a7);
+        a0 = TOps.InterleaveLower(b0, b4);
+        a1 = TOps.InterleaveUpper(b0, b4);
+        a2 = TOps.InterleaveLower(b1, b5);
+        a3 = TOps.InterleaveUpper(b1, b5);
+        a4 = TOps.InterleaveLower(b2, b6);
+        a5 = TOps.InterleaveUpper(b2, b6);
+        a6 = TOps.InterleaveLower(b3, b7);
+        a7 = TOps.InterleaveUpper(b3, b7);
+        b0 = TOps.InterleaveLower(a0, a4);
+        b1 = TOps.InterleaveUpper(a0, a4);
+        b2 = TOps.InterleaveLower(a1, a5);
+        b3 = TOps.InterleaveUpper(a1, a5);
+        b4 = TOps.InterleaveLower(a2, a6);
+        b5 = TOps.InterleaveUpper(a2, a6);
+        b6 = TOps.InterleaveLower(a3, a7);
+        b7 = TOps.InterleaveUpper(a3, a7);
+        TOps.Store(b0, target);
+        TOps.Store(b1, target + (1 * targetStride));
+        TOps.Store(b2, target + (2 * targetStride));
+        TOps.Store(b3, target + (3 * targetStride));
+        TOps.Store(b4, target + (4 * targetStride));
+        TOps.Store(b5, target + (5 * targetStride));
+        TOps.Store(b6, target + (6 * targetStride));
+        TOps.Store(b7, target + (7 * targetStride));
+    }
 
-        for (int i = 0; i < L; i++)
-        {
-            TOps.Store(a[i], target + (i * targetStride));
-        }
+    /// <summary><see cref="Transpose{TV, TOps}"/> at 4 lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4<TV, TOps>(float* source, nint sourceStride, float* target, nint targetStride)
+        where TV : struct
+        where TOps : struct, IPairOps<TV>
+    {
+        TV a0 = TOps.Load(source);
+        TV a1 = TOps.Load(source + (1 * sourceStride));
+        TV a2 = TOps.Load(source + (2 * sourceStride));
+        TV a3 = TOps.Load(source + (3 * sourceStride));
+        TV b0 = TOps.InterleaveLower(a0, a2);
+        TV b1 = TOps.InterleaveUpper(a0, a2);
+        TV b2 = TOps.InterleaveLower(a1, a3);
+        TV b3 = TOps.InterleaveUpper(a1, a3);
+        a0 = TOps.InterleaveLower(b0, b2);
+        a1 = TOps.InterleaveUpper(b0, b2);
+        a2 = TOps.InterleaveLower(b1, b3);
+        a3 = TOps.InterleaveUpper(b1, b3);
+        TOps.Store(a0, target);
+        TOps.Store(a1, target + (1 * targetStride));
+        TOps.Store(a2, target + (2 * targetStride));
+        TOps.Store(a3, target + (3 * targetStride));
     }
 
     /// <summary>∂U_ξ [c, o] += Σ_tiles V_ξ [c, tile] · ∂M_ξ [tile, o] over a block's <paramref name="tiles"/> valid tiles, for the 16 ξ.</summary>
