@@ -224,7 +224,8 @@ public static unsafe class BatchNorm
         }
     }
 
-    private static int Parts(int length) => length < ParallelThreshold ? 1 : KernelWorkers.MaxParts;
+    // Channels and planes are independent pieces of equal cost: many small parts, claimed as threads free up.
+    private static int Parts(int length) => length < ParallelThreshold ? 1 : KernelWorkers.FineParts;
 
     private static long CheckShape(string op, int length, int n, int channels, int hw)
     {

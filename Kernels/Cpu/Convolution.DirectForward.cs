@@ -64,7 +64,7 @@ public static unsafe partial class Convolution
                 }
 
                 int pairs = ((s.Positions / width) + 1) / 2;
-                KernelWorkers.RunRanges(new DirectForwardWork(x, pw, bias, y, po, s, width, pairs, relu), s.N * pairs, Parts(s));
+                KernelWorkers.RunRanges(new DirectForwardWork(x, pw, bias, y, po, s, width, pairs, relu), s.N * pairs, FineParts(s));
             }
         }
         finally

@@ -112,7 +112,7 @@ public static unsafe partial class Convolution
             // Strided: cols = Wᵀ · dy_i, folded back onto each image by col2im; images are split across the cores,
             // each image's GEMM and col2im running on one thread.
             dx[..(s.N * s.C * s.H * s.W)].Clear();
-            KernelWorkers.RunRanges(new StridedInputGradWork(pdy, pw, pdx, s), s.N, Parts(s));
+            KernelWorkers.RunRanges(new StridedInputGradWork(pdy, pw, pdx, s), s.N, FineParts(s));
         }
     }
 
@@ -284,7 +284,7 @@ public static unsafe partial class Convolution
                     fixed (int* po = offsets)
                     {
                         var work = new ForwardWork(x, pw, bias, y, po, s, Sgemm.SelectWidth(), panels, relu);
-                        KernelWorkers.RunRanges(work, s.N * panels, Parts(s));
+                        KernelWorkers.RunRanges(work, s.N * panels, FineParts(s));
                     }
                 }
                 finally
