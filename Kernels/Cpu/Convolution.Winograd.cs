@@ -76,61 +76,42 @@ public static unsafe partial class Convolution
     /// </summary>
     private static void WinogradForward(float* x, float* w, float* bias, ConvShape s, float* y, int width, bool relu, bool transposedWeights = false)
     {
-        int rows = width >= 8 ? DirectForwardRows(width) : 1, groups = (s.O + rows - 1) / rows, block = WinogradBlock(s);
-        float[] packed = ArrayPool<float>.Shared.Rent(16 * groups * rows * s.C);
-        int[] offsets = ArrayPool<int>.Shared.Rent(s.C);
+        int block = WinogradBlock(s);
+        float[] packed = ArrayPool<float>.Shared.Rent(16 * s.O * s.C);
         try
         {
             fixed (float* pu = packed)
-            fixed (int* po = offsets)
             {
-                KernelWorkers.RunRanges(new WinogradWeightsWork(w, s.O, s.C, rows, transposedWeights, pu), groups, s.O * s.C >= 1024 ? KernelWorkers.MaxParts : 1);
-                for (int c = 0; c < s.C; c++)
-                {
-                    po[c] = c * block;
-                }
-
+                KernelWorkers.RunRanges(new WinogradWeightsWork(w, s.O, s.C, transposedWeights, pu), s.O, s.O * s.C >= 1024 ? KernelWorkers.MaxParts : 1);
                 long tileRows = (long)s.N * (s.H / 2);
                 int blocks = (int)((tileRows * (s.W / 2) + block - 1) / block);
-                KernelWorkers.RunRanges(new WinogradForwardWork(x, pu, bias, y, po, s, width, block, relu), blocks, FineParts(s));
+                KernelWorkers.RunRanges(new WinogradForwardWork(x, pu, bias, y, s, width, block, relu), blocks, FineParts(s));
             }
         }
         finally
         {
             ArrayPool<float>.Shared.Return(packed);
-            ArrayPool<int>.Shared.Return(offsets);
         }
     }
 
     /// <summary>
-    /// U_ξ = G g Gᵀ for every output and input channel, packed as [ξ][group of <c>rows</c> outputs][c][row] (zero
-    /// past the last output) for the micro-kernel's broadcasts; split across the cores by groups. With
-    /// <c>transposed</c>, g is the flipped kernel of the transposed convolution (the input gradient's):
-    /// g_oc[i, j] = w[c, o, 2−i, 2−j], read in place.
+    /// U_ξ = G g Gᵀ for output channels [start, end) and every input channel, packed as [ξ][o][c], each output
+    /// channel's row contiguous over the channels for the product tile's broadcasts. With <c>transposed</c>, g is the
+    /// flipped kernel of the transposed convolution (the input gradient's): g_oc[i, j] = w[c, o, 2−i, 2−j], read in
+    /// place.
     /// </summary>
-    private readonly struct WinogradWeightsWork(float* w, int outputs, int channels, int rows, bool transposed, float* packed) : IRangeWork
+    private readonly struct WinogradWeightsWork(float* w, int outputs, int channels, bool transposed, float* packed) : IRangeWork
     {
         public void Run(int start, int end)
         {
-            int groups = (outputs + rows - 1) / rows;
-            nint perXi = (nint)groups * channels * rows;
+            nint perXi = (nint)outputs * channels;
             float* k = stackalloc float[9];
             float* t = stackalloc float[12];
-            for (int o = start * rows; o < end * rows; o++)
+            for (int o = start; o < end; o++)
             {
                 for (int c = 0; c < channels; c++)
                 {
-                    nint at = ((((nint)(o / rows) * channels) + c) * rows) + (o % rows);
-                    if (o >= outputs)
-                    {
-                        for (int xi = 0; xi < 16; xi++)
-                        {
-                            packed[(xi * perXi) + at] = 0f;
-                        }
-
-                        continue;
-                    }
-
+                    nint at = ((nint)o * channels) + c;
                     for (int q = 0; q < 9; q++)
                     {
                         k[q] = transposed ? w[((((nint)c * outputs) + o) * 9) + 8 - q] : w[((((nint)o * channels) + c) * 9) + q];
@@ -160,7 +141,7 @@ public static unsafe partial class Convolution
     }
 
     /// <summary>Blocks [start, end) of tiles: transform the inputs, 16 products, transform the outputs.</summary>
-    private readonly struct WinogradForwardWork(float* x, float* packedU, float* bias, float* y, int* channelOffsets, ConvShape s, int width, int block, bool relu) : IRangeWork
+    private readonly struct WinogradForwardWork(float* x, float* packedU, float* bias, float* y, ConvShape s, int width, int block, bool relu) : IRangeWork
     {
         public void Run(int start, int end)
         {
@@ -177,7 +158,7 @@ public static unsafe partial class Convolution
                 int count = (int)Math.Min(block / tw, tileRows - firstRow);
                 WinogradInput(lanes, x, s, firstRow, count, block, v, zeroRow);
 
-                WinogradProducts(packedU, v, m, channelOffsets, s.C, s.O, block, width);
+                WinogradProducts(packedU, v, m, s.C, s.O, block, width);
                 switch (lanes)
                 {
                     case 16: WinogradOutput<Vector512<float>, Ops512>(m, bias, s, firstRow, count, block, y, relu); break;
@@ -296,15 +277,18 @@ public static unsafe partial class Convolution
         }
     }
 
-    /// <summary>M_ξ [O, block] = U_ξ [O, C] · V_ξ [C, block] for the 16 ξ, on the in-place forward tile (scalar chains below 8 lanes).</summary>
-    private static void WinogradProducts(float* packedU, float* v, float* m, int* channelOffsets, int channels, int outputs, int block, int width)
+    /// <summary>
+    /// M_ξ [O, block] = U_ξ [O, C] · V_ξ [C, block] for the 16 ξ, on rows of product tiles that run along the whole
+    /// block (scalar chains below 8 lanes); each element one chain of fused multiply-adds per depth block of channels.
+    /// </summary>
+    private static void WinogradProducts(float* packedU, float* v, float* m, int channels, int outputs, int block, int width)
     {
-        int rows = width >= 8 ? DirectForwardRows(width) : 1, groups = (outputs + rows - 1) / rows;
+        int rows = width >= 8 ? DirectForwardRows(width) : 1;
         for (int xi = 0; xi < 16; xi++)
         {
             float* vx = v + (xi * XiStride(channels, block));
             float* mx = m + (xi * XiStride(outputs, block));
-            float* ux = packedU + ((nint)xi * groups * rows * channels);
+            float* ux = packedU + ((nint)xi * outputs * channels);
             if (width < 8)
             {
                 for (int o = 0; o < outputs; o++)
@@ -332,25 +316,20 @@ public static unsafe partial class Convolution
                 continue;
             }
 
-            for (int g = 0; g < groups; g++)
+            for (int o0 = 0; o0 < outputs; o0 += rows)
             {
-                int o0 = g * rows, valid = Math.Min(rows, outputs - o0);
-                for (int col = 0; col < block; col += 2 * width)
+                for (int pc = 0; pc < channels; pc += KC)
                 {
-                    float* out0 = mx + ((nint)o0 * block) + col;
-                    for (int pc = 0; pc < channels; pc += KC)
+                    var k = new ProductTile(
+                        ux + ((nint)o0 * channels) + pc, channels, Math.Min(rows, outputs - o0), vx + ((nint)pc * block), block, Math.Min(KC, channels - pc),
+                        mx + ((nint)o0 * block), block, overwrite: pc == 0);
+                    if (width == 16)
                     {
-                        var k = new DirectForwardTile(
-                            vx + col, vx + col + width, null, null, channelOffsets + pc, Math.Min(KC, channels - pc), ux + ((((nint)g * channels) + pc) * rows),
-                            out0, out0 + width, block, valid, true, pc == 0);
-                        if (width == 16)
-                        {
-                            k.Rows<Vector512<float>, Ops512, EightRows, Whole>();
-                        }
-                        else
-                        {
-                            k.Rows<Vector256<float>, Ops256, SixRows, Whole>();
-                        }
+                        k.Rows<Vector512<float>, Ops512, EightRows>();
+                    }
+                    else
+                    {
+                        k.Rows<Vector256<float>, Ops256, SixRows>();
                     }
                 }
             }

@@ -388,7 +388,7 @@ public static unsafe partial class Convolution
         // At 16 lanes, output channels that 32 do not divide run as two vectors of 8 (eight rows still, as the
         // registers allow); the chain of each ∂U element is the same either way.
         bool halves = width == 16 && outputs % 32 != 0;
-        int rows = width >= 8 ? DirectForwardRows(width) : 1, columns = halves ? 16 : 2 * width;
+        int rows = width >= 8 ? DirectForwardRows(width) : 1;
         for (int xi = 0; xi < 16; xi++)
         {
             float* vx = v + (xi * XiStride(channels, block));
@@ -415,32 +415,31 @@ public static unsafe partial class Convolution
 
             for (int c0 = 0; c0 < channels; c0 += rows)
             {
-                int valid = Math.Min(rows, channels - c0);
-                for (int o0 = 0; o0 < outputs; o0 += columns)
+                var k = new ProductTile(vx + ((nint)c0 * block), block, Math.Min(rows, channels - c0), mx, outputs, tiles, ux + ((nint)c0 * outputs), outputs, overwrite: false);
+                if (halves)
                 {
-                    var k = new GradTile(vx + ((nint)c0 * block), block, valid, mx + o0, outputs, tiles, ux + ((nint)c0 * outputs) + o0);
-                    if (halves)
-                    {
-                        k.Rows<Vector256<float>, Ops256, EightRows>();
-                    }
-                    else if (width == 16)
-                    {
-                        k.Rows<Vector512<float>, Ops512, EightRows>();
-                    }
-                    else
-                    {
-                        k.Rows<Vector256<float>, Ops256, SixRows>();
-                    }
+                    k.Rows<Vector256<float>, Ops256, EightRows>();
+                }
+                else if (width == 16)
+                {
+                    k.Rows<Vector512<float>, Ops512, EightRows>();
+                }
+                else
+                {
+                    k.Rows<Vector256<float>, Ops256, SixRows>();
                 }
             }
         }
     }
 
     /// <summary>
-    /// One register tile of ∂U: rows input channels (broadcasts from V's rows) × two vectors of output channels (from
-    /// ∂M), a chain over the tiles; added into ∂U.
+    /// A row of register tiles of C [valid, columns] (+)= A [valid, depth] · B [depth, columns]: each tile
+    /// <c>TRows</c> rows (broadcasts from A's rows, <paramref name="lda"/> apart and contiguous over the depth) × two
+    /// vectors (from B's rows, <paramref name="ldb"/> apart), one chain of fused multiply-adds over the depth from zero,
+    /// stored (<paramref name="overwrite"/>) or added into C, whose rows are <paramref name="ldb"/> apart too. The
+    /// Winograd products run on it both ways: M = U · V over the channels and ∂U = V · ∂M over the tiles.
     /// </summary>
-    private readonly struct GradTile(float* v, int ldv, int valid, float* dm, int ldm, int tiles, float* du)
+    private readonly struct ProductTile(float* a, int lda, int valid, float* b, int ldb, int depth, float* c, int columns, bool overwrite)
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Rows<TV, TOps, TRows>()
@@ -448,62 +447,65 @@ public static unsafe partial class Convolution
             where TOps : struct, IVectorOps<TV>
             where TRows : struct, IRowCount
         {
-            var zero = TOps.Create(0f);
-            TV c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
-            TV c40 = zero, c41 = zero, c50 = zero, c51 = zero, c60 = zero, c61 = zero, c70 = zero, c71 = zero;
-
-            // Rows past the last channel read row 0; their sums are dropped.
-            float* a0 = v, a1 = valid > 1 ? v + ldv : v, a2 = valid > 2 ? v + (2 * ldv) : v, a3 = valid > 3 ? v + (3 * ldv) : v;
-            float* a4 = valid > 4 ? v + (4 * ldv) : v, a5 = valid > 5 ? v + (5 * ldv) : v, a6 = valid > 6 ? v + (6 * ldv) : v, a7 = valid > 7 ? v + (7 * ldv) : v;
-            float* b = dm;
+            // Rows past the last valid one read row 0; their sums are dropped.
+            float* a0 = a, a1 = valid > 1 ? a + lda : a, a2 = valid > 2 ? a + (2 * lda) : a, a3 = valid > 3 ? a + (3 * lda) : a;
+            float* a4 = valid > 4 ? a + (4 * lda) : a, a5 = valid > 5 ? a + (5 * lda) : a, a6 = valid > 6 ? a + (6 * lda) : a, a7 = valid > 7 ? a + (7 * lda) : a;
             int n = TOps.Count;
-            for (int t = 0; t < tiles; t++, b += ldm)
+            for (int col = 0; col < columns; col += 2 * n)
             {
-                TV b0 = TOps.Load(b), b1 = TOps.Load(b + n);
-                TV x0 = TOps.Create(a0[t]);
-                c00 = TOps.Fma(x0, b0, c00);
-                c01 = TOps.Fma(x0, b1, c01);
-                TV x1 = TOps.Create(a1[t]);
-                c10 = TOps.Fma(x1, b0, c10);
-                c11 = TOps.Fma(x1, b1, c11);
-                TV x2 = TOps.Create(a2[t]);
-                c20 = TOps.Fma(x2, b0, c20);
-                c21 = TOps.Fma(x2, b1, c21);
-                TV x3 = TOps.Create(a3[t]);
-                c30 = TOps.Fma(x3, b0, c30);
-                c31 = TOps.Fma(x3, b1, c31);
-                TV x4 = TOps.Create(a4[t]);
-                c40 = TOps.Fma(x4, b0, c40);
-                c41 = TOps.Fma(x4, b1, c41);
-                TV x5 = TOps.Create(a5[t]);
-                c50 = TOps.Fma(x5, b0, c50);
-                c51 = TOps.Fma(x5, b1, c51);
+                var zero = TOps.Create(0f);
+                TV c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero;
+                TV c40 = zero, c41 = zero, c50 = zero, c51 = zero, c60 = zero, c61 = zero, c70 = zero, c71 = zero;
+                float* bt = b + col;
+                for (int t = 0; t < depth; t++, bt += ldb)
+                {
+                    TV b0 = TOps.Load(bt), b1 = TOps.Load(bt + n);
+                    TV x0 = TOps.Create(a0[t]);
+                    c00 = TOps.Fma(x0, b0, c00);
+                    c01 = TOps.Fma(x0, b1, c01);
+                    TV x1 = TOps.Create(a1[t]);
+                    c10 = TOps.Fma(x1, b0, c10);
+                    c11 = TOps.Fma(x1, b1, c11);
+                    TV x2 = TOps.Create(a2[t]);
+                    c20 = TOps.Fma(x2, b0, c20);
+                    c21 = TOps.Fma(x2, b1, c21);
+                    TV x3 = TOps.Create(a3[t]);
+                    c30 = TOps.Fma(x3, b0, c30);
+                    c31 = TOps.Fma(x3, b1, c31);
+                    TV x4 = TOps.Create(a4[t]);
+                    c40 = TOps.Fma(x4, b0, c40);
+                    c41 = TOps.Fma(x4, b1, c41);
+                    TV x5 = TOps.Create(a5[t]);
+                    c50 = TOps.Fma(x5, b0, c50);
+                    c51 = TOps.Fma(x5, b1, c51);
+                    if (TRows.Count == 8)
+                    {
+                        TV x6 = TOps.Create(a6[t]);
+                        c60 = TOps.Fma(x6, b0, c60);
+                        c61 = TOps.Fma(x6, b1, c61);
+                        TV x7 = TOps.Create(a7[t]);
+                        c70 = TOps.Fma(x7, b0, c70);
+                        c71 = TOps.Fma(x7, b1, c71);
+                    }
+                }
+
+                float* d = c + col;
+                Put<TV, TOps>(d, 0, c00, c01);
+                Put<TV, TOps>(d, 1, c10, c11);
+                Put<TV, TOps>(d, 2, c20, c21);
+                Put<TV, TOps>(d, 3, c30, c31);
+                Put<TV, TOps>(d, 4, c40, c41);
+                Put<TV, TOps>(d, 5, c50, c51);
                 if (TRows.Count == 8)
                 {
-                    TV x6 = TOps.Create(a6[t]);
-                    c60 = TOps.Fma(x6, b0, c60);
-                    c61 = TOps.Fma(x6, b1, c61);
-                    TV x7 = TOps.Create(a7[t]);
-                    c70 = TOps.Fma(x7, b0, c70);
-                    c71 = TOps.Fma(x7, b1, c71);
+                    Put<TV, TOps>(d, 6, c60, c61);
+                    Put<TV, TOps>(d, 7, c70, c71);
                 }
-            }
-
-            Add<TV, TOps>(0, c00, c01);
-            Add<TV, TOps>(1, c10, c11);
-            Add<TV, TOps>(2, c20, c21);
-            Add<TV, TOps>(3, c30, c31);
-            Add<TV, TOps>(4, c40, c41);
-            Add<TV, TOps>(5, c50, c51);
-            if (TRows.Count == 8)
-            {
-                Add<TV, TOps>(6, c60, c61);
-                Add<TV, TOps>(7, c70, c71);
             }
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Add<TV, TOps>(int row, TV first, TV last)
+        private void Put<TV, TOps>(float* d, int row, TV first, TV last)
             where TV : struct
             where TOps : struct, IVectorOps<TV>
         {
@@ -512,9 +514,9 @@ public static unsafe partial class Convolution
                 return;
             }
 
-            float* d = du + ((nint)row * ldm);
-            TOps.Store(TOps.Add(TOps.Load(d), first), d);
-            TOps.Store(TOps.Add(TOps.Load(d + TOps.Count), last), d + TOps.Count);
+            d += (nint)row * ldb;
+            TOps.Store(overwrite ? first : TOps.Add(TOps.Load(d), first), d);
+            TOps.Store(overwrite ? last : TOps.Add(TOps.Load(d + TOps.Count), last), d + TOps.Count);
         }
     }
 }
