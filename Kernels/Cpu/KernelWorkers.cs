@@ -19,11 +19,12 @@ internal interface IRangeWork
 /// <summary>
 /// A few persistent worker threads for the CPU kernels. Kernel calls in a training step are
 /// tens of microseconds long, so a Parallel.For per call would cost as much as the work: the
-/// workers spin briefly on a generation counter after each job (the next kernel call usually
-/// comes within microseconds), then fall back to a blocking wait so an idle process burns
-/// no CPU. Parts are claimed from a shared counter rather than assigned to threads, so when
-/// a worker is slow to wake (another process holds its core) the caller takes its part too
-/// instead of waiting; which thread runs a part never changes what the part computes.
+/// workers spin on a generation counter after each job (the next kernel call usually comes
+/// within microseconds, at most a few hundred later within a step), then, after 2 ms without
+/// one, fall back to a blocking wait so an idle process burns no CPU. Parts are claimed from a
+/// shared counter rather than assigned to threads, so when a worker is slow to wake (another
+/// process holds its core) the caller takes its part too instead of waiting; which thread runs
+/// a part never changes what the part computes.
 /// </summary>
 internal static class KernelWorkers
 {
@@ -45,7 +46,11 @@ internal static class KernelWorkers
     /// <summary>The most parts one job is split into.</summary>
     private const int MaxPartsPerJob = 32;
 
-    private static readonly long SpinTicks = Stopwatch.Frequency / 5000; // 200 µs
+    // 2 ms. A small step (LeNet-300-100 at batch 60, about 0.55 ms on two cores) has serial stretches of several
+    // hundred microseconds between its parallel kernels. With a shorter window (200 µs, and still 1 ms) the worker fell
+    // asleep in them, woke late for the next kernel (a VM's idle CPU wakes slowly), left the caller to run every part
+    // alone, which lengthened the stretches again: phases of seconds at the one-thread speed (0.95 ms a step).
+    private static readonly long SpinTicks = Stopwatch.Frequency / 500;
     private static readonly object Gate = new();
     private static readonly Worker[] Workers = CreateWorkers();
 
