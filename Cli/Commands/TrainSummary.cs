@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using SparseNet.Engine.IO;
 using SparseNet.Engine.Training;
@@ -11,8 +10,7 @@ internal static class TrainSummary
     /// <summary>The summary; numbers that are not finite are written as null, so the file is always valid JSON.</summary>
     public static string ToJson(TrainingRecipe s, ulong seed, EvalResult final, int iterations, double seconds, IReadOnlyList<EpochResult> history, string outcome, Divergence? divergence)
     {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        return JsonText.Indented(w =>
         {
             w.WriteStartObject();
             w.WriteString("outcome", outcome);
@@ -60,8 +58,6 @@ internal static class TrainSummary
 
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+        });
     }
 }

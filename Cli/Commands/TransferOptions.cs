@@ -69,8 +69,7 @@ internal sealed class TransferOptions
         model.LoadStateDict(ticket.Start.ToDictionary(kv => kv.Key, kv => Tensor.FromArray(kv.Value.Data, kv.Value.Shape), StringComparer.Ordinal));
         mask.Apply(model);
 
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        AtomicFile.WriteAllText(Path.Combine(outDir, "transfer.json"), JsonText.Indented(w =>
         {
             w.WriteStartObject();
             w.WriteString("source", source.Directory);
@@ -82,9 +81,7 @@ internal sealed class TransferOptions
             w.WriteString("theta0_sha256", ticket.StartSha256);
             w.WriteNumber("weights_remaining", mask.Density);
             w.WriteEndObject();
-        }
-
-        AtomicFile.WriteAllBytes(Path.Combine(outDir, "transfer.json"), [.. buffer.ToArray(), (byte)'\n']);
+        }));
         return string.Create(CultureInfo.InvariantCulture, $"{(transfer.Random ? "a random mask of the per-layer densities of" : "the ticket of")} {transfer.From} replicate {transfer.Replicate} level {transfer.Level} ({100 * mask.Density:F1}% of weights) from its θ₀");
     }
 }

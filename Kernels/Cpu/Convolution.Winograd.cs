@@ -13,7 +13,7 @@ namespace SparseNet.Kernels.Cpu;
 /// <para>With the transforms Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1] and
 /// Aᵀ = [1 1 1 0; 0 1 −1 −1], a tile's outputs are Y = Aᵀ [Σ_c (G g_oc Gᵀ) ⊙ (Bᵀ d_c B)] A, d_c the 4×4 input patch
 /// of channel c. The 16 element-wise products summed over channels are 16 independent GEMMs,
-/// M_ξ [O, tiles] = U_ξ [O, C] · V_ξ [C, tiles], run on the in-place forward micro-kernel. The tiles of a block
+/// M_ξ [O, tiles] = U_ξ [O, C] · V_ξ [C, tiles], each run on a row of product tiles along the block. The tiles of a block
 /// (whole rows of tiles, across images when a map is small) are the vector lanes of every step, so the NCHW layout is
 /// read and written in place: a row of inputs is split into its even and odd columns by shuffles, and a row of outputs
 /// merged back the same way.</para>

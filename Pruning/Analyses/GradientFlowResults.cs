@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using SparseNet.Engine.IO;
 
@@ -23,8 +22,7 @@ public sealed record GradientFlowResults(GradientFlowSettings Settings, int Batc
     /// <summary>JSON with fixed key order; equal results give equal bytes. Numbers that are not finite are null.</summary>
     public string ToJson()
     {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        return JsonText.Indented(w =>
         {
             w.WriteStartObject();
             w.WriteString("format", Format);
@@ -63,9 +61,7 @@ public sealed record GradientFlowResults(GradientFlowSettings Settings, int Batc
 
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+        });
     }
 
     /// <summary>

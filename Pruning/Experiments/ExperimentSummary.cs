@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using SparseNet.Engine.IO;
 
@@ -27,8 +26,7 @@ public sealed class ExperimentSummary
     /// <summary>The JSON form: <c>{"branches": {"lottery": [{"level": 0, "weights_remaining": 1.0, ...}]}}</c>.</summary>
     public string ToJson()
     {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        return JsonText.Indented(w =>
         {
             w.WriteStartObject();
             w.WriteStartObject("branches");
@@ -57,9 +55,7 @@ public sealed class ExperimentSummary
 
             w.WriteEndObject();
             w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+        });
     }
 
     /// <summary>Parses the JSON form; errors name the file's problem.</summary>

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using SparseNet.Engine.IO;
 
@@ -61,8 +60,7 @@ public sealed record InstabilitySummary(IReadOnlyList<InstabilityRow> Rows)
     /// <summary>The summary as indented JSON with fixed key order.</summary>
     public string ToJson()
     {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        return JsonText.Indented(w =>
         {
             w.WriteStartObject();
             w.WriteNumber("results_version", ResultsFormat.Version);
@@ -92,8 +90,6 @@ public sealed record InstabilitySummary(IReadOnlyList<InstabilityRow> Rows)
 
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+        });
     }
 }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using SparseNet.Engine;
+using SparseNet.Engine.IO;
 using SparseNet.Engine.Training;
 
 namespace SparseNet.Pruning.Experiments;
@@ -165,8 +166,7 @@ public sealed record LotteryConfig
         ArgumentNullException.ThrowIfNull(dataFingerprint);
         var all = Settings(this);
         all["data_fingerprint"] = dataFingerprint;
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        return JsonText.Indented(w =>
         {
             w.WriteStartObject();
             w.WriteNumber("results_version", ResultsFormat.Version);
@@ -176,9 +176,7 @@ public sealed record LotteryConfig
             }
 
             w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+        });
     }
 
     private static Dictionary<string, string> Settings(LotteryConfig c)

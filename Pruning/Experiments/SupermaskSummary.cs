@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using SparseNet.Engine.IO;
 
@@ -61,8 +60,7 @@ public sealed record SupermaskSummary(string Model, string Data, double Density,
     /// <summary>The summary as indented JSON with fixed key order.</summary>
     public string ToJson()
     {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        return JsonText.Indented(w =>
         {
             w.WriteStartObject();
             w.WriteNumber("results_version", ResultsFormat.Version);
@@ -99,9 +97,7 @@ public sealed record SupermaskSummary(string Model, string Data, double Density,
 
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+        });
     }
 
     private static Dictionary<int, double> ReadCurve(string metricsPath)

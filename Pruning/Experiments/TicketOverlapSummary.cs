@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using SparseNet.Engine.IO;
 
@@ -15,8 +14,7 @@ public sealed record TicketOverlapSummary(string Description, IReadOnlyList<Tick
     /// </summary>
     public string ToJson()
     {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        return JsonText.Indented(w =>
         {
             w.WriteStartObject();
             w.WriteString("compared", Description);
@@ -71,9 +69,7 @@ public sealed record TicketOverlapSummary(string Description, IReadOnlyList<Tick
 
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+        });
     }
 
     /// <summary>One row per layer (then overall) of a level: the means over its pairs, and the standard deviation of the Jaccard index.</summary>

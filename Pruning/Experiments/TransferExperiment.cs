@@ -113,8 +113,7 @@ internal sealed class TransferExperiment
             }
         }
 
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        AtomicFile.WriteAllText(RecordPath, JsonText.Indented(w =>
         {
             w.WriteStartObject();
             w.WriteString("source", Source.Directory);
@@ -137,9 +136,7 @@ internal sealed class TransferExperiment
 
             w.WriteEndArray();
             w.WriteEndObject();
-        }
-
-        AtomicFile.WriteAllBytes(RecordPath, [.. buffer.ToArray(), (byte)'\n']);
+        }));
     }
 
     /// <summary>Trains (or finds finished) the transferred tickets of <paramref name="replicate"/> and their random masks.</summary>
