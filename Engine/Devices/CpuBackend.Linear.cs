@@ -44,8 +44,9 @@ internal sealed partial class CpuBackend
     public void Conv2dWeightGrad(Tensor x, Tensor dy, Conv2dGeometry g, Tensor result) =>
         Convolution.WeightGrad(D(x), D(dy), g.ToKernelShape(), D(result));
 
-    public void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor result, int[] argmax)
+    public void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor result, IndexBuffer indices)
     {
+        int[] argmax = I(indices);
         Pool2d.MaxForward(D(x), g.Planes, g.H, g.W, g.KH, g.KW, g.StrideH, g.StrideW, g.PadH, g.PadW, D(result), argmax);
 
         // The kernel indexes within a plane; autograd gathers and scatters over the whole tensor.
@@ -56,8 +57,8 @@ internal sealed partial class CpuBackend
         }
     }
 
-    public void MaxPool2dBackward(Tensor dy, int[] argmax, Pool2dGeometry g, Tensor result) =>
-        Pool2d.MaxBackward(D(dy), argmax, g.Planes, g.H * g.W, g.OH * g.OW, D(result));
+    public void MaxPool2dBackward(Tensor dy, IndexBuffer argmax, Pool2dGeometry g, Tensor result) =>
+        Pool2d.MaxBackward(D(dy), I(argmax), g.Planes, g.H * g.W, g.OH * g.OW, D(result));
 
     public void AvgPool2d(Tensor x, Pool2dGeometry g, Tensor result) =>
         Pool2d.AvgForward(D(x), g.Planes, g.H, g.W, g.KH, g.KW, g.StrideH, g.StrideW, g.PadH, g.PadW, D(result));

@@ -10,10 +10,16 @@ internal sealed partial class CpuBackend : IBackend
 {
     private static float[] D(Tensor t) => ((CpuStorage)t.Storage).Data;
 
+    private static int[] I(IndexBuffer b) => ((CpuIndexBuffer)b).Data;
+
     public Storage Allocate(int length, bool zeroed) =>
         new CpuStorage(zeroed ? new float[length] : GC.AllocateUninitializedArray<float>(length));
 
     public Storage FromHost(ReadOnlySpan<float> data) => new CpuStorage(data.ToArray());
+
+    public void CopyFromHost(ReadOnlySpan<float> source, Storage destination) => source.CopyTo(((CpuStorage)destination).Data);
+
+    public IndexBuffer AllocateIndices(int length) => new CpuIndexBuffer(GC.AllocateUninitializedArray<int>(length), Device.Cpu);
 
     public void ToHost(Storage source, Span<float> destination) => ((CpuStorage)source).Data.AsSpan().CopyTo(destination);
 
@@ -467,9 +473,10 @@ internal sealed partial class CpuBackend : IBackend
     public float KthSmallest(Tensor a, int k) => Selection.KthSmallest((ReadOnlySpan<float>)D(a), k);
 
     // Scalar on purpose: the loads are indexed, and the portable vector API has no gather (only ISA-specific ones).
-    public void Gather(Tensor a, int[] index, Tensor result)
+    public void Gather(Tensor a, IndexBuffer indices, Tensor result)
     {
         float[] x = D(a), r = D(result);
+        int[] index = I(indices);
         for (int i = 0; i < r.Length; i++)
         {
             r[i] = x[index[i]];
@@ -477,9 +484,10 @@ internal sealed partial class CpuBackend : IBackend
     }
 
     // Scalar on purpose: indices may repeat, and the additions into one element must stay in index order.
-    public void ScatterAdd(Tensor a, int[] index, Tensor result)
+    public void ScatterAdd(Tensor a, IndexBuffer indices, Tensor result)
     {
         float[] x = D(a), r = D(result);
+        int[] index = I(indices);
         Array.Clear(r);
         for (int i = 0; i < x.Length; i++)
         {

@@ -31,9 +31,6 @@ public sealed class CpuStorage : Storage
     internal float[] Data => _data ?? throw new InvalidOperationException(
         "tensor storage was recycled when the training step (tensor arena scope) that created it ended; read or Clone() what you keep inside the step");
 
-    /// <summary>The arena this buffer returns to when its scope ends, if any.</summary>
-    internal TensorArena? Arena { get; set; }
-
     /// <inheritdoc />
     public override int Length => _length;
 

@@ -19,6 +19,12 @@ public interface IBackend
     /// <summary>Copies host data into a new storage.</summary>
     Storage FromHost(ReadOnlySpan<float> data);
 
+    /// <summary>Copies host data into an existing storage of the same length.</summary>
+    void CopyFromHost(ReadOnlySpan<float> source, Storage destination);
+
+    /// <summary>Allocates an index buffer; contents unspecified.</summary>
+    IndexBuffer AllocateIndices(int length);
+
     /// <summary>Copies a storage to host memory.</summary>
     void ToHost(Storage source, Span<float> destination);
 
@@ -92,20 +98,20 @@ public interface IBackend
     /// <summary>Gradient of <see cref="Conv2d"/> with respect to w, given x and dY.</summary>
     void Conv2dWeightGrad(Tensor x, Tensor dy, Conv2dGeometry g, Tensor result);
 
-    /// <summary>Max pooling over planes; writes the flat input index of each maximum.</summary>
-    void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor result, int[] argmax);
+    /// <summary>Max pooling over planes; writes the flat input index of each maximum (over the whole input, plane offset included).</summary>
+    void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor result, IndexBuffer argmax);
 
     /// <summary>
     /// Gradient of <see cref="MaxPool2d"/>: result (shaped like its input) is zero except that each dy element is added
     /// at the flat index <paramref name="argmax"/> gave it.
     /// </summary>
-    void MaxPool2dBackward(Tensor dy, int[] argmax, Pool2dGeometry g, Tensor result);
+    void MaxPool2dBackward(Tensor dy, IndexBuffer argmax, Pool2dGeometry g, Tensor result);
 
     /// <summary>result[i] = a[index[i]] over flat indices.</summary>
-    void Gather(Tensor a, int[] index, Tensor result);
+    void Gather(Tensor a, IndexBuffer index, Tensor result);
 
-    /// <summary>result (zeroed first) [index[i]] += a[i] over flat indices.</summary>
-    void ScatterAdd(Tensor a, int[] index, Tensor result);
+    /// <summary>result (zeroed first) [index[i]] += a[i] over flat indices, each element's additions in increasing i.</summary>
+    void ScatterAdd(Tensor a, IndexBuffer index, Tensor result);
 
     /// <summary>Average pooling (padding counts as zeros, divisor kh·kw).</summary>
     void AvgPool2d(Tensor x, Pool2dGeometry g, Tensor result);
@@ -137,4 +143,25 @@ public interface IBackend
     /// pruning and of a top-k mask. A zero result is +0; a NaN element is an error naming its index.
     /// </summary>
     float KthSmallest(Tensor a, int k);
+
+    /// <summary>
+    /// One Adam update of <paramref name="theta"/> in place with first and second moments <paramref name="m"/> and
+    /// <paramref name="v"/> (all shaped as theta), element by element with fused multiply-adds:
+    /// g = fma(wd, θ, grad); m = fma(β₁, m, (1−β₁)·g); v = fma(β₂, v, (1−β₂)·g²);
+    /// θ = fma(−stepSize, m / fma(√v, invRootC2, ε), θ), where stepSize = lr/(1−β₁ᵗ) and invRootC2 = 1/√(1−β₂ᵗ).
+    /// </summary>
+    void AdamStep(Tensor theta, Tensor grad, Tensor m, Tensor v, float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2);
+
+    /// <summary>
+    /// One SGD update of <paramref name="theta"/> in place, <paramref name="grad"/> left as it is: g = grad + λθ; with
+    /// a <paramref name="velocity"/>, v = g on the <paramref name="firstStep"/> and μv + g after it, and the step
+    /// direction is g + μv (Nesterov) or v; θ −= lr·direction.
+    /// </summary>
+    void SgdStep(Tensor theta, Tensor grad, Tensor? velocity, float learningRate, float momentum, bool nesterov, float weightDecay, bool firstStep);
+
+    /// <summary>How many rows of <paramref name="logits"/> [N, classes] have their first maximum at the row's label.</summary>
+    int CountCorrect(Tensor logits, ReadOnlySpan<int> labels);
+
+    /// <summary>Whether every element of <paramref name="a"/> is a finite number.</summary>
+    bool AllFinite(Tensor a);
 }

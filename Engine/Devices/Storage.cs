@@ -8,4 +8,7 @@ public abstract class Storage
 
     /// <summary>The device that owns this buffer.</summary>
     public abstract Device Device { get; }
+
+    /// <summary>The arena this buffer returns to when its scope ends, if any.</summary>
+    internal TensorArena? Arena { get; set; }
 }

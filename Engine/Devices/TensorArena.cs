@@ -25,6 +25,7 @@ public sealed class TensorArena
     private static TensorArena? current;
 
     private readonly List<CpuStorage> _handedOut = [];
+    private readonly List<Storage> _handedOutByPools = [];
     private readonly Dictionary<int, Stack<float[]>> _free = [];
     private bool _active;
 
@@ -32,7 +33,7 @@ public sealed class TensorArena
     internal static TensorArena? Current => current;
 
     /// <summary>Buffers handed out in the current or last scope.</summary>
-    public int HandedOut => _handedOut.Count;
+    public int HandedOut => _handedOut.Count + _handedOutByPools.Count;
 
     /// <summary>How many of those were recycled from an earlier scope rather than newly allocated.</summary>
     public int Reused { get; private set; }
@@ -49,8 +50,30 @@ public sealed class TensorArena
         _active = true;
         Reused = 0;
         _handedOut.Clear();
+        _handedOutByPools.Clear();
         current = this;
         return new Scope(this);
+    }
+
+    /// <summary>
+    /// Whether an output of <paramref name="length"/> floats on <paramref name="device"/> comes from the arena: large
+    /// host buffers, and every buffer of a device whose backend pools its memory.
+    /// </summary>
+    internal static bool Rents(Device device, int length) =>
+        device == Device.Cpu ? length >= MinimumLength : device.Backend is IStoragePool;
+
+    /// <summary>A buffer of exactly <paramref name="length"/> floats on <paramref name="device"/> (see <see cref="Rents"/>).</summary>
+    internal Storage Rent(Device device, int length)
+    {
+        if (device == Device.Cpu)
+        {
+            return Rent(length);
+        }
+
+        var storage = ((IStoragePool)device.Backend).Rent(length);
+        storage.Arena = this;
+        _handedOutByPools.Add(storage);
+        return storage;
     }
 
     /// <summary>A host buffer of exactly <paramref name="length"/> floats for an op output, contents unspecified.</summary>
@@ -75,9 +98,9 @@ public sealed class TensorArena
     /// <summary>Takes a buffer out of the arena for good (a leaf's gradient): the scope's end leaves it alone.</summary>
     internal static void Keep(Storage storage)
     {
-        if (storage is CpuStorage { Arena: not null } cpu)
+        if (storage.Arena is not null)
         {
-            cpu.Arena = null;
+            storage.Arena = null;
         }
     }
 
@@ -101,6 +124,18 @@ public sealed class TensorArena
                 stack.Push(data);
             }
         }
+
+        // Pooled device buffers go back to their backend's pool, which keeps them for the next scope.
+        foreach (var storage in _handedOutByPools)
+        {
+            if (storage.Arena == this)
+            {
+                storage.Arena = null;
+                ((IStoragePool)storage.Device.Backend).Return(storage);
+            }
+        }
+
+        _handedOutByPools.Clear();
     }
 
     /// <summary>The extent of one <see cref="Enter"/>; dispose it to recycle the scope's buffers.</summary>

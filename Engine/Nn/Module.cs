@@ -33,6 +33,33 @@ public abstract class Module
     /// <summary>Switches this module and its children to evaluation mode.</summary>
     public Module Eval() => Train(false);
 
+    /// <summary>The device of the module's parameters (and buffers); <see cref="Devices.Device.Cpu"/> when it has none.</summary>
+    public Devices.Device Device =>
+        Parameters().Select(p => p.Value.Device).Concat(NamedBuffers().Select(b => b.Buffer.Device)).FirstOrDefault() ?? Devices.Device.Cpu;
+
+    /// <summary>
+    /// Moves every parameter, mask and buffer of this module and its children to <paramref name="device"/>, in place:
+    /// the same <see cref="Parameter"/> and tensor objects then live there, so references held elsewhere (an optimizer
+    /// made afterwards, a state dict) see the move. Gradients are dropped. Returns this module.
+    /// </summary>
+    /// <remarks>Make optimizers after the move: their state is made on the device of the parameters at their first step.</remarks>
+    public Module To(Devices.Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        foreach (var p in Parameters())
+        {
+            p.Value.MoveTo(device);
+            p.Mask?.MoveTo(device);
+        }
+
+        foreach (var (_, buffer) in NamedBuffers())
+        {
+            buffer.MoveTo(device);
+        }
+
+        return this;
+    }
+
     /// <summary>All parameters with dotted names, depth first in registration order.</summary>
     public IEnumerable<(string Name, Parameter Parameter)> NamedParameters(string prefix = "")
     {

@@ -1,5 +1,5 @@
-using SparseNet.Kernels.Cpu;
 using SparseNet.Engine.Nn;
+using SparseNet.Engine.Tensors;
 
 namespace SparseNet.Engine.Optim;
 
@@ -9,8 +9,8 @@ namespace SparseNet.Engine.Optim;
 /// </summary>
 public sealed class Adam : Optimizer
 {
-    private readonly float[]?[] _m;
-    private readonly float[]?[] _v;
+    private readonly Tensor?[] _m;
+    private readonly Tensor?[] _v;
 
     /// <summary>Creates the optimizer.</summary>
     public Adam(IEnumerable<Parameter> parameters, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f)
@@ -25,8 +25,8 @@ public sealed class Adam : Optimizer
         Beta2 = beta2;
         Eps = eps;
         WeightDecay = weightDecay;
-        _m = new float[]?[Parameters.Count];
-        _v = new float[]?[Parameters.Count];
+        _m = new Tensor?[Parameters.Count];
+        _v = new Tensor?[Parameters.Count];
     }
 
     /// <summary>First-moment decay.</summary>
@@ -42,10 +42,10 @@ public sealed class Adam : Optimizer
     public float WeightDecay { get; }
 
     /// <summary>First moment of parameter <paramref name="index"/>, or null before its first update.</summary>
-    internal float[]? FirstMoment(int index) => _m[index];
+    internal float[]? FirstMoment(int index) => _m[index]?.ToArray();
 
     /// <summary>Second moment of parameter <paramref name="index"/>, or null before its first update.</summary>
-    internal float[]? SecondMoment(int index) => _v[index];
+    internal float[]? SecondMoment(int index) => _v[index]?.ToArray();
 
     /// <inheritdoc />
     public override void Step()
@@ -61,10 +61,11 @@ public sealed class Adam : Optimizer
                 continue;
             }
 
-            Span<float> theta = p.Value.Span;
-            var m = _m[i] ??= new float[theta.Length];
-            var v = _v[i] ??= new float[theta.Length];
-            AdamKernel.Step(theta, MaskedGradient(p), m, v, Beta1, Beta2, Eps, WeightDecay, stepSize, invRootC2);
+            // Moments live where the parameter does, made on its first update.
+            var theta = p.Value;
+            var m = _m[i] ??= Tensor.Zeros(theta.Shape, theta.Device);
+            var v = _v[i] ??= Tensor.Zeros(theta.Shape, theta.Device);
+            theta.Device.Backend.AdamStep(theta, MaskedGradient(p), m, v, Beta1, Beta2, Eps, WeightDecay, stepSize, invRootC2);
         }
     }
 }

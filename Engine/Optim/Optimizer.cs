@@ -31,12 +31,14 @@ public abstract class Optimizer
     /// The gradient an update should use: the parameter's gradient with pruned positions zeroed in place
     /// (so the stored gradient of a pruned weight is exactly zero too).
     /// </summary>
-    protected static Span<float> MaskedGradient(Parameter parameter)
+    /// <exception cref="ArgumentException">The gradient or the mask is on another device than the parameter.</exception>
+    protected static Tensors.Tensor MaskedGradient(Parameter parameter)
     {
         ArgumentNullException.ThrowIfNull(parameter);
         var grad = parameter.Grad ?? throw new InvalidOperationException("optimizer: parameter has no gradient");
+        Tensors.Tensor.RequireSameDevice("optimizer", parameter.Value, grad);
         grad.MulInPlaceIfMasked(parameter.Mask);
-        return grad.Span;
+        return grad;
     }
 
     /// <summary>Applies one update from the current gradients (parameters without a gradient are skipped).</summary>

@@ -1,5 +1,5 @@
-using System.Numerics.Tensors;
 using SparseNet.Engine.Nn;
+using SparseNet.Engine.Tensors;
 
 namespace SparseNet.Engine.Optim;
 
@@ -9,8 +9,7 @@ namespace SparseNet.Engine.Optim;
 /// </summary>
 public sealed class Sgd : Optimizer
 {
-    private readonly float[]?[] _velocity;
-    private float[] _scratch = [];
+    private readonly Tensor?[] _velocity;
 
     /// <summary>Creates the optimizer.</summary>
     public Sgd(IEnumerable<Parameter> parameters, float learningRate, float momentum = 0f, bool nesterov = false, float weightDecay = 0f)
@@ -29,7 +28,7 @@ public sealed class Sgd : Optimizer
         Momentum = momentum;
         Nesterov = nesterov;
         WeightDecay = weightDecay;
-        _velocity = new float[]?[Parameters.Count];
+        _velocity = new Tensor?[Parameters.Count];
     }
 
     /// <summary>Momentum μ.</summary>
@@ -52,44 +51,16 @@ public sealed class Sgd : Optimizer
                 continue;
             }
 
-            Span<float> theta = p.Value.Span;
-            if (_scratch.Length < theta.Length)
+            // The velocity lives where the parameter does; its first update copies the step direction into it.
+            var theta = p.Value;
+            bool first = false;
+            if (Momentum != 0f && _velocity[i] is null)
             {
-                _scratch = new float[theta.Length];
+                _velocity[i] = Tensor.Zeros(theta.Shape, theta.Device);
+                first = true;
             }
 
-            // The step direction is built in a scratch buffer so the stored gradient stays as backward left it.
-            Span<float> g = _scratch.AsSpan(0, theta.Length);
-            MaskedGradient(p).CopyTo(g);
-            if (WeightDecay != 0f)
-            {
-                TensorPrimitives.MultiplyAdd(theta, WeightDecay, g, g);
-            }
-
-            if (Momentum != 0f)
-            {
-                var v = _velocity[i];
-                if (v is null)
-                {
-                    v = g.ToArray();
-                    _velocity[i] = v;
-                }
-                else
-                {
-                    TensorPrimitives.MultiplyAdd(v, Momentum, g, v);
-                }
-
-                if (Nesterov)
-                {
-                    TensorPrimitives.MultiplyAdd(v, Momentum, g, g);
-                }
-                else
-                {
-                    g = v;
-                }
-            }
-
-            TensorPrimitives.MultiplyAdd(g, -LearningRate, theta, theta);
+            theta.Device.Backend.SgdStep(theta, MaskedGradient(p), _velocity[i], LearningRate, Momentum, Nesterov, WeightDecay, first);
         }
 
         StepCount++;

@@ -149,6 +149,7 @@ public sealed partial class Tensor
     public Tensor WherePositive(Tensor condition)
     {
         RequireSameShape("where_positive", this, condition);
+        RequireSameDevice("where_positive", this, condition);
         var y = NewEmpty((int[])Shape.Clone());
         Device.Backend.Binary(BinaryOp.WherePositive, this, condition, y);
         return Record(y, "where_positive", [this], g => [g.WherePositive(condition)]);
@@ -201,6 +202,7 @@ public sealed partial class Tensor
     public void AddInPlace(Tensor other)
     {
         RequireSameShape("add_", this, other);
+        RequireSameDevice("add_", this, other);
         Device.Backend.Binary(BinaryOp.Add, this, other, this);
     }
 
@@ -208,6 +210,7 @@ public sealed partial class Tensor
     public void MulInPlace(Tensor other)
     {
         Tensors.Shape.Broadcast("mul_", Shape, other.Shape);
+        RequireSameDevice("mul_", this, other);
         Device.Backend.Binary(BinaryOp.Mul, this, other, this);
     }
 
@@ -222,11 +225,7 @@ public sealed partial class Tensor
 
     private static Tensor BinaryForward(BinaryOp op, string name, Tensor a, Tensor b)
     {
-        if (a.Device != b.Device)
-        {
-            throw new ArgumentException($"{name}: operands on different devices ({a.Device} and {b.Device})");
-        }
-
+        RequireSameDevice(name, a, b);
         int[] shape = Tensors.Shape.Equal(a.Shape, b.Shape) ? (int[])a.Shape.Clone() : Tensors.Shape.Broadcast(name, a.Shape, b.Shape);
         var y = a.NewEmpty(shape);
         a.Device.Backend.Binary(op, a, b, y);

@@ -200,7 +200,7 @@ public sealed partial class Tensor
     public Tensor MaxPool2d(int kernel, int stride = -1, int padding = 0)
     {
         var geo = PoolGeometry("max_pool2d", kernel, stride < 0 ? kernel : stride, padding);
-        var argmax = GC.AllocateUninitializedArray<int>(geo.Planes * geo.OH * geo.OW); // every entry is written
+        var argmax = Device.Backend.AllocateIndices(geo.Planes * geo.OH * geo.OW); // every entry is written
         var y = NewEmpty([Shape[0], Shape[1], geo.OH, geo.OW]);
         Device.Backend.MaxPool2d(this, geo, y, argmax);
         var x = this;
@@ -208,7 +208,7 @@ public sealed partial class Tensor
     }
 
     // Scatter-add of dy to the maxima, split by plane; differentiating it again gathers at the same indices.
-    private static Tensor MaxPoolBackward(Tensor dy, int[] argmax, Pool2dGeometry geo, int[] inputShape)
+    private static Tensor MaxPoolBackward(Tensor dy, IndexBuffer argmax, Pool2dGeometry geo, int[] inputShape)
     {
         var dx = dy.NewEmpty((int[])inputShape.Clone());
         dy.Device.Backend.MaxPool2dBackward(dy, argmax, geo, dx);
@@ -244,7 +244,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>result[i] = this[index[i]] over flat indices, shaped <paramref name="shape"/>.</summary>
-    internal Tensor GatherFlat(int[] index, int[] shape)
+    internal Tensor GatherFlat(IndexBuffer index, int[] shape)
     {
         var x = this;
         var y = NewEmpty((int[])shape.Clone());
@@ -253,7 +253,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>A zero tensor of <paramref name="shape"/> with this[i] added at flat index[i].</summary>
-    internal Tensor ScatterAddFlat(int[] index, int[] shape)
+    internal Tensor ScatterAddFlat(IndexBuffer index, int[] shape)
     {
         var x = this;
         var y = NewEmpty((int[])shape.Clone());

@@ -24,8 +24,8 @@ public sealed partial class Tensor
         Size = size;
     }
 
-    /// <summary>The buffer holding the elements.</summary>
-    public Storage Storage { get; }
+    /// <summary>The buffer holding the elements (replaced only when a module moves to another device).</summary>
+    public Storage Storage { get; private set; }
 
     /// <summary>Dimensions (do not modify the array).</summary>
     public int[] Shape { get; }
@@ -118,9 +118,44 @@ public sealed partial class Tensor
     internal Tensor NewEmpty(int[] shape)
     {
         int size = Tensors.Shape.Size(shape);
-        return size >= TensorArena.MinimumLength && Device == Device.Cpu && TensorArena.Current is { } arena
-            ? new(arena.Rent(size), shape)
+        return TensorArena.Current is { } arena && TensorArena.Rents(Device, size)
+            ? new(arena.Rent(Device, size), shape)
             : new(Device.Backend.Allocate(size, zeroed: false), shape);
+    }
+
+    /// <summary>
+    /// A tensor of <paramref name="shape"/> on <paramref name="device"/> holding a copy of host data, taken from the
+    /// current arena scope when there is one (a batch uploaded for one step).
+    /// </summary>
+    internal static Tensor Upload(ReadOnlySpan<float> data, int[] shape, Device device)
+    {
+        var t = new Tensor(TensorArena.Current is { } arena && TensorArena.Rents(device, data.Length)
+            ? arena.Rent(device, data.Length)
+            : device.Backend.Allocate(data.Length, zeroed: false), shape);
+        device.Backend.CopyFromHost(data, t.Storage);
+        return t;
+    }
+
+    /// <summary>
+    /// Moves the elements to <paramref name="device"/> in place: this same tensor object then lives there, so every
+    /// module and parameter holding it follows. Not for tensors inside a recorded graph.
+    /// </summary>
+    internal void MoveTo(Device device)
+    {
+        if (device == Device)
+        {
+            return;
+        }
+
+        if (Node is not null)
+        {
+            throw new InvalidOperationException("tensor: a tensor produced by a recorded op cannot move to another device; move leaves (parameters, buffers, inputs)");
+        }
+
+        float[] host = ToArray();
+        Storage = device.Backend.FromHost(host);
+        Grad = null;
+        SpareGrad = null;
     }
 
     /// <summary>Copies the elements to a new host array.</summary>
@@ -156,7 +191,9 @@ public sealed partial class Tensor
     /// <summary>Copies another tensor's values into this one in place (shapes must match); not recorded.</summary>
     public void CopyFrom(Tensor source)
     {
+        ArgumentNullException.ThrowIfNull(source);
         RequireSameShape("copy", this, source);
+        RequireSameDevice("copy", this, source);
         Device.Backend.Copy(source.Storage, Storage);
     }
 
@@ -165,6 +202,22 @@ public sealed partial class Tensor
 
     /// <inheritdoc />
     public override string ToString() => $"Tensor{Tensors.Shape.Format(Shape)} on {Device}";
+
+    /// <summary>Throws when <paramref name="b"/> is on another device than <paramref name="a"/>, naming both.</summary>
+    internal static void RequireSameDevice(string op, Tensor a, Tensor b)
+    {
+        if (a.Device != b.Device)
+        {
+            throw new ArgumentException($"{op}: operands on different devices ({a.Device} and {b.Device}); move them to one device first (Module.To, Tensor.To)");
+        }
+    }
+
+    /// <summary>A copy of this tensor on <paramref name="device"/> (this tensor itself when it is there already), cut off from the graph.</summary>
+    public Tensor To(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        return device == Device ? this : new Tensor(device.Backend.FromHost(ToArray()), (int[])Shape.Clone());
+    }
 
     internal static void RequireSameShape(string op, Tensor a, Tensor b)
     {

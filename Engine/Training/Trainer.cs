@@ -147,12 +147,9 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(model);
         foreach (var p in model.Parameters())
         {
-            foreach (float v in p.Value.Span)
+            if (!p.Value.Device.Backend.AllFinite(p.Value))
             {
-                if (!float.IsFinite(v))
-                {
-                    return false;
-                }
+                return false;
             }
         }
 
@@ -179,11 +176,13 @@ public sealed class Trainer
 
         _sampler.Gather(_train, indices, _x, _y);
         Augmentation?.Apply(_x, n, _sampler.Seed, Iteration);
-        var x = Tensor.Wrap(_x, [n, .. _train.FeatureShape]);
+        var device = _model.Device;
         _optimizer.ZeroGrad();
         float value;
         using (_arena.Enter())
         {
+            // On the CPU the batch is used where it lies; another device gets a copy for this step.
+            var x = device == Device.Cpu ? Tensor.Wrap(_x, [n, .. _train.FeatureShape]) : Tensor.Upload(_x, [n, .. _train.FeatureShape], device);
             var loss = Tensor.SoftmaxCrossEntropy(_model.Forward(x), _y);
             value = loss.Item();
             if (!float.IsFinite(value))
@@ -213,6 +212,7 @@ public sealed class Trainer
         using var noGrad = GradMode.NoGrad();
         double lossSum = 0;
         int correct = 0, f = data.FeatureSize;
+        var device = model.Device;
 
         // Each batch's activations are recycled into the next (unless the caller is inside an arena scope already).
         var arena = TensorArena.Current is null ? new TensorArena() : null;
@@ -220,29 +220,11 @@ public sealed class Trainer
         {
             using var scope = arena is null ? default : arena.Enter();
             int n = Math.Min(batchSize, data.Count - start);
-            var x = Tensor.FromArray(data.Features.AsSpan(start * f, n * f), [n, .. data.FeatureShape]);
+            var x = Tensor.Upload(data.Features.AsSpan(start * f, n * f), [n, .. data.FeatureShape], device);
             var labels = data.Labels.AsSpan(start, n);
             var logits = model.Forward(x);
             lossSum += Tensor.SoftmaxCrossEntropy(logits, labels).Item() * (double)n;
-            var values = logits.Span;
-            int classes = logits.Shape[1];
-            for (int i = 0; i < n; i++)
-            {
-                var row = values.Slice(i * classes, classes);
-                int best = 0;
-                for (int c = 1; c < classes; c++)
-                {
-                    if (row[c] > row[best])
-                    {
-                        best = c;
-                    }
-                }
-
-                if (best == labels[i])
-                {
-                    correct++;
-                }
-            }
+            correct += device.Backend.CountCorrect(logits, labels);
         }
 
         model.Train(wasTraining);

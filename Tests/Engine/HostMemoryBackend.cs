@@ -30,6 +30,10 @@ public sealed class HostMemoryBackend : IBackend
 
     public void ToHost(Storage source, Span<float> destination) => Cpu.ToHost(source, destination);
 
+    public void CopyFromHost(ReadOnlySpan<float> source, Storage destination) => Cpu.CopyFromHost(source, destination);
+
+    public IndexBuffer AllocateIndices(int length) => new CpuIndexBuffer(new int[length], Device);
+
     public void Fill(Storage storage, float value) => Cpu.Fill(storage, value);
 
     public void Copy(Storage source, Storage destination) => Cpu.Copy(source, destination);
@@ -77,13 +81,13 @@ public sealed class HostMemoryBackend : IBackend
     public void Conv2dWeightGrad(Tensor x, Tensor dy, Conv2dGeometry g, Tensor result) =>
         Count().Conv2dWeightGrad(x, dy, g, result);
 
-    public void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor result, int[] argmax) => Count().MaxPool2d(x, g, result, argmax);
+    public void MaxPool2d(Tensor x, Pool2dGeometry g, Tensor result, IndexBuffer argmax) => Count().MaxPool2d(x, g, result, argmax);
 
-    public void MaxPool2dBackward(Tensor dy, int[] argmax, Pool2dGeometry g, Tensor result) => Count().MaxPool2dBackward(dy, argmax, g, result);
+    public void MaxPool2dBackward(Tensor dy, IndexBuffer argmax, Pool2dGeometry g, Tensor result) => Count().MaxPool2dBackward(dy, argmax, g, result);
 
-    public void Gather(Tensor a, int[] index, Tensor result) => Count().Gather(a, index, result);
+    public void Gather(Tensor a, IndexBuffer index, Tensor result) => Count().Gather(a, index, result);
 
-    public void ScatterAdd(Tensor a, int[] index, Tensor result) => Count().ScatterAdd(a, index, result);
+    public void ScatterAdd(Tensor a, IndexBuffer index, Tensor result) => Count().ScatterAdd(a, index, result);
 
     public void AvgPool2d(Tensor x, Pool2dGeometry g, Tensor result) => Count().AvgPool2d(x, g, result);
 
@@ -96,6 +100,16 @@ public sealed class HostMemoryBackend : IBackend
 
     public void BatchNorm2dBackward(Tensor x, Tensor dy, Tensor weight, Tensor bias, Tensor saveMean, Tensor saveInvStd, bool training, bool relu, Tensor? dx, Tensor dWeight, Tensor dBias) =>
         Count().BatchNorm2dBackward(x, dy, weight, bias, saveMean, saveInvStd, training, relu, dx, dWeight, dBias);
+
+    public void AdamStep(Tensor theta, Tensor grad, Tensor m, Tensor v, float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2) =>
+        Count().AdamStep(theta, grad, m, v, beta1, beta2, eps, weightDecay, stepSize, invRootC2);
+
+    public void SgdStep(Tensor theta, Tensor grad, Tensor? velocity, float learningRate, float momentum, bool nesterov, float weightDecay, bool firstStep) =>
+        Count().SgdStep(theta, grad, velocity, learningRate, momentum, nesterov, weightDecay, firstStep);
+
+    public int CountCorrect(Tensor logits, ReadOnlySpan<int> labels) => Count().CountCorrect(logits, labels);
+
+    public bool AllFinite(Tensor a) => Count().AllFinite(a);
 
     private IBackend Count()
     {
