@@ -10,7 +10,7 @@ namespace SparseNet.Benchmarks;
 /// BenchmarkDotNet host process when the summary is printed (after the runs, so nothing else
 /// of ours is running then).
 /// </summary>
-public sealed class GflopsColumn(bool percentOfPeak, Func<BenchmarkCase, long> flops) : IColumn
+public sealed class GflopsColumn(bool percentOfPeak, Func<BenchmarkCase, long> flops, Func<double>? peakGflops = null, string? peakName = null) : IColumn
 {
     public string Id => percentOfPeak ? "PercentOfFmaPeak" : "GFLOPS";
 
@@ -27,7 +27,7 @@ public sealed class GflopsColumn(bool percentOfPeak, Func<BenchmarkCase, long> f
     public UnitType UnitType => UnitType.Dimensionless;
 
     public string Legend => percentOfPeak
-        ? $"GFLOP/s as a percentage of the all-cores FMA peak measured in-process by FmaPeak at {FmaPeak.WidthName}"
+        ? peakName is not null ? $"GFLOP/s as a percentage of {peakName}" : $"GFLOP/s as a percentage of the all-cores FMA peak measured in-process by FmaPeak at {FmaPeak.WidthName}"
         : "Floating-point operations per second (2·m·n·k per SGEMM), from the mean time";
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
@@ -40,7 +40,7 @@ public sealed class GflopsColumn(bool percentOfPeak, Func<BenchmarkCase, long> f
 
         double gflops = flops(benchmarkCase) / stats.Mean; // FLOP per ns = GFLOP/s
         return percentOfPeak
-            ? (100 * gflops / FmaPeak.AllCoresGflops).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)
+            ? (100 * gflops / (peakGflops?.Invoke() ?? FmaPeak.AllCoresGflops)).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)
             : gflops.ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
     }
 

@@ -12,6 +12,18 @@ internal static class Program
             return;
         }
 
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        // The GPU benchmarks are left out, with the reason said once, where the machine has no GPU.
+        var types = typeof(Program).Assembly.GetTypes().Where(t => t is { IsAbstract: false, IsPublic: true } && t.GetMethods().Any(m => m.IsDefined(typeof(BenchmarkDotNet.Attributes.BenchmarkAttribute), false)));
+        if (GpuDevice.Device is null)
+        {
+            Console.Error.WriteLine(GpuDevice.Missing);
+            types = types.Where(t => !t.IsDefined(typeof(NeedsGpuAttribute), false));
+        }
+        else
+        {
+            Console.Error.WriteLine($"GPU benchmarks on {GpuDevice.Describe()}");
+        }
+
+        BenchmarkSwitcher.FromTypes([.. types]).Run(args);
     }
 }

@@ -49,6 +49,8 @@ internal static class TrainCommand
             CliRunner.Say("training " + TransferOptions.Apply(t, model, s, seed, outDir));
         }
 
+        // Initialised (and transferred into) on the host, then moved: a seed gives the same start on every device.
+        model.To(s.ResolveDevice());
         var optimizer = s.CreateOptimizer(model);
         var augmentation = s.AugmentationFor(train);
         var trainer = new Trainer(model, optimizer, s.CreateSchedule(s.IterationsPerEpoch(train.Count)), train, s.BatchSize, dataSeed ?? seed) { Augmentation = augmentation };

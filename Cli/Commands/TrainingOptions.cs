@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using SparseNet.Engine.Data;
+using SparseNet.Engine.Devices;
 using SparseNet.Engine.Nn;
 using SparseNet.Engine.Training;
 
@@ -53,6 +54,14 @@ internal sealed class TrainingOptions
 
     private readonly Option<string?> _init = new("--init") { Description = $"Weight initialisation: glorot (Xavier normal) or kaiming (He normal) ({FromRecipe})" };
 
+    private readonly Option<string> _device = new("--device")
+    {
+        Description = "Where to train: cpu, cuda (the first NVIDIA GPU), opencl (the first OpenCL 2.0+ device), auto (cuda, else opencl, else cpu), "
+            + "or ilgpu-cpu (the GPU kernels on ILGPU's CPU accelerator: slow, for checking the GPU path without a GPU). "
+            + "A run's directory records its device: runs on different devices never share one",
+        DefaultValueFactory = _ => "cpu",
+    };
+
     private readonly Option<int> _validation;
 
     private readonly Option<int> _trainExamples = new("--train-examples")
@@ -78,6 +87,7 @@ internal sealed class TrainingOptions
         };
         AcceptModelNames(_model);
         _optimizer.AcceptOnlyFromAmong("adam", "sgd");
+        _device.AcceptOnlyFromAmong([.. AcceleratorDevices.Choices]);
         _init.AcceptOnlyFromAmong("glorot", "kaiming");
     }
 
@@ -96,7 +106,7 @@ internal sealed class TrainingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _model, _data, _epochs, _batchSize, _optimizer, _lr, _momentum, _nesterov, _weightDecay, _milestones, _gamma, _warmup, _init, _validation, _trainExamples, _augment, _noAugment, _seed, _dataSeed })
+        foreach (var option in new Option[] { _model, _data, _epochs, _batchSize, _optimizer, _lr, _momentum, _nesterov, _weightDecay, _milestones, _gamma, _warmup, _init, _validation, _trainExamples, _augment, _noAugment, _seed, _dataSeed, _device })
         {
             command.Options.Add(option);
         }
@@ -137,6 +147,7 @@ internal sealed class TrainingOptions
             ValidationSize = parse.GetValue(_validation),
             TrainExamples = parse.GetValue(_trainExamples),
             Augment = augment ? true : noAugment ? false : null,
+            Device = ResolveDevice(parse.GetValue(_device)!).Name,
         };
         try
         {
@@ -151,6 +162,23 @@ internal sealed class TrainingOptions
     }
 
     public ulong Seed(ParseResult parse) => parse.GetValue(_seed);
+
+    /// <summary>The device for a <c>--device</c> value, said once on stdout; one that is absent is a usage error (exit 2).</summary>
+    public static Device ResolveDevice(string choice)
+    {
+        Device device;
+        try
+        {
+            device = AcceleratorDevices.Resolve(choice);
+        }
+        catch (DeviceUnavailableException e)
+        {
+            throw new UsageException(e.Message);
+        }
+
+        CliRunner.Say($"device: {device.Description}");
+        return device;
+    }
 
     /// <summary>The data-order seed given with <c>--data-seed</c>, or null to use <see cref="Seed"/>.</summary>
     public ulong? DataSeed(ParseResult parse) => parse.GetValue(_dataSeed);

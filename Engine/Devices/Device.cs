@@ -20,7 +20,8 @@ public sealed class Device
     /// </summary>
     /// <param name="name">Short, unique name: lowercase ASCII letters, digits and <c>-</c>, e.g. <c>cuda-0</c>.</param>
     /// <param name="backend">The compute backend that allocates this device's storages and runs its ops.</param>
-    public Device(string name, IBackend backend)
+    /// <param name="description">What the device is, for people (e.g. the GPU's model); the name when omitted.</param>
+    public Device(string name, IBackend backend, string? description = null)
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(backend);
@@ -31,10 +32,11 @@ public sealed class Device
 
         Name = name;
         Backend = backend;
+        Description = description ?? name;
     }
 
     /// <summary>The host CPU, running SIMD kernels.</summary>
-    public static Device Cpu { get; } = new("cpu", new CpuBackend());
+    public static Device Cpu { get; } = new("cpu", new CpuBackend(), $"cpu: {Environment.ProcessorCount} threads, {Kernels.KernelInfo.VectorWidth * 32}-bit SIMD");
 
     // Copy-on-write under the gate, so readers (Get, Registered) never lock and never see a list change.
     // Declared after Cpu: static initialisers run in textual order.
@@ -45,6 +47,9 @@ public sealed class Device
 
     /// <summary>Short name, e.g. <c>cpu</c>.</summary>
     public string Name { get; }
+
+    /// <summary>What the device is, for people: e.g. <c>cuda: NVIDIA H100 80GB HBM3</c>.</summary>
+    public string Description { get; }
 
     /// <summary>The compute backend of this device.</summary>
     public IBackend Backend { get; }

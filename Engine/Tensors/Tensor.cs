@@ -188,12 +188,20 @@ public sealed partial class Tensor
         return t;
     }
 
-    /// <summary>Copies another tensor's values into this one in place (shapes must match); not recorded.</summary>
+    /// <summary>
+    /// Copies another tensor's values into this one in place (shapes must match); not recorded. A source on another
+    /// device is copied through host memory.
+    /// </summary>
     public void CopyFrom(Tensor source)
     {
         ArgumentNullException.ThrowIfNull(source);
         RequireSameShape("copy", this, source);
-        RequireSameDevice("copy", this, source);
+        if (source.Device != Device)
+        {
+            Device.Backend.CopyFromHost(source.ToArray(), Storage);
+            return;
+        }
+
         Device.Backend.Copy(source.Storage, Storage);
     }
 

@@ -72,6 +72,17 @@ public sealed record TrainingRecipe
     /// </summary>
     public bool? Augment { get; init; }
 
+    /// <summary>
+    /// Where training runs: <c>cpu</c> (the default), or a GPU device name of <see cref="Devices.AcceleratorDevices"/>
+    /// (<c>cuda</c>, <c>opencl</c>, <c>ilgpu-cpu</c>). Weights are initialised on the host either way, so a seed gives
+    /// the same initial weights on every device; the arithmetic after that is the device's own.
+    /// </summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>The device <see cref="Device"/> names, made available on first use.</summary>
+    /// <exception cref="Devices.DeviceUnavailableException">This machine has no such device.</exception>
+    public Devices.Device ResolveDevice() => Devices.AcceleratorDevices.Resolve(Device);
+
     /// <summary>Checks every value, naming the bad one.</summary>
     public void Validate()
     {
@@ -89,6 +100,7 @@ public sealed record TrainingRecipe
         Require(WarmupIterations >= 0, $"warm-up must be ≥ 0 iterations, got {WarmupIterations}");
         Require(ValidationSize >= 0, $"validation size must be ≥ 0, got {ValidationSize}");
         Require(TrainExamples >= 0, $"train examples must be ≥ 0 (0: all of them), got {TrainExamples}");
+        Require(Device is "cpu" or "cuda" or "opencl" or "ilgpu-cpu", $"unknown device '{Device}'; choose cpu, cuda, opencl or ilgpu-cpu");
     }
 
     /// <summary>

@@ -45,8 +45,13 @@ public static class GradientFlow
     /// the order <paramref name="seed"/> shuffles <paramref name="data"/> into, so every batch holds different examples and
     /// the same seed gives the same batches.
     /// </summary>
+    /// <param name="data">The examples.</param>
+    /// <param name="count">Number of batches.</param>
+    /// <param name="batchSize">Examples per batch.</param>
+    /// <param name="seed">Seed of the shuffle.</param>
+    /// <param name="device">Where the input tensors are made (default: the CPU).</param>
     /// <exception cref="SettingsException">The data cannot fill that many batches.</exception>
-    public static IReadOnlyList<(Tensor Inputs, int[] Labels)> Batches(Dataset data, int count, int batchSize, ulong seed)
+    public static IReadOnlyList<(Tensor Inputs, int[] Labels)> Batches(Dataset data, int count, int batchSize, ulong seed, Engine.Devices.Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (count < 1 || batchSize < 1)
@@ -67,7 +72,7 @@ public static class GradientFlow
             var x = new float[indices.Length * data.FeatureSize];
             var y = new int[indices.Length];
             sampler.Gather(data, indices, x, y);
-            batches.Add((Tensor.FromArray(x, [indices.Length, .. data.FeatureShape]), y));
+            batches.Add((Tensor.FromArray(x, [indices.Length, .. data.FeatureShape], device ?? Engine.Devices.Device.Cpu), y));
         }
 
         return batches;

@@ -20,6 +20,7 @@ internal sealed class ExperimentContext
 {
     private readonly TrainingRecipe _recipe;
     private readonly int _evalEvery;
+    private readonly Engine.Devices.Device _device;
 
     /// <summary>
     /// Loads the recipe's data, holds out its validation set and (with <see cref="TrainingRecipe.TrainExamples"/>) keeps
@@ -29,6 +30,7 @@ internal sealed class ExperimentContext
     {
         _recipe = recipe;
         _evalEvery = evalEvery;
+        _device = recipe.ResolveDevice();
         var (train, test) = DatasetCatalog.Load(recipe.Data);
         cancellation.ThrowIfCancellationRequested();
         (train, Validation) = recipe.HoldOutValidation(train, dataSeed);
@@ -52,8 +54,11 @@ internal sealed class ExperimentContext
     /// <summary>Iterations every unit trains.</summary>
     public int IterationsPerUnit => _recipe.Epochs * new BatchSampler(Train.Count, _recipe.BatchSize, shuffle: false, seed: 0).BatchesPerEpoch;
 
-    /// <summary>A freshly initialised model of the recipe's architecture.</summary>
-    public Module CreateModel(ulong seed) => ModelZoo.Create(_recipe.Model, Train.FeatureShape, Train.NumClasses, _recipe.Init, seed);
+    /// <summary>The device the units train on.</summary>
+    public Engine.Devices.Device Device => _device;
+
+    /// <summary>A freshly initialised model of the recipe's architecture, on the recipe's device (initialised on the host).</summary>
+    public Module CreateModel(ulong seed) => ModelZoo.Create(_recipe.Model, Train.FeatureShape, Train.NumClasses, _recipe.Init, seed).To(_device);
 
     /// <summary>A host copy of a model's state.</summary>
     public static Dictionary<string, SafeTensor> Snapshot(Module model) =>

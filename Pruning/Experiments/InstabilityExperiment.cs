@@ -265,8 +265,8 @@ public sealed class InstabilityExperiment
             using var noGrad = GradMode.NoGrad();
             foreach (var n in norms)
             {
-                n.RunningMean.CopyFrom(Tensor.Zeros(n.Channels));
-                n.RunningVar.CopyFrom(Tensor.Ones(n.Channels));
+                n.RunningMean.Fill(0f);
+                n.RunningVar.Fill(1f);
             }
 
             for (int t = 0; t < batches; t++)
@@ -281,7 +281,9 @@ public sealed class InstabilityExperiment
                 using var scope = arena.Enter();
                 // A last partial batch needs an array of its own length; full batches reuse x.
                 var input = indices.Length == batchSize ? x : x[..(indices.Length * train.FeatureSize)];
-                model.Forward(Tensor.Wrap(input, [indices.Length, .. train.FeatureShape]));
+                model.Forward(model.Device == Engine.Devices.Device.Cpu
+                    ? Tensor.Wrap(input, [indices.Length, .. train.FeatureShape])
+                    : Tensor.FromArray(input, [indices.Length, .. train.FeatureShape], model.Device));
             }
         }
         finally

@@ -207,6 +207,7 @@ public sealed record LotteryConfig
             ["train_examples"] = r.TrainExamples.ToString(CultureInfo.InvariantCulture),
 
             // "default" follows the data (on for CIFAR-10): only an explicit choice enters the run's name.
+            ["device"] = r.Device,
             ["augment"] = r.Augment switch { null => "default", true => "true", false => "false" },
             ["levels"] = c.Levels.ToString(CultureInfo.InvariantCulture),
             ["prune_rate"] = F(c.PruneRate),

@@ -203,13 +203,13 @@ public sealed class PruneAtInitExperiment
         var perClass = Enumerable.Range(0, train.NumClasses).Select(c => order.Where(i => train.Labels[i] == c).Take(_settings.GraspPerClass)).SelectMany(x => x).ToArray();
         int half = perClass.Length / 2;
         return new InitPruneData(
-            Inputs(train, snip),
+            Inputs(train, snip, context.Device),
             snip.Select(i => train.Labels[i]).ToArray(),
-            [(Inputs(train, perClass[..half]), perClass[..half].Select(i => train.Labels[i]).ToArray()), (Inputs(train, perClass[half..]), perClass[half..].Select(i => train.Labels[i]).ToArray())],
+            [(Inputs(train, perClass[..half], context.Device), perClass[..half].Select(i => train.Labels[i]).ToArray()), (Inputs(train, perClass[half..], context.Device), perClass[half..].Select(i => train.Labels[i]).ToArray())],
             train.FeatureShape);
     }
 
-    private static Tensor Inputs(Dataset data, int[] indices)
+    private static Tensor Inputs(Dataset data, int[] indices, Engine.Devices.Device device)
     {
         var x = new float[indices.Length * data.FeatureSize];
         for (int i = 0; i < indices.Length; i++)
@@ -217,6 +217,6 @@ public sealed class PruneAtInitExperiment
             data.Example(indices[i]).CopyTo(x.AsSpan(i * data.FeatureSize));
         }
 
-        return Tensor.FromArray(x, [indices.Length, .. data.FeatureShape]);
+        return Tensor.FromArray(x, [indices.Length, .. data.FeatureShape], device);
     }
 }

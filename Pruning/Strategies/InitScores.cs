@@ -79,7 +79,7 @@ public static class InitScores
             }
         }
 
-        var gConst = g.Select((t, i) => (t ?? Tensor.Zeros(weights[i].Shape)).Detach()).ToArray();
+        var gConst = g.Select((t, i) => (t ?? Tensor.Zeros(weights[i].Shape, weights[i].Device)).Detach()).ToArray();
 
         // Second pass: Hg = ∇_θ (g · ∇_θ L) per part, through a backward pass that records its own graph.
         var hg = weights.Select(w => new float[w.Size]).ToArray();
@@ -153,7 +153,7 @@ public static class InitScores
 
             model.Eval();
             var weights = layers.Select(l => l.Parameter.Value).ToArray();
-            var r = model.Forward(Tensor.Ones([1, .. inputShape])).Sum();
+            var r = model.Forward(Tensor.Full(1f, [1, .. inputShape], model.Device)).Sum();
             var grads = Gradients.Grad([r], weights, allowUnused: true);
             var scores = new Dictionary<string, float[]>(StringComparer.Ordinal);
             for (int i = 0; i < layers.Count; i++)
