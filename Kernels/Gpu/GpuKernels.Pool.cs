@@ -1,0 +1,239 @@
+using System.Runtime.CompilerServices;
+using ILGPU;
+using ILGPU.Runtime;
+
+// The CPU accelerator runs kernels from a dynamic assembly named ILGPURuntime, which must see the internal argument
+// structs of the kernels (LayerPoolDims and the like). The attribute may be given more than once, so other kernel
+// files may declare it too; the project file is its natural home.
+[assembly: InternalsVisibleTo("ILGPURuntime")]
+
+namespace SparseNet.Kernels.Gpu;
+
+public sealed partial class GpuKernels
+{
+    private Action<Index1D, ArrayView<float>, LayerPoolDims, ArrayView<float>, ArrayView<int>>? _layerMaxPool;
+    private Action<Index1D, ArrayView<float>, ArrayView<int>, LayerPoolDims, ArrayView<float>>? _layerMaxPoolBackward;
+    private Action<Index1D, ArrayView<float>, LayerPoolDims, float, ArrayView<float>>? _layerAvgPool;
+    private Action<Index1D, ArrayView<float>, LayerPoolDims, float, ArrayView<float>>? _layerAvgPoolBackward;
+
+    /// <summary>
+    /// Max pooling over the planes of <paramref name="x"/> [Planes, H, W]: y [Planes, OH, OW] gets the largest input
+    /// under each window (padding never wins) and <paramref name="argmax"/> its flat index into the whole of x (plane
+    /// offset included). Ties go to the first element in row-major window order, and a NaN wins its window (the first
+    /// one), as in the CPU kernel.
+    /// </summary>
+    /// <exception cref="ArgumentException">A bad window, or a view whose length does not match its shape.</exception>
+    public void MaxPool2d(ArrayView<float> x, PoolShape g, ArrayView<float> y, ArrayView<int> argmax)
+    {
+        LayerCheckPool("gpu maxpool", g, ("x", x.Length, true), ("y", y.Length, false), ("argmax", argmax.Length, false));
+        if (g.OutputLength == 0)
+        {
+            return;
+        }
+
+        Cached(ref _layerMaxPool, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, LayerPoolDims, ArrayView<float>, ArrayView<int>>(LayerMaxPool2dKernel))(
+            (int)g.OutputLength, x, new LayerPoolDims(g), y, argmax);
+    }
+
+    /// <summary>
+    /// Gradient of <see cref="MaxPool2d"/>: every element of <paramref name="dx"/> [Planes, H, W] is written, with the
+    /// sum of the dy of the windows whose argmax is that element (zero where none is), added in increasing output
+    /// order exactly as the CPU kernel's scatter adds them. Each element gathers from the windows that can contain it,
+    /// so the result needs no atomics; an argmax entry that does not name an element of its own window (not one
+    /// <see cref="MaxPool2d"/> wrote) is ignored rather than reported.
+    /// </summary>
+    /// <exception cref="ArgumentException">A bad window, or a view whose length does not match its shape.</exception>
+    public void MaxPool2dBackward(ArrayView<float> dy, ArrayView<int> argmax, PoolShape g, ArrayView<float> dx)
+    {
+        LayerCheckPool("gpu maxpool backward", g, ("dy", dy.Length, false), ("argmax", argmax.Length, false), ("dx", dx.Length, true));
+        if (g.InputLength == 0)
+        {
+            return;
+        }
+
+        Cached(ref _layerMaxPoolBackward, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, LayerPoolDims, ArrayView<float>>(LayerMaxPool2dBackwardKernel))(
+            (int)g.InputLength, dy, argmax, new LayerPoolDims(g), dx);
+    }
+
+    /// <summary>
+    /// Average pooling: each output is the sum of the inputs under its window (row-major order) times 1/(KH·KW), the
+    /// padding counting as zeros, with the CPU kernel's roundings.
+    /// </summary>
+    /// <exception cref="ArgumentException">A bad window, or a view whose length does not match its shape.</exception>
+    public void AvgPool2d(ArrayView<float> x, PoolShape g, ArrayView<float> y)
+    {
+        LayerCheckPool("gpu avgpool", g, ("x", x.Length, true), ("y", y.Length, false));
+        if (g.OutputLength == 0)
+        {
+            return;
+        }
+
+        Cached(ref _layerAvgPool, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, LayerPoolDims, float, ArrayView<float>>(LayerAvgPool2dKernel))(
+            (int)g.OutputLength, x, new LayerPoolDims(g), 1f / (g.KH * g.KW), y);
+    }
+
+    /// <summary>
+    /// Adjoint of <see cref="AvgPool2d"/>: every element of <paramref name="dx"/> is written with the sum, over the
+    /// windows that cover it in increasing output order, of dy·1/(KH·KW) (the share that fell on padding is dropped).
+    /// </summary>
+    /// <exception cref="ArgumentException">A bad window, or a view whose length does not match its shape.</exception>
+    public void AvgPool2dBackward(ArrayView<float> dy, PoolShape g, ArrayView<float> dx)
+    {
+        LayerCheckPool("gpu avgpool backward", g, ("dy", dy.Length, false), ("dx", dx.Length, true));
+        if (g.InputLength == 0)
+        {
+            return;
+        }
+
+        Cached(ref _layerAvgPoolBackward, a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, LayerPoolDims, float, ArrayView<float>>(LayerAvgPool2dBackwardKernel))(
+            (int)g.InputLength, dy, new LayerPoolDims(g), 1f / (g.KH * g.KW), dx);
+    }
+
+    // The window first: the expected lengths divide by the strides.
+    private static void LayerCheckPool(string op, PoolShape g, params ReadOnlySpan<(string Name, long Length, bool IsInput)> views)
+    {
+        g.Validate(op);
+        foreach (var (name, length, isInput) in views)
+        {
+            long expected = isInput ? g.InputLength : g.OutputLength;
+            if (length != expected)
+            {
+                throw new ArgumentException($"{op}: {name} has {length} elements, expected {expected} for [{g.Planes},{g.H},{g.W}] → [{g.Planes},{g.OH},{g.OW}]");
+            }
+        }
+    }
+
+    /// <summary>The window geometry as plain fields, for the kernels.</summary>
+    internal readonly struct LayerPoolDims(PoolShape g)
+    {
+        public readonly int H = g.H;
+        public readonly int W = g.W;
+        public readonly int KH = g.KH;
+        public readonly int KW = g.KW;
+        public readonly int SH = g.SH;
+        public readonly int SW = g.SW;
+        public readonly int PH = g.PH;
+        public readonly int PW = g.PW;
+        public readonly int OH = g.OH;
+        public readonly int OW = g.OW;
+    }
+
+    // One thread per output, with the CPU kernel's visiting order and rules: the window's first element is taken, a
+    // later one only if larger or NaN, and the first NaN ends the search.
+    [GpuKernel]
+    internal static void LayerMaxPool2dKernel(Index1D o, ArrayView<float> x, LayerPoolDims d, ArrayView<float> y, ArrayView<int> argmax)
+    {
+        int outPlane = d.OH * d.OW;
+        int plane = o / outPlane;
+        int r = o - (plane * outPlane);
+        int oy = r / d.OW;
+        int ox = r - (oy * d.OW);
+        int y0 = Math.Max((oy * d.SH) - d.PH, 0), y1 = Math.Min((oy * d.SH) - d.PH + d.KH, d.H);
+        int x0 = Math.Max((ox * d.SW) - d.PW, 0), x1 = Math.Min((ox * d.SW) - d.PW + d.KW, d.W);
+        int origin = plane * d.H * d.W;
+        float best = 0f;
+        int at = -1;
+        bool nan = false;
+        for (int iy = y0; iy < y1 && !nan; iy++)
+        {
+            for (int ix = x0; ix < x1 && !nan; ix++)
+            {
+                int i = origin + (iy * d.W) + ix;
+                float v = x[i];
+                nan = float.IsNaN(v);
+                if (at < 0 || v > best || nan)
+                {
+                    best = v;
+                    at = i;
+                }
+            }
+        }
+
+        y[o] = best;
+        argmax[o] = at;
+    }
+
+    // One thread per input element: the windows that can contain it, in increasing output order, each adding its dy
+    // when its argmax names this element.
+    [GpuKernel]
+    internal static void LayerMaxPool2dBackwardKernel(Index1D i, ArrayView<float> dy, ArrayView<int> argmax, LayerPoolDims d, ArrayView<float> dx)
+    {
+        int inPlane = d.H * d.W;
+        int plane = i / inPlane;
+        int r = i - (plane * inPlane);
+        int iy = r / d.W;
+        int ix = r - (iy * d.W);
+        int oy0 = LayerFirstWindow(iy, d.KH, d.SH, d.PH), oy1 = Math.Min((iy + d.PH) / d.SH, d.OH - 1);
+        int ox0 = LayerFirstWindow(ix, d.KW, d.SW, d.PW), ox1 = Math.Min((ix + d.PW) / d.SW, d.OW - 1);
+        int outOrigin = plane * d.OH * d.OW;
+        float sum = 0f;
+        for (int oy = oy0; oy <= oy1; oy++)
+        {
+            for (int ox = ox0; ox <= ox1; ox++)
+            {
+                int o = outOrigin + (oy * d.OW) + ox;
+                if (argmax[o] == i)
+                {
+                    sum += dy[o];
+                }
+            }
+        }
+
+        dx[i] = sum;
+    }
+
+    [GpuKernel]
+    internal static void LayerAvgPool2dKernel(Index1D o, ArrayView<float> x, LayerPoolDims d, float scale, ArrayView<float> y)
+    {
+        int outPlane = d.OH * d.OW;
+        int plane = o / outPlane;
+        int r = o - (plane * outPlane);
+        int oy = r / d.OW;
+        int ox = r - (oy * d.OW);
+        int y0 = Math.Max((oy * d.SH) - d.PH, 0), y1 = Math.Min((oy * d.SH) - d.PH + d.KH, d.H);
+        int x0 = Math.Max((ox * d.SW) - d.PW, 0), x1 = Math.Min((ox * d.SW) - d.PW + d.KW, d.W);
+        int origin = plane * d.H * d.W;
+        float sum = 0f;
+        for (int iy = y0; iy < y1; iy++)
+        {
+            for (int ix = x0; ix < x1; ix++)
+            {
+                sum += x[origin + (iy * d.W) + ix];
+            }
+        }
+
+        y[o] = sum * scale;
+    }
+
+    // The CPU kernel scatters dy·scale into each window in increasing output order; gathering in that order, with the
+    // product rounded on its own (never fused into the add), gives its bits.
+    [GpuKernel]
+    internal static void LayerAvgPool2dBackwardKernel(Index1D i, ArrayView<float> dy, LayerPoolDims d, float scale, ArrayView<float> dx)
+    {
+        int inPlane = d.H * d.W;
+        int plane = i / inPlane;
+        int r = i - (plane * inPlane);
+        int iy = r / d.W;
+        int ix = r - (iy * d.W);
+        int oy0 = LayerFirstWindow(iy, d.KH, d.SH, d.PH), oy1 = Math.Min((iy + d.PH) / d.SH, d.OH - 1);
+        int ox0 = LayerFirstWindow(ix, d.KW, d.SW, d.PW), ox1 = Math.Min((ix + d.PW) / d.SW, d.OW - 1);
+        int outOrigin = plane * d.OH * d.OW;
+        float sum = 0f;
+        for (int oy = oy0; oy <= oy1; oy++)
+        {
+            for (int ox = ox0; ox <= ox1; ox++)
+            {
+                sum = LayerAdd(sum, LayerMul(dy[outOrigin + (oy * d.OW) + ox], scale));
+            }
+        }
+
+        dx[i] = sum;
+    }
+
+    // The first window along one axis that covers input position p: the least o ≥ 0 with o·stride − pad + kernel > p.
+    private static int LayerFirstWindow(int p, int kernel, int stride, int pad)
+    {
+        int reach = p + pad - kernel + 1;
+        return reach <= 0 ? 0 : (reach + stride - 1) / stride;
+    }
+}
