@@ -1,9 +1,4 @@
-using System.Runtime.CompilerServices;
 using ILGPU;
-
-// The CPU accelerator runs kernels through IL that ILGPU emits into its own dynamic assembly; kernel parameters of
-// internal struct types (the packed sizes of a GEMM or a convolution) must be visible to it.
-[assembly: InternalsVisibleTo("ILGPURuntime")]
 
 namespace SparseNet.Kernels.Gpu;
 

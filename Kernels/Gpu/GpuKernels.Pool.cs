@@ -1,11 +1,5 @@
-using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
-
-// The CPU accelerator runs kernels from a dynamic assembly named ILGPURuntime, which must see the internal argument
-// structs of the kernels (LayerPoolDims and the like). The attribute may be given more than once, so other kernel
-// files may declare it too; the project file is its natural home.
-[assembly: InternalsVisibleTo("ILGPURuntime")]
 
 namespace SparseNet.Kernels.Gpu;
 

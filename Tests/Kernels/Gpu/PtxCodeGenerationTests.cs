@@ -38,5 +38,9 @@ public class PtxCodeGenerationTests
         // ILGPU targets the newest architecture the PTX ISA it emits knows (sm_80 for ISA 8.0); the driver JITs it
         // forward for newer cards.
         Assert.That(compiled.PTXAssembly, Does.Contain(".visible .entry").And.Contain(".target sm_"));
+
+        // A call ILGPU could not lower (MathF.FusedMultiplyAdd in 1.5.3, for one) comes out as an undefined external
+        // function, and the driver would refuse to load the module on a GPU.
+        Assert.That(compiled.PTXAssembly, Does.Not.Contain(".extern .func"), "the kernel calls a function PTX does not define");
     }
 }
