@@ -1,10 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 
-// ILGPU builds its launchers in a dynamic assembly of this name; kernel parameters of internal struct types (such as
-// StridedShape) must be visible to it. The attribute allows repeats, so another file may declare it too.
-[assembly: InternalsVisibleTo("ILGPURuntime")]
-
 namespace SparseNet.Kernels.Gpu;
 
 /// <summary>
