@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using SparseNet.Engine.Tensors;
 using SparseNet.Kernels.Cpu;
 using Tensor = SparseNet.Engine.Tensors.Tensor;
+using SparseNet.Kernels;
 
 namespace SparseNet.Engine.Devices;
 

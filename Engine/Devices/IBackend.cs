@@ -1,4 +1,5 @@
 using SparseNet.Engine.Tensors;
+using SparseNet.Kernels;
 
 namespace SparseNet.Engine.Devices;
 

@@ -1,4 +1,5 @@
 using SparseNet.Engine.Devices;
+using SparseNet.Kernels;
 
 namespace SparseNet.Engine.Tensors;
 

@@ -23,7 +23,7 @@ public sealed partial class GpuKernels
     /// <param name="a">The input.</param>
     /// <param name="y">The output, as long as <paramref name="a"/>; may be <paramref name="a"/> itself.</param>
     /// <exception cref="ArgumentException">The lengths differ or the operation is unknown.</exception>
-    public void Unary(GpuUnaryOp op, ArrayView<float> a, ArrayView<float> y)
+    public void Unary(UnaryOp op, ArrayView<float> a, ArrayView<float> y)
     {
         if (!Enum.IsDefined(op))
         {
@@ -94,7 +94,7 @@ public sealed partial class GpuKernels
     /// <param name="y">The output, dense row-major of shape <paramref name="yShape"/>; may be an operand of the same shape.</param>
     /// <param name="yShape">The shape of <paramref name="y"/> (rank ≤ 8).</param>
     /// <exception cref="ArgumentException">A length does not match its shape, a rank exceeds 8, an operand does not broadcast to y, or the operation is unknown.</exception>
-    public void Binary(GpuBinaryOp op, ArrayView<float> a, ReadOnlySpan<int> aShape, ArrayView<float> b, ReadOnlySpan<int> bShape, ArrayView<float> y, ReadOnlySpan<int> yShape)
+    public void Binary(BinaryOp op, ArrayView<float> a, ReadOnlySpan<int> aShape, ArrayView<float> b, ReadOnlySpan<int> bShape, ArrayView<float> y, ReadOnlySpan<int> yShape)
     {
         const string name = "gpu binary";
         if (!Enum.IsDefined(op))
@@ -192,16 +192,16 @@ public sealed partial class GpuKernels
     {
         switch (op)
         {
-            case (int)GpuUnaryOp.Neg: return -x;
-            case (int)GpuUnaryOp.Exp: return XMath.Exp(x);
-            case (int)GpuUnaryOp.Log: return XMath.Log(x);
-            case (int)GpuUnaryOp.Relu: return x > 0f || XMath.IsNaN(x) ? x : 0f;
-            case (int)GpuUnaryOp.Step: return x > 0f ? 1f : 0f;
-            case (int)GpuUnaryOp.Tanh: return ElementwiseTanh(x);
-            case (int)GpuUnaryOp.Sigmoid: return 1f / (1f + XMath.Exp(-x));
-            case (int)GpuUnaryOp.Sqrt: return XMath.Sqrt(x);
-            case (int)GpuUnaryOp.Square: return x * x;
-            case (int)GpuUnaryOp.Abs: return XMath.Abs(x);
+            case (int)UnaryOp.Neg: return -x;
+            case (int)UnaryOp.Exp: return XMath.Exp(x);
+            case (int)UnaryOp.Log: return XMath.Log(x);
+            case (int)UnaryOp.Relu: return x > 0f || XMath.IsNaN(x) ? x : 0f;
+            case (int)UnaryOp.Step: return x > 0f ? 1f : 0f;
+            case (int)UnaryOp.Tanh: return ElementwiseTanh(x);
+            case (int)UnaryOp.Sigmoid: return 1f / (1f + XMath.Exp(-x));
+            case (int)UnaryOp.Sqrt: return XMath.Sqrt(x);
+            case (int)UnaryOp.Square: return x * x;
+            case (int)UnaryOp.Abs: return XMath.Abs(x);
             default: return x > 0f ? 1f : x < 0f ? -1f : 0f;
         }
     }
@@ -211,12 +211,12 @@ public sealed partial class GpuKernels
     {
         switch (op)
         {
-            case (int)GpuBinaryOp.Add: return a + b;
-            case (int)GpuBinaryOp.Sub: return a - b;
-            case (int)GpuBinaryOp.Mul: return a * b;
-            case (int)GpuBinaryOp.Div: return a / b;
-            case (int)GpuBinaryOp.Equal: return a == b ? 1f : 0f;
-            case (int)GpuBinaryOp.Greater: return a > b ? 1f : 0f;
+            case (int)BinaryOp.Add: return a + b;
+            case (int)BinaryOp.Sub: return a - b;
+            case (int)BinaryOp.Mul: return a * b;
+            case (int)BinaryOp.Div: return a / b;
+            case (int)BinaryOp.Equal: return a == b ? 1f : 0f;
+            case (int)BinaryOp.Greater: return a > b ? 1f : 0f;
             default: return b > 0f ? a : 0f;
         }
     }

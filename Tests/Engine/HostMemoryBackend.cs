@@ -1,5 +1,6 @@
 using SparseNet.Engine.Devices;
 using SparseNet.Engine.Tensors;
+using SparseNet.Kernels;
 
 namespace SparseNet.Tests.Engine;
 

@@ -1,5 +1,6 @@
 using SparseNet.Engine.Tensors;
 using SparseNet.Kernels.Gpu;
+using SparseNet.Kernels;
 
 namespace SparseNet.Engine.Devices.Ilgpu;
 
@@ -7,9 +8,9 @@ namespace SparseNet.Engine.Devices.Ilgpu;
 internal sealed partial class IlgpuBackend
 {
     public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor result) =>
-        Kernels.Binary((GpuBinaryOp)(int)op, V(a), a.Shape, V(b), b.Shape, V(result), result.Shape);
+        Kernels.Binary(op, V(a), a.Shape, V(b), b.Shape, V(result), result.Shape);
 
-    public void Unary(UnaryOp op, Tensor a, Tensor result) => Kernels.Unary((GpuUnaryOp)(int)op, V(a), V(result));
+    public void Unary(UnaryOp op, Tensor a, Tensor result) => Kernels.Unary(op, V(a), V(result));
 
     public void Affine(Tensor a, float scale, float shift, Tensor result) => Kernels.Affine(V(a), scale, shift, V(result));
 

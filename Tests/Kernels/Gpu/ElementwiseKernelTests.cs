@@ -3,6 +3,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using SparseNet.Kernels.Cpu;
 using SparseNet.Kernels.Gpu;
+using SparseNet.Kernels;
 
 namespace SparseNet.Tests.Kernels.Gpu;
 
@@ -36,14 +37,14 @@ public class ElementwiseKernelTests(string accelerator)
     }
 
     [Test]
-    public void Unary_MatchesTheCpuBackend([Values] GpuUnaryOp op, [ValueSource(nameof(s_lengths))] int n)
+    public void Unary_MatchesTheCpuBackend([Values] UnaryOp op, [ValueSource(nameof(s_lengths))] int n)
     {
         float[] x = GpuTestData.Uniform(n, 100 + (int)op, -4f, 4f);
         Assert.That(RunUnary(op, x), Is.EqualTo(CpuUnary(op, x)).Using<float>((g, r) => Matches(op, g, r)));
     }
 
     [Test]
-    public void Unary_SpecialValues_FollowTheCpuBackend([Values] GpuUnaryOp op)
+    public void Unary_SpecialValues_FollowTheCpuBackend([Values] UnaryOp op)
     {
         float[] x = [float.NaN, 0f, -0f, float.PositiveInfinity, float.NegativeInfinity, 1e-30f, -1e-30f, 0.5f, -0.5f, 0.7f, -0.7f, 20f, -20f, 50f, -50f, 100f, -100f];
         float[] got = RunUnary(op, x), expected = CpuUnary(op, x);
@@ -57,10 +58,10 @@ public class ElementwiseKernelTests(string accelerator)
     public void Unary_KeepsTheCpusRulesAtZeroAndNaN()
     {
         float[] x = [float.NaN, 0f, -0f, -2f, 3f];
-        Assert.That(RunUnary(GpuUnaryOp.Relu, x), Is.EqualTo(new[] { float.NaN, 0f, 0f, 0f, 3f }));
-        Assert.That(RunUnary(GpuUnaryOp.Sign, x), Is.EqualTo(new[] { 0f, 0f, 0f, -1f, 1f }));
-        Assert.That(RunUnary(GpuUnaryOp.Step, x), Is.EqualTo(new[] { 0f, 0f, 0f, 0f, 1f }));
-        Assert.That(RunUnary(GpuUnaryOp.Tanh, [-1000f, 1000f]), Is.EqualTo(new[] { -1f, 1f }));
+        Assert.That(RunUnary(UnaryOp.Relu, x), Is.EqualTo(new[] { float.NaN, 0f, 0f, 0f, 3f }));
+        Assert.That(RunUnary(UnaryOp.Sign, x), Is.EqualTo(new[] { 0f, 0f, 0f, -1f, 1f }));
+        Assert.That(RunUnary(UnaryOp.Step, x), Is.EqualTo(new[] { 0f, 0f, 0f, 0f, 1f }));
+        Assert.That(RunUnary(UnaryOp.Tanh, [-1000f, 1000f]), Is.EqualTo(new[] { -1f, 1f }));
     }
 
     [Test]
@@ -68,7 +69,7 @@ public class ElementwiseKernelTests(string accelerator)
     {
         float[] x = GpuTestData.Uniform(33, 7, -2f, 2f);
         using var buffer = GpuTestData.Upload(K, x);
-        K.Unary(GpuUnaryOp.Square, buffer.View, buffer.View);
+        K.Unary(UnaryOp.Square, buffer.View, buffer.View);
         Assert.That(buffer.ToArray(), Is.EqualTo(x.Select(v => v * v).ToArray()));
     }
 
@@ -111,7 +112,7 @@ public class ElementwiseKernelTests(string accelerator)
         using var a = GpuTestData.Upload(K, x);
         using var b = GpuTestData.Upload(K, z);
         using var y = GpuTestData.Upload(K, new float[GpuTestData.Count(yShape)]);
-        foreach (var op in Enum.GetValues<GpuBinaryOp>())
+        foreach (var op in Enum.GetValues<BinaryOp>())
         {
             K.Binary(op, a.View, aShape, b.View, bShape, y.View, yShape);
             float[] got = y.ToArray(), expected = NaiveBinary(op, x, aShape, z, bShape, yShape);
@@ -125,7 +126,7 @@ public class ElementwiseKernelTests(string accelerator)
         float[] x = GpuTestData.Uniform(40, 3, -1f, 1f);
         using var a = GpuTestData.Upload(K, x);
         using var b = GpuTestData.Upload(K, new[] { 2f, 3f, 4f, 5f });
-        K.Binary(GpuBinaryOp.Mul, a.View, [10, 4], b.View, [4], a.View, [10, 4]);
+        K.Binary(BinaryOp.Mul, a.View, [10, 4], b.View, [4], a.View, [10, 4]);
         Assert.That(a.ToArray(), Is.EqualTo(x.Select((v, i) => v * (2f + (i % 4))).ToArray()));
     }
 
@@ -137,20 +138,20 @@ public class ElementwiseKernelTests(string accelerator)
         using var y = GpuTestData.Upload(K, new float[12]);
         Assert.Multiple(() =>
         {
-            Assert.That(() => K.Binary(GpuBinaryOp.Add, a.View, [3, 4], b.View, [4, 3], y.View, [3, 4]),
+            Assert.That(() => K.Binary(BinaryOp.Add, a.View, [3, 4], b.View, [4, 3], y.View, [3, 4]),
                 Throws.ArgumentException.With.Message.Contains("[4,3] does not broadcast to y's [3,4]"));
-            Assert.That(() => K.Binary(GpuBinaryOp.Add, a.View, [3, 4], b.View, [3, 4], y.View, [2, 6]),
+            Assert.That(() => K.Binary(BinaryOp.Add, a.View, [3, 4], b.View, [3, 4], y.View, [2, 6]),
                 Throws.ArgumentException.With.Message.Contains("does not broadcast"));
-            Assert.That(() => K.Binary(GpuBinaryOp.Add, a.View, [3, 5], b.View, [3, 4], y.View, [3, 4]),
+            Assert.That(() => K.Binary(BinaryOp.Add, a.View, [3, 5], b.View, [3, 4], y.View, [3, 4]),
                 Throws.ArgumentException.With.Message.Contains("a has 12 elements but its shape [3,5] holds 15"));
-            Assert.That(() => K.Binary(GpuBinaryOp.Add, a.View, [1, 1, 1, 1, 1, 1, 1, 3, 4], b.View, [3, 4], y.View, [3, 4]),
+            Assert.That(() => K.Binary(BinaryOp.Add, a.View, [1, 1, 1, 1, 1, 1, 1, 3, 4], b.View, [3, 4], y.View, [3, 4]),
                 Throws.ArgumentException.With.Message.Contains("rank 9"));
-            Assert.That(() => K.Binary(GpuBinaryOp.Add, a.View, [3, 4], b.View, [3, 4], y.View, [1, 1, 1, 1, 1, 1, 1, 3, 4]),
+            Assert.That(() => K.Binary(BinaryOp.Add, a.View, [3, 4], b.View, [3, 4], y.View, [1, 1, 1, 1, 1, 1, 1, 3, 4]),
                 Throws.ArgumentException.With.Message.Contains("rank 9"));
-            Assert.That(() => K.Binary((GpuBinaryOp)99, a.View, [12], b.View, [12], y.View, [12]), Throws.InstanceOf<ArgumentException>());
-            Assert.That(() => K.Binary(GpuBinaryOp.Add, a.View, [3, -4], b.View, [12], y.View, [12]), Throws.ArgumentException.With.Message.Contains("negative"));
-            Assert.That(() => K.Unary((GpuUnaryOp)99, a.View, y.View), Throws.InstanceOf<ArgumentException>());
-            Assert.That(() => K.Unary(GpuUnaryOp.Exp, a.View, y.View.SubView(0, 11)), Throws.ArgumentException.With.Message.Contains("a has 12 elements but y 11"));
+            Assert.That(() => K.Binary((BinaryOp)99, a.View, [12], b.View, [12], y.View, [12]), Throws.InstanceOf<ArgumentException>());
+            Assert.That(() => K.Binary(BinaryOp.Add, a.View, [3, -4], b.View, [12], y.View, [12]), Throws.ArgumentException.With.Message.Contains("negative"));
+            Assert.That(() => K.Unary((UnaryOp)99, a.View, y.View), Throws.InstanceOf<ArgumentException>());
+            Assert.That(() => K.Unary(UnaryOp.Exp, a.View, y.View.SubView(0, 11)), Throws.ArgumentException.With.Message.Contains("a has 12 elements but y 11"));
             Assert.That(() => K.Affine(a.View, 1f, 0f, y.View.SubView(0, 11)), Throws.ArgumentException);
             Assert.That(() => K.Pow(a.View, 2f, y.View.SubView(0, 11)), Throws.ArgumentException);
         });
@@ -171,7 +172,7 @@ public class ElementwiseKernelTests(string accelerator)
         using var y = GpuTestData.Upload(K, new float[GpuTestData.Count(yShape)]);
         K.BroadcastTo(a.View, aShape, y.View, yShape);
         float[] zeros = new float[Math.Max(1, x.Length)];
-        Assert.That(y.ToArray(), Is.EqualTo(NaiveBinary(GpuBinaryOp.Add, x, aShape, zeros, [], yShape)));
+        Assert.That(y.ToArray(), Is.EqualTo(NaiveBinary(BinaryOp.Add, x, aShape, zeros, [], yShape)));
     }
 
     [Test]
@@ -187,7 +188,7 @@ public class ElementwiseKernelTests(string accelerator)
         });
     }
 
-    private float[] RunUnary(GpuUnaryOp op, float[] x)
+    private float[] RunUnary(UnaryOp op, float[] x)
     {
         using var a = GpuTestData.Upload(K, x);
         using var y = GpuTestData.Upload(K, new float[x.Length]);
@@ -196,7 +197,7 @@ public class ElementwiseKernelTests(string accelerator)
     }
 
     // CpuBackend.Unary's calls, one per op.
-    private static float[] CpuUnary(GpuUnaryOp op, float[] x)
+    private static float[] CpuUnary(UnaryOp op, float[] x)
     {
         float[] r = new float[x.Length];
         if (x.Length == 0)
@@ -206,17 +207,17 @@ public class ElementwiseKernelTests(string accelerator)
 
         switch (op)
         {
-            case GpuUnaryOp.Neg: TensorPrimitives.Negate(x, r); break;
-            case GpuUnaryOp.Exp: TensorPrimitives.Exp(x, r); break;
-            case GpuUnaryOp.Log: TensorPrimitives.Log(x, r); break;
-            case GpuUnaryOp.Relu: TensorPrimitives.Max(x, 0f, r); break;
-            case GpuUnaryOp.Step: Elementwise.Step(x, r); break;
-            case GpuUnaryOp.Tanh: TensorPrimitives.Tanh(x, r); break;
-            case GpuUnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, r); break;
-            case GpuUnaryOp.Sqrt: TensorPrimitives.Sqrt(x, r); break;
-            case GpuUnaryOp.Square: TensorPrimitives.Multiply(x, x, r); break;
-            case GpuUnaryOp.Abs: TensorPrimitives.Abs(x, r); break;
-            case GpuUnaryOp.Sign: Elementwise.Sign(x, r); break;
+            case UnaryOp.Neg: TensorPrimitives.Negate(x, r); break;
+            case UnaryOp.Exp: TensorPrimitives.Exp(x, r); break;
+            case UnaryOp.Log: TensorPrimitives.Log(x, r); break;
+            case UnaryOp.Relu: TensorPrimitives.Max(x, 0f, r); break;
+            case UnaryOp.Step: Elementwise.Step(x, r); break;
+            case UnaryOp.Tanh: TensorPrimitives.Tanh(x, r); break;
+            case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, r); break;
+            case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, r); break;
+            case UnaryOp.Square: TensorPrimitives.Multiply(x, x, r); break;
+            case UnaryOp.Abs: TensorPrimitives.Abs(x, r); break;
+            case UnaryOp.Sign: Elementwise.Sign(x, r); break;
             default: throw new ArgumentOutOfRangeException(nameof(op));
         }
 
@@ -225,13 +226,13 @@ public class ElementwiseKernelTests(string accelerator)
 
     // Exact ops bit for bit; the transcendental ones (hardware approximations on a GPU) to a few ulp, and the same
     // infinities and NaNs.
-    private static bool Matches(GpuUnaryOp op, float got, float expected) =>
-        op is GpuUnaryOp.Neg or GpuUnaryOp.Relu or GpuUnaryOp.Step or GpuUnaryOp.Square or GpuUnaryOp.Abs or GpuUnaryOp.Sign
+    private static bool Matches(UnaryOp op, float got, float expected) =>
+        op is UnaryOp.Neg or UnaryOp.Relu or UnaryOp.Step or UnaryOp.Square or UnaryOp.Abs or UnaryOp.Sign
             ? GpuTestData.SameBits(got, expected)
             : GpuTestData.Close(got, expected, 1e-6f, 1e-5f);
 
     // CpuBackend's general path: each output element from its broadcast source elements.
-    private static float[] NaiveBinary(GpuBinaryOp op, float[] x, int[] aShape, float[] z, int[] bShape, int[] yShape)
+    private static float[] NaiveBinary(BinaryOp op, float[] x, int[] aShape, float[] z, int[] bShape, int[] yShape)
     {
         int n = GpuTestData.Count(yShape);
         float[] r = new float[n];
@@ -240,12 +241,12 @@ public class ElementwiseKernelTests(string accelerator)
             float a = x[GpuTestData.SourceIndex(i, yShape, aShape)], b = z[GpuTestData.SourceIndex(i, yShape, bShape)];
             r[i] = op switch
             {
-                GpuBinaryOp.Add => a + b,
-                GpuBinaryOp.Sub => a - b,
-                GpuBinaryOp.Mul => a * b,
-                GpuBinaryOp.Div => a / b,
-                GpuBinaryOp.Equal => a == b ? 1f : 0f,
-                GpuBinaryOp.Greater => a > b ? 1f : 0f,
+                BinaryOp.Add => a + b,
+                BinaryOp.Sub => a - b,
+                BinaryOp.Mul => a * b,
+                BinaryOp.Div => a / b,
+                BinaryOp.Equal => a == b ? 1f : 0f,
+                BinaryOp.Greater => a > b ? 1f : 0f,
                 _ => b > 0f ? a : 0f,
             };
         }

@@ -1,6 +1,6 @@
-namespace SparseNet.Engine.Devices;
+namespace SparseNet.Kernels;
 
-/// <summary>Elementwise binary operations with broadcasting.</summary>
+/// <summary>Elementwise binary operations with broadcasting: the engine's op codes, which the CPU and GPU kernels share.</summary>
 public enum BinaryOp
 {
     /// <summary>a + b</summary>

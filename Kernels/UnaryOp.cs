@@ -1,6 +1,6 @@
-namespace SparseNet.Engine.Devices;
+namespace SparseNet.Kernels;
 
-/// <summary>Elementwise unary operations.</summary>
+/// <summary>Elementwise unary operations: the engine's op codes, which the CPU and GPU kernels share.</summary>
 public enum UnaryOp
 {
     /// <summary>−x</summary>
