@@ -27,7 +27,7 @@ if command -v dotnet >/dev/null && dotnet --list-sdks 2>/dev/null | grep -q .; t
   stale=$([[ -x "$runner" ]] && find Kernels Engine Pruning Cli Benchmarks GpuCheck -name '*.cs' -newer "$runner" -print -quit || echo missing)
   if [[ -n "$stale" || "$publish" == 1 ]]; then
     echo "publishing the self-contained runner into $out ..."
-    dotnet publish GpuCheck -c Release -r linux-x64 --self-contained -p:DebugType=none -o "$out" --nologo -v quiet
+    dotnet publish GpuCheck -c Release -r linux-x64 --self-contained -p:DebugType=none -p:SatelliteResourceLanguages=en -o "$out" --nologo -v quiet
     echo "$(du -sh "$out" | cut -f1) in $out"
   fi
 elif [[ ! -x "$runner" ]]; then

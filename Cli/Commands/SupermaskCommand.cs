@@ -38,15 +38,24 @@ internal static class SupermaskCommand
         var replicates = new Option<int>("--replicates") { Description = "Repeat with seeds seed, seed+1, ... for error bars", DefaultValueFactory = _ => 1 };
         var shard = ExperimentRunner.ShardOption();
         var root = new Option<string>("--root") { Description = "Directory holding experiment runs", DefaultValueFactory = _ => "runs" };
+        var device = TrainingOptions.DeviceOption();
+        device.Description = "Where to train: cpu (auto picks it too); the score update of edge-popup (straight-through top-k) runs on the host, so supermask does not run on a GPU";
 
         var command = new Command("supermask", "Find a supermask: freeze the weights at a random initialisation and train only a score per weight (edge-popup, Ramanujan et al. 2020); each layer uses the weights of its top --density fraction of scores. Beside it, a random mask of the same density on the same weights is evaluated. The weights are never trained. Interrupted runs resume when the same command is run again.");
-        foreach (var option in new Option[] { model, data, density, weights, epochs, iterations, batchSize, optimizer, lr, momentum, weightDecay, validation, seed, dataSeed, evalEvery, replicates, shard, root })
+        foreach (var option in new Option[] { model, data, density, weights, epochs, iterations, batchSize, optimizer, lr, momentum, weightDecay, validation, seed, dataSeed, evalEvery, replicates, shard, root, device })
         {
             command.Options.Add(option);
         }
 
         command.SetAction(parse =>
         {
+            if (parse.GetValue(device) is not ("cpu" or "auto"))
+            {
+                throw new UsageException($"supermask runs on the CPU only (edge-popup's top-k score update is host code), not on --device {parse.GetValue(device)}; use --device cpu");
+            }
+
+            TrainingOptions.ResolveDevice("cpu");
+
             if (parse.GetValue(epochs) is not null && parse.GetValue(iterations) is not null)
             {
                 throw new UsageException("--epochs and --iterations both set the length of score training; give at most one");

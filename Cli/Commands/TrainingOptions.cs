@@ -54,13 +54,7 @@ internal sealed class TrainingOptions
 
     private readonly Option<string?> _init = new("--init") { Description = $"Weight initialisation: glorot (Xavier normal) or kaiming (He normal) ({FromRecipe})" };
 
-    private readonly Option<string> _device = new("--device")
-    {
-        Description = "Where to train: cpu, cuda (the first NVIDIA GPU), opencl (the first OpenCL 2.0+ device), auto (cuda, else opencl, else cpu), "
-            + "or ilgpu-cpu (the GPU kernels on ILGPU's CPU accelerator: slow, for checking the GPU path without a GPU). "
-            + "A run's directory records its device: runs on different devices never share one",
-        DefaultValueFactory = _ => "cpu",
-    };
+    private readonly Option<string> _device = DeviceOption();
 
     private readonly Option<int> _validation;
 
@@ -87,7 +81,6 @@ internal sealed class TrainingOptions
         };
         AcceptModelNames(_model);
         _optimizer.AcceptOnlyFromAmong("adam", "sgd");
-        _device.AcceptOnlyFromAmong([.. AcceleratorDevices.Choices]);
         _init.AcceptOnlyFromAmong("glorot", "kaiming");
     }
 
@@ -162,6 +155,20 @@ internal sealed class TrainingOptions
     }
 
     public ulong Seed(ParseResult parse) => parse.GetValue(_seed);
+
+    /// <summary>The <c>--device</c> option of the commands that train.</summary>
+    public static Option<string> DeviceOption()
+    {
+        var option = new Option<string>("--device")
+        {
+            Description = "Where to train: cpu, cuda (the first NVIDIA GPU), opencl (the first OpenCL 2.0+ device), auto (cuda, else opencl, else cpu), "
+                + "or ilgpu-cpu (the GPU kernels on ILGPU's CPU accelerator: slow, for checking the GPU path without a GPU). "
+                + "A run's directory records its device: runs on different devices never share one",
+            DefaultValueFactory = _ => "cpu",
+        };
+        option.AcceptOnlyFromAmong([.. AcceleratorDevices.Choices]);
+        return option;
+    }
 
     /// <summary>The device for a <c>--device</c> value, said once on stdout; one that is absent is a usage error (exit 2).</summary>
     public static Device ResolveDevice(string choice)
