@@ -212,8 +212,7 @@ public sealed partial class GpuKernels
         public readonly float Eps = eps;
     }
 
-    // One group per channel. Thread t visits the channel's values t, t + ReduceGroup, ... of its n·hw (image by image),
-    // stepping image and position without a division per value.
+    // One group per channel; each thread sums its share of the channel (see LayerChannelWalk).
     [GpuKernel(explicitlyGrouped: true)]
     internal static void LayerBatchNormStatsKernel(ArrayView<float> x, ArrayView<float> runningMean, ArrayView<float> runningVar, ArrayView<float> saveMean, ArrayView<float> saveInvStd, LayerBnArgs a)
     {
@@ -225,26 +224,14 @@ public sealed partial class GpuKernels
         // the mean is large against the spread.
         float pivot = a.N > 0 && a.Hw > 0 ? x[ch * a.Hw] : 0f;
         double s1 = 0, s2 = 0;
-        int hw = Math.Max(a.Hw, 1);
-        int img = a.Hw > 0 ? t / hw : a.N, p = t - (img * hw);
-        int stepImg = ReduceGroup / hw, stepP = ReduceGroup - (stepImg * hw);
-        while (img < a.N)
+        for (var at = new LayerChannelWalk(a, ch, t); at.Going; at.Next())
         {
-            float d = x[(((img * a.C) + ch) * a.Hw) + p] - pivot;
+            float d = x[at.Offset] - pivot;
             s1 += d;
             s2 += (double)d * d;
-            p += stepP;
-            img += stepImg;
-            if (p >= a.Hw)
-            {
-                p -= a.Hw;
-                img++;
-            }
         }
 
-        first[t] = s1;
-        second[t] = s2;
-        LayerTreeSum(first, second, t);
+        LayerTreeSum(first, second, t, s1, s2);
         if (t == 0)
         {
             double m = a.Count;
@@ -292,28 +279,16 @@ public sealed partial class GpuKernels
         int ch = Grid.IdxX, t = Group.IdxX;
         float mu = mean[ch], scale = weight[ch] * invStd[ch], beta = bias[ch];
         double s1 = 0, s2 = 0;
-        int hw = Math.Max(a.Hw, 1);
-        int img = a.Hw > 0 ? t / hw : a.N, p = t - (img * hw);
-        int stepImg = ReduceGroup / hw, stepP = ReduceGroup - (stepImg * hw);
-        while (img < a.N)
+        for (var at = new LayerChannelWalk(a, ch, t); at.Going; at.Next())
         {
-            int at = (((img * a.C) + ch) * a.Hw) + p;
-            float d = x[at] - mu;
-            float g = a.Relu != 0 && !(LayerFma(d, scale, beta) > 0f) ? 0f : dy[at];
+            int i = at.Offset;
+            float d = x[i] - mu;
+            float g = a.Relu != 0 && !(LayerFma(d, scale, beta) > 0f) ? 0f : dy[i];
             s1 += g;
             s2 += (double)g * d;
-            p += stepP;
-            img += stepImg;
-            if (p >= a.Hw)
-            {
-                p -= a.Hw;
-                img++;
-            }
         }
 
-        first[t] = s1;
-        second[t] = s2;
-        LayerTreeSum(first, second, t);
+        LayerTreeSum(first, second, t, s1, s2);
         if (t == 0)
         {
             dBias[ch] = (float)first[0];
@@ -343,9 +318,55 @@ public sealed partial class GpuKernels
         }
     }
 
-    // Adds the ReduceGroup partial sums of each array in a fixed tree; the totals end in element 0.
-    private static void LayerTreeSum(ArrayView<double> first, ArrayView<double> second, int t)
+    /// <summary>
+    /// Thread t's share of one channel of x [n, c, hw]: the channel's values t, t + ReduceGroup, ... of its n·hw,
+    /// image by image, stepping image and position without a division per value. Used as
+    /// <c>for (var at = new LayerChannelWalk(a, ch, t); at.Going; at.Next())</c>, reading x[at.Offset].
+    /// </summary>
+    internal struct LayerChannelWalk
     {
+        private readonly int _n, _c, _hw, _ch, _stepImg, _stepP;
+        private int _img, _p;
+
+        public LayerChannelWalk(LayerBnArgs a, int ch, int t)
+        {
+            // hw = 0 leaves nothing to visit: the walk starts past the last image.
+            int hw = Math.Max(a.Hw, 1);
+            _n = a.N;
+            _c = a.C;
+            _hw = a.Hw;
+            _ch = ch;
+            _img = a.Hw > 0 ? t / hw : a.N;
+            _p = t - (_img * hw);
+            _stepImg = ReduceGroup / hw;
+            _stepP = ReduceGroup - (_stepImg * hw);
+        }
+
+        /// <summary>Whether the walk is at a value (false once past the last image).</summary>
+        public readonly bool Going => _img < _n;
+
+        /// <summary>The current value's index into x.</summary>
+        public readonly int Offset => (((_img * _c) + _ch) * _hw) + _p;
+
+        /// <summary>Moves ReduceGroup values on, carrying the position into the next image.</summary>
+        public void Next()
+        {
+            _p += _stepP;
+            _img += _stepImg;
+            if (_p >= _hw)
+            {
+                _p -= _hw;
+                _img++;
+            }
+        }
+    }
+
+    // Stores thread t's partial sums and adds the group's ReduceGroup of each array in a fixed tree; the totals end in
+    // element 0.
+    private static void LayerTreeSum(ArrayView<double> first, ArrayView<double> second, int t, double s1, double s2)
+    {
+        first[t] = s1;
+        second[t] = s2;
         Group.Barrier();
         for (int s = ReduceGroup / 2; s > 0; s >>= 1)
         {

@@ -110,6 +110,57 @@ public sealed partial class GpuKernels
         public readonly int PW = g.PW;
         public readonly int OH = g.OH;
         public readonly int OW = g.OW;
+
+        /// <summary>The input elements under output <paramref name="o"/>'s window, padding left out.</summary>
+        public LayerPoolRange Window(int o)
+        {
+            LayerSplitPlane(o, OH, OW, out int plane, out int oy, out int ox);
+            int top = (oy * SH) - PH, left = (ox * SW) - PW;
+            return new LayerPoolRange(plane * H * W, W, Math.Max(top, 0), Math.Min(top + KH, H), Math.Max(left, 0), Math.Min(left + KW, W));
+        }
+
+        /// <summary>The outputs whose windows contain input <paramref name="i"/>, in increasing output order row by row.</summary>
+        public LayerPoolRange Covering(int i)
+        {
+            LayerSplitPlane(i, H, W, out int plane, out int iy, out int ix);
+            return new LayerPoolRange(plane * OH * OW, OW,
+                FirstWindow(iy, KH, SH, PH), Math.Min(((iy + PH) / SH) + 1, OH),
+                FirstWindow(ix, KW, SW, PW), Math.Min(((ix + PW) / SW) + 1, OW));
+        }
+
+        // The first window along one axis that covers input position p: the least o ≥ 0 with o·stride − pad + kernel > p.
+        private static int FirstWindow(int p, int kernel, int stride, int pad)
+        {
+            int reach = p + pad - kernel + 1;
+            return reach <= 0 ? 0 : (reach + stride - 1) / stride;
+        }
+    }
+
+    /// <summary>
+    /// A rectangle [Y0, Y1) × [X0, X1) of one plane, whose element (y, x) lies at Origin + y·Pitch + x of the whole
+    /// view: the inputs under a window, or the outputs whose windows cover an input.
+    /// </summary>
+    internal readonly struct LayerPoolRange(int origin, int pitch, int y0, int y1, int x0, int x1)
+    {
+        public readonly int Origin = origin;
+        public readonly int Pitch = pitch;
+        public readonly int Y0 = y0;
+        public readonly int Y1 = y1;
+        public readonly int X0 = x0;
+        public readonly int X1 = x1;
+
+        /// <summary>The flat index of element (y, x).</summary>
+        public int At(int y, int x) => Origin + (y * Pitch) + x;
+    }
+
+    // Splits a flat index over [planes, rows, cols] into its plane, row and column (two divisions).
+    private static void LayerSplitPlane(int index, int rows, int cols, out int plane, out int row, out int col)
+    {
+        int perPlane = rows * cols;
+        plane = index / perPlane;
+        int r = index - (plane * perPlane);
+        row = r / cols;
+        col = r - (row * cols);
     }
 
     // One thread per output, with the CPU kernel's visiting order and rules: the window's first element is taken, a
@@ -117,22 +168,15 @@ public sealed partial class GpuKernels
     [GpuKernel]
     internal static void LayerMaxPool2dKernel(Index1D o, ArrayView<float> x, LayerPoolDims d, ArrayView<float> y, ArrayView<int> argmax)
     {
-        int outPlane = d.OH * d.OW;
-        int plane = o / outPlane;
-        int r = o - (plane * outPlane);
-        int oy = r / d.OW;
-        int ox = r - (oy * d.OW);
-        int y0 = Math.Max((oy * d.SH) - d.PH, 0), y1 = Math.Min((oy * d.SH) - d.PH + d.KH, d.H);
-        int x0 = Math.Max((ox * d.SW) - d.PW, 0), x1 = Math.Min((ox * d.SW) - d.PW + d.KW, d.W);
-        int origin = plane * d.H * d.W;
+        var w = d.Window(o);
         float best = 0f;
         int at = -1;
         bool nan = false;
-        for (int iy = y0; iy < y1 && !nan; iy++)
+        for (int iy = w.Y0; iy < w.Y1 && !nan; iy++)
         {
-            for (int ix = x0; ix < x1 && !nan; ix++)
+            for (int ix = w.X0; ix < w.X1 && !nan; ix++)
             {
-                int i = origin + (iy * d.W) + ix;
+                int i = w.At(iy, ix);
                 float v = x[i];
                 nan = float.IsNaN(v);
                 if (at < 0 || v > best || nan)
@@ -152,20 +196,13 @@ public sealed partial class GpuKernels
     [GpuKernel]
     internal static void LayerMaxPool2dBackwardKernel(Index1D i, ArrayView<float> dy, ArrayView<int> argmax, LayerPoolDims d, ArrayView<float> dx)
     {
-        int inPlane = d.H * d.W;
-        int plane = i / inPlane;
-        int r = i - (plane * inPlane);
-        int iy = r / d.W;
-        int ix = r - (iy * d.W);
-        int oy0 = LayerFirstWindow(iy, d.KH, d.SH, d.PH), oy1 = Math.Min((iy + d.PH) / d.SH, d.OH - 1);
-        int ox0 = LayerFirstWindow(ix, d.KW, d.SW, d.PW), ox1 = Math.Min((ix + d.PW) / d.SW, d.OW - 1);
-        int outOrigin = plane * d.OH * d.OW;
+        var w = d.Covering(i);
         float sum = 0f;
-        for (int oy = oy0; oy <= oy1; oy++)
+        for (int oy = w.Y0; oy < w.Y1; oy++)
         {
-            for (int ox = ox0; ox <= ox1; ox++)
+            for (int ox = w.X0; ox < w.X1; ox++)
             {
-                int o = outOrigin + (oy * d.OW) + ox;
+                int o = w.At(oy, ox);
                 if (argmax[o] == i)
                 {
                     sum += dy[o];
@@ -179,20 +216,13 @@ public sealed partial class GpuKernels
     [GpuKernel]
     internal static void LayerAvgPool2dKernel(Index1D o, ArrayView<float> x, LayerPoolDims d, float scale, ArrayView<float> y)
     {
-        int outPlane = d.OH * d.OW;
-        int plane = o / outPlane;
-        int r = o - (plane * outPlane);
-        int oy = r / d.OW;
-        int ox = r - (oy * d.OW);
-        int y0 = Math.Max((oy * d.SH) - d.PH, 0), y1 = Math.Min((oy * d.SH) - d.PH + d.KH, d.H);
-        int x0 = Math.Max((ox * d.SW) - d.PW, 0), x1 = Math.Min((ox * d.SW) - d.PW + d.KW, d.W);
-        int origin = plane * d.H * d.W;
+        var w = d.Window(o);
         float sum = 0f;
-        for (int iy = y0; iy < y1; iy++)
+        for (int iy = w.Y0; iy < w.Y1; iy++)
         {
-            for (int ix = x0; ix < x1; ix++)
+            for (int ix = w.X0; ix < w.X1; ix++)
             {
-                sum += x[origin + (iy * d.W) + ix];
+                sum += x[w.At(iy, ix)];
             }
         }
 
@@ -204,30 +234,16 @@ public sealed partial class GpuKernels
     [GpuKernel]
     internal static void LayerAvgPool2dBackwardKernel(Index1D i, ArrayView<float> dy, LayerPoolDims d, float scale, ArrayView<float> dx)
     {
-        int inPlane = d.H * d.W;
-        int plane = i / inPlane;
-        int r = i - (plane * inPlane);
-        int iy = r / d.W;
-        int ix = r - (iy * d.W);
-        int oy0 = LayerFirstWindow(iy, d.KH, d.SH, d.PH), oy1 = Math.Min((iy + d.PH) / d.SH, d.OH - 1);
-        int ox0 = LayerFirstWindow(ix, d.KW, d.SW, d.PW), ox1 = Math.Min((ix + d.PW) / d.SW, d.OW - 1);
-        int outOrigin = plane * d.OH * d.OW;
+        var w = d.Covering(i);
         float sum = 0f;
-        for (int oy = oy0; oy <= oy1; oy++)
+        for (int oy = w.Y0; oy < w.Y1; oy++)
         {
-            for (int ox = ox0; ox <= ox1; ox++)
+            for (int ox = w.X0; ox < w.X1; ox++)
             {
-                sum = LayerAdd(sum, LayerMul(dy[outOrigin + (oy * d.OW) + ox], scale));
+                sum = LayerAdd(sum, LayerMul(dy[w.At(oy, ox)], scale));
             }
         }
 
         dx[i] = sum;
-    }
-
-    // The first window along one axis that covers input position p: the least o ≥ 0 with o·stride − pad + kernel > p.
-    private static int LayerFirstWindow(int p, int kernel, int stride, int pad)
-    {
-        int reach = p + pad - kernel + 1;
-        return reach <= 0 ? 0 : (reach + stride - 1) / stride;
     }
 }

@@ -139,7 +139,7 @@ public sealed partial class GpuKernels
 
         // The row terms go to the scratch's front, the reduction's partial sums after them; sized before any launch.
         var plan = ElementwisePlanReduce(default, StridedShape.Line(rows, 1), 1, rows, max: false, out int partials);
-        var scratch = ElementwiseFloatScratch(rows + partials);
+        var scratch = ElementwiseScratch(ref _elementwiseFloats, rows + partials);
         var terms = scratch.SubView(0, rows);
         Cached(ref _elementwiseCrossEntropyRows, acc => acc.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(ElementwiseCrossEntropyRowsKernel))(
             new KernelConfig(rows, ElementwiseRowGroup(cols)), logits, labels, terms, cols);
@@ -196,7 +196,7 @@ public sealed partial class GpuKernels
             return 0;
         }
 
-        var count = ElementwiseIntScratch(1);
+        var count = ElementwiseScratch(ref _elementwiseInts, 1);
         count.MemSetToZero();
         Cached(ref _elementwiseCountCorrect, acc => acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<int>, int>(ElementwiseCountCorrectKernel))(
             rows, logits, labels, count, cols);
@@ -205,40 +205,24 @@ public sealed partial class GpuKernels
         return host[0];
     }
 
-    // Scratch for partial results, grown (never shrunk) as launches need; the accelerator frees it with itself.
-    // Growing waits for the queued launches first, as one of them may still read the old buffer.
-    private ArrayView<float> ElementwiseFloatScratch(int length)
+    // Scratch for partial results in one of the buffers above, grown (never shrunk) as launches need; the accelerator
+    // frees it with itself. Growing waits for the queued launches first, as one of them may still read the old buffer.
+    private ArrayView<T> ElementwiseScratch<T>(ref MemoryBuffer1D<T, Stride1D.Dense>? buffer, long length)
+        where T : unmanaged
     {
-        if (_elementwiseFloats is null || _elementwiseFloats.Length < length)
+        if (buffer is null || buffer.Length < length)
         {
-            long size = Math.Max(length, Math.Max(2 * (_elementwiseFloats?.Length ?? 0), 4096));
-            if (_elementwiseFloats is not null)
+            long size = Math.Max(length, Math.Max(2 * (buffer?.Length ?? 0), 4096));
+            if (buffer is not null)
             {
                 Accelerator.Synchronize();
-                _elementwiseFloats.Dispose();
+                buffer.Dispose();
             }
 
-            _elementwiseFloats = Accelerator.Allocate1D<float>(size);
+            buffer = Accelerator.Allocate1D<T>(size);
         }
 
-        return _elementwiseFloats.View.SubView(0, length);
-    }
-
-    private ArrayView<int> ElementwiseIntScratch(long length)
-    {
-        if (_elementwiseInts is null || _elementwiseInts.Length < length)
-        {
-            long size = Math.Max(length, Math.Max(2 * (_elementwiseInts?.Length ?? 0), 4096));
-            if (_elementwiseInts is not null)
-            {
-                Accelerator.Synchronize();
-                _elementwiseInts.Dispose();
-            }
-
-            _elementwiseInts = Accelerator.Allocate1D<int>(size);
-        }
-
-        return _elementwiseInts.View.SubView(0, length);
+        return buffer.View.SubView(0, length);
     }
 
     private static void ElementwiseRows(string name, ArrayView<float> a, int rows, int cols)
@@ -270,7 +254,7 @@ public sealed partial class GpuKernels
         }
 
         var plan = ElementwisePlanReduce(kept, summed, outputs, length, max, out int partials);
-        ElementwiseLaunchReduce(plan, a, y, partials == 0 ? default : ElementwiseFloatScratch(partials));
+        ElementwiseLaunchReduce(plan, a, y, partials == 0 ? default : ElementwiseScratch(ref _elementwiseFloats, partials));
     }
 
     // The passes of a reduction (see the constants above); `partials` is the scratch they need, in floats.
@@ -341,8 +325,7 @@ public sealed partial class GpuKernels
         int chunk = t / args.Outputs;
         int output = t - (chunk * args.Outputs);
         int origin = kept.Offsets(output).A;
-        int start = chunk * args.Chunk;
-        int end = IntrinsicMath.Min(start + args.Chunk, args.Length);
+        args.ChunkBounds(chunk, out int start, out int end);
         float acc = a[origin + summed.Offsets(start).A];
         for (int r = start + 1; r < end; r++)
         {
@@ -362,8 +345,7 @@ public sealed partial class GpuKernels
         int output = g / args.Parts;
         int chunk = g - (output * args.Parts);
         int origin = kept.Offsets(output).A;
-        int start = chunk * args.Chunk;
-        int end = IntrinsicMath.Min(start + args.Chunk, args.Length);
+        args.ChunkBounds(chunk, out int start, out int end);
         float acc = args.Max != 0 ? float.NegativeInfinity : 0f;
         for (int r = start + Group.IdxX; r < end; r += Group.DimX)
         {
@@ -517,6 +499,14 @@ public sealed partial class GpuKernels
 
         /// <summary>1 for max, 0 for sum.</summary>
         public readonly int Max = max;
+
+        /// <summary>The values [start, end) of chunk <paramref name="chunk"/>, as indices into an output's run.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void ChunkBounds(int chunk, out int start, out int end)
+        {
+            start = chunk * Chunk;
+            end = IntrinsicMath.Min(start + Chunk, Length);
+        }
     }
 
     // Source and Target are offsets in the scratch, or −1 for the launch's input and output.

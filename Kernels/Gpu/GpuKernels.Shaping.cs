@@ -165,7 +165,7 @@ public sealed partial class GpuKernels
         }
 
         int scanScratch = ElementwiseScanScratch(m);
-        var ints = ElementwiseIntScratch((2L * m) + n + scanScratch);
+        var ints = ElementwiseScratch(ref _elementwiseInts, (2L * m) + n + scanScratch);
         ArrayView<int> starts = ints.SubView(0, m), placed = ints.SubView(m, m), order = ints.SubView(2L * m, n);
         ints.SubView(0, 2L * m).MemSetToZero();
         Cached(ref _elementwiseScatterCount, x => x.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>>(ElementwiseScatterCountKernel))(n, index, starts);
