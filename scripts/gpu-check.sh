@@ -2,7 +2,7 @@
 # Checks SparseNet's GPU backend on a machine with an NVIDIA (or OpenCL 2.0+) GPU, which needs no .NET SDK.
 #
 #   scripts/gpu-check.sh --publish-only     on a machine with the .NET SDK: build the self-contained runner
-#                                           into artifacts/gpu-check/ (about 90 MB; copy it, or the whole
+#                                           into artifacts/gpu-check/ (one compressed self-contained executable, about 60 MB; copy it, or the whole
 #                                           checkout with it, to the GPU machine)
 #   scripts/gpu-check.sh [runner options]   build the runner if the SDK is here and it is missing or stale,
 #                                           then run it: every backend op against the CPU on the GPU, the GPU
@@ -27,7 +27,7 @@ if command -v dotnet >/dev/null && dotnet --list-sdks 2>/dev/null | grep -q .; t
   stale=$([[ -x "$runner" ]] && find Kernels Engine Pruning Cli Benchmarks GpuCheck -name '*.cs' -newer "$runner" -print -quit || echo missing)
   if [[ -n "$stale" || "$publish" == 1 ]]; then
     echo "publishing the self-contained runner into $out ..."
-    dotnet publish GpuCheck -c Release -r linux-x64 --self-contained -p:DebugType=none -p:SatelliteResourceLanguages=en -o "$out" --nologo -v quiet
+    dotnet publish GpuCheck -c Release -r linux-x64 --self-contained -p:DebugType=none -p:SatelliteResourceLanguages=en -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true -o "$out" --nologo -v quiet
     echo "$(du -sh "$out" | cut -f1) in $out"
   fi
 elif [[ ! -x "$runner" ]]; then
