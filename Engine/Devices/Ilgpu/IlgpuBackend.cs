@@ -14,8 +14,9 @@ namespace SparseNet.Engine.Devices.Ilgpu;
 /// <remarks>
 /// Buffers made inside an arena scope (a training step, an evaluation batch) come from this backend's pool and go
 /// back to it when the scope ends, so a training run allocates device memory in its first steps and then reuses it.
-/// Buffers made outside scopes (parameters, optimizer state) are freed when they are collected; when an allocation
-/// fails for lack of memory the pool is emptied, collected buffers are finalised, and the allocation is tried again.
+/// Buffers made outside scopes (parameters, optimizer state) are freed by ILGPU's finaliser when they are collected;
+/// when an allocation fails for lack of memory the pool is emptied, collected buffers are finalised, and the
+/// allocation is tried again.
 /// </remarks>
 internal sealed partial class IlgpuBackend : IBackend, IStoragePool
 {
@@ -50,9 +51,10 @@ internal sealed partial class IlgpuBackend : IBackend, IStoragePool
 
     private static ArrayView<int> I(IndexBuffer b) => ((IlgpuIndexBuffer)b).View;
 
+    // Outside arena scopes too, a pooled buffer of the right length is taken first.
     public Storage Allocate(int length, bool zeroed)
     {
-        var storage = new IlgpuStorage(NewBuffer(length), length, Owner);
+        var storage = (IlgpuStorage)Rent(length);
         if (zeroed && length > 0)
         {
             storage.View.MemSetToZero();
