@@ -66,6 +66,7 @@ public sealed class Adam : Optimizer
             var m = _m[i] ??= Tensor.Zeros(theta.Shape, theta.Device);
             var v = _v[i] ??= Tensor.Zeros(theta.Shape, theta.Device);
             theta.Device.Backend.AdamStep(theta, MaskedGradient(p), m, v, Beta1, Beta2, Eps, WeightDecay, stepSize, invRootC2);
+            theta.MarkWritten();
         }
     }
 }

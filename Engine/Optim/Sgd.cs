@@ -61,6 +61,7 @@ public sealed class Sgd : Optimizer
             }
 
             theta.Device.Backend.SgdStep(theta, MaskedGradient(p), _velocity[i], LearningRate, Momentum, Nesterov, WeightDecay, first);
+            theta.MarkWritten();
         }
 
         StepCount++;

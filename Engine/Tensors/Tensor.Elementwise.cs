@@ -204,6 +204,7 @@ public sealed partial class Tensor
     {
         RequireSameShape("add_", this, other);
         RequireSameDevice("add_", this, other);
+        Version++;
         Device.Backend.Binary(BinaryOp.Add, this, other, this);
     }
 
@@ -212,6 +213,7 @@ public sealed partial class Tensor
     {
         Tensors.Shape.Broadcast("mul_", Shape, other.Shape);
         RequireSameDevice("mul_", this, other);
+        Version++;
         Device.Backend.Binary(BinaryOp.Mul, this, other, this);
     }
 

@@ -69,10 +69,29 @@ public sealed partial class Tensor
         }
     }
 
-    /// <summary>Host view of the elements; only for CPU tensors.</summary>
-    public Span<float> Span => Storage is CpuStorage cpu
-        ? cpu.Data.AsSpan()
-        : throw new InvalidOperationException($"tensor: Span is only available on the CPU, this tensor is on {Device}");
+    /// <summary>Host view of the elements; only for CPU tensors. Taking it counts as a write (see <see cref="Version"/>).</summary>
+    public Span<float> Span
+    {
+        get
+        {
+            var data = Storage is CpuStorage cpu
+                ? cpu.Data
+                : throw new InvalidOperationException($"tensor: Span is only available on the CPU, this tensor is on {Device}");
+            Version++;
+            return data.AsSpan();
+        }
+    }
+
+    /// <summary>
+    /// Counts the writes to this tensor through its public mutators (<see cref="Span"/>, <see cref="Fill"/>,
+    /// <see cref="CopyFrom"/>, <see cref="AddInPlace"/>, <see cref="MulInPlace"/>, a move to another device), so a
+    /// structure derived from its values (the compressed form of a mask) can tell it is stale: the same tensor with
+    /// the same version holds the same values.
+    /// </summary>
+    internal long Version { get; private set; }
+
+    /// <summary>Records a write made to this tensor by other means (an optimizer step).</summary>
+    internal void MarkWritten() => Version++;
 
     /// <summary>Creates a tensor from host data (copied).</summary>
     public static Tensor FromArray(ReadOnlySpan<float> data, params int[] shape) => FromArray(data, shape, Device.Cpu);
@@ -154,6 +173,7 @@ public sealed partial class Tensor
 
         float[] host = ToArray();
         Storage = device.Backend.FromHost(host);
+        Version++;
         Grad = null;
         SpareGrad = null;
     }
@@ -196,6 +216,7 @@ public sealed partial class Tensor
     {
         ArgumentNullException.ThrowIfNull(source);
         RequireSameShape("copy", this, source);
+        Version++;
         if (source.Device != Device)
         {
             Device.Backend.CopyFromHost(source.ToArray(), Storage);
@@ -206,7 +227,11 @@ public sealed partial class Tensor
     }
 
     /// <summary>Sets every element in place; not recorded.</summary>
-    public void Fill(float value) => Device.Backend.Fill(Storage, value);
+    public void Fill(float value)
+    {
+        Version++;
+        Device.Backend.Fill(Storage, value);
+    }
 
     /// <inheritdoc />
     public override string ToString() => $"Tensor{Tensors.Shape.Format(Shape)} on {Device}";
