@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SparseNet.Kernels.Cpu;
 
@@ -8,6 +9,14 @@ public static unsafe partial class SparseLinear
 {
     /// <summary>Vectors of batch columns one output row accumulates in registers at a time (8 at every width: 8 of the 16 ymm, 8 of the 32 zmm registers).</summary>
     private const int TileVectors = 8;
+
+    /// <summary>
+    /// The most bytes the input's batch tile (its rows × the tile's columns) may span: the tile is halved (8, 4, 2, 1
+    /// vectors) until it fits, so it stays in a core's L2 (1 MiB on Zen 4) beside the structure streaming past. The
+    /// input gradient of a wide layer reads dyT's many rows: at 3072 rows an 8-vector tile (1.5 MiB) spilled to L3
+    /// and ran at a fifth of the speed.
+    /// </summary>
+    private const int TileBytes = 384 * 1024;
 
     /// <summary>Floats of the per-thread scratch: a 16-row group by one tile of the widest width.</summary>
     private const int ScratchFloats = SparseRows.RowGroup * TileVectors * 16;
@@ -25,9 +34,18 @@ public static unsafe partial class SparseLinear
         fixed (int* rs = a.RowStarts, ci = a.ColumnIndices, ps = a.PartStarts)
         fixed (float* v = a.Values, px = xT, py = y)
         {
-            var work = new MultiplyWork(rs, ci, v, ps, px, ldx, batch, padded, py, ldy, transposedOutput, SelectWidth());
-            int parts = (long)a.Count * padded < ParallelThreshold ? 1 : a.PartCount;
-            KernelWorkers.RunRanges(work, a.PartCount, parts);
+            int width = SelectWidth();
+            int tileVectors = TileVectors;
+            while (tileVectors > 1 && (long)a.Columns * tileVectors * width * sizeof(float) > TileBytes)
+            {
+                tileVectors /= 2;
+            }
+
+            int tiles = (padded / width + tileVectors - 1) / tileVectors;
+            var work = new MultiplyWork(rs, ci, v, ps, a.PartCount, px, ldx, batch, padded, py, ldy, transposedOutput, width, tileVectors);
+            int units = tiles * a.PartCount;
+            int parts = (long)a.Count * padded < ParallelThreshold ? 1 : KernelWorkers.BalancedParts;
+            KernelWorkers.RunRanges(work, units, parts);
         }
     }
 
@@ -40,38 +58,41 @@ public static unsafe partial class SparseLinear
     }
 
     /// <summary>
-    /// The rows of some parts of the structure. The batch is walked in tiles of 8 vectors (columns of xT small enough
-    /// to stay in L2 while every row of the part reads them), and within a tile the rows in groups of 16; a group's
-    /// tiles go through the scratch and are transposed into y in 16-row blocks, so y is written row-major without a
-    /// separate pass over it.
+    /// Units of work numbered tile-major: unit u is the rows of part u % parts of the structure over batch tile
+    /// u / parts, a tile being 8 vectors of batch columns (4 where xT has so many rows that 8 would not stay in L2
+    /// while every row reads them). Contiguous ranges of units therefore split the batch first: each thread writes
+    /// whole rows of y, so no two threads write into one cache line of it (split by output rows, the threads wrote
+    /// neighbouring pieces of every row of y and fought over the lines between them). Within a unit the rows go in
+    /// groups of 16, whose tiles pass through the scratch and are transposed into y in blocks, so y is written
+    /// row-major without a separate pass over it.
     /// </summary>
     private readonly struct MultiplyWork(
-        int* rowStarts, int* columns, float* values, int* partStarts, float* xT, nint ldx, int batch, int padded,
-        float* y, nint ldy, bool transposedOutput, int width) : IRangeWork
+        int* rowStarts, int* columns, float* values, int* partStarts, int partCount, float* xT, nint ldx, int batch, int padded,
+        float* y, nint ldy, bool transposedOutput, int width, int tileVectors) : IRangeWork
     {
         public void Run(int start, int end)
         {
-            for (int p = start; p < end; p++)
+            for (int u = start; u < end; u++)
             {
+                int p = u % partCount, v0 = u / partCount * tileVectors;
                 switch (width)
                 {
-                    case 16: Part<Vector512<float>, Ops512>(partStarts[p], partStarts[p + 1]); break;
-                    case 8: Part<Vector256<float>, Ops256>(partStarts[p], partStarts[p + 1]); break;
-                    case 4: Part<Vector128<float>, Ops128>(partStarts[p], partStarts[p + 1]); break;
-                    default: Part<float, OpsScalar>(partStarts[p], partStarts[p + 1]); break;
+                    case 16: Part<Vector512<float>, Ops512>(partStarts[p], partStarts[p + 1], v0); break;
+                    case 8: Part<Vector256<float>, Ops256>(partStarts[p], partStarts[p + 1], v0); break;
+                    case 4: Part<Vector128<float>, Ops128>(partStarts[p], partStarts[p + 1], v0); break;
+                    default: Part<float, OpsScalar>(partStarts[p], partStarts[p + 1], v0); break;
                 }
             }
         }
 
-        private void Part<TV, TOps>(int first, int last)
+        private void Part<TV, TOps>(int first, int last, int v0)
             where TV : struct
             where TOps : struct, IVectorOps<TV>
         {
-            int count = TOps.Count, vectors = padded / count, tile = TileVectors * count;
+            int count = TOps.Count, vectors = padded / count, tile = tileVectors * count;
             float* scratch = Scratch();
-            for (int v0 = 0; v0 < vectors; v0 += TileVectors)
             {
-                int tileVectors = Math.Min(TileVectors, vectors - v0), col = v0 * count;
+                int thisTile = Math.Min(tileVectors, vectors - v0), col = v0 * count;
                 for (int g = first; g < last; g += SparseRows.RowGroup)
                 {
                     int groupRows = Math.Min(SparseRows.RowGroup, last - g);
@@ -79,12 +100,12 @@ public static unsafe partial class SparseLinear
                     {
                         int s = rowStarts[g + r], n = rowStarts[g + r + 1] - s;
                         float* target = transposedOutput ? y + ((g + r) * ldy) + col : scratch + (r * tile);
-                        RowTile<TV, TOps>(columns + s, values + s, n, xT + col, ldx, target, tileVectors);
+                        RowTile<TV, TOps>(columns + s, values + s, n, xT + col, ldx, target, thisTile);
                     }
 
                     if (!transposedOutput)
                     {
-                        TransposeBlock(scratch, tile, groupRows, Math.Min(tileVectors * count, batch - col), y + (col * ldy) + g, ldy, width);
+                        TransposeBlock(scratch, tile, groupRows, Math.Min(thisTile * count, batch - col), y + (col * ldy) + g, ldy, width);
                     }
                 }
             }
@@ -111,6 +132,12 @@ public static unsafe partial class SparseLinear
         {
             Row4<TV, TOps>(columns, values, n, xT, ldx, target);
             v = 4;
+        }
+
+        if (vectors - v >= 2)
+        {
+            Row2<TV, TOps>(columns, values, n, xT + (v * count), ldx, target + (v * count));
+            v += 2;
         }
 
         for (; v < vectors; v++)
@@ -173,6 +200,25 @@ public static unsafe partial class SparseLinear
         TOps.Store(a3, target + (3 * c));
     }
 
+    private static void Row2<TV, TOps>(int* columns, float* values, int n, float* xT, nint ldx, float* target)
+        where TV : struct
+        where TOps : struct, IVectorOps<TV>
+    {
+        int c = TOps.Count;
+        TV zero = TOps.Create(0f);
+        TV a0 = zero, a1 = zero;
+        for (int e = 0; e < n; e++)
+        {
+            float* x = xT + (columns[e] * ldx);
+            TV w = TOps.Create(values[e]);
+            a0 = TOps.Fma(w, TOps.Load(x), a0);
+            a1 = TOps.Fma(w, TOps.Load(x + c), a1);
+        }
+
+        TOps.Store(a0, target);
+        TOps.Store(a1, target + c);
+    }
+
     private static void Row1<TV, TOps>(int* columns, float* values, int n, float* xT, nint ldx, float* target)
         where TV : struct
         where TOps : struct, IVectorOps<TV>
@@ -196,27 +242,34 @@ public static unsafe partial class SparseLinear
         fixed (float* s = source, t = target)
         {
             var work = new TransposeWork(s, rows, columns, t, ld, SelectWidth());
-            int strips = (columns + SparseRows.RowGroup - 1) / SparseRows.RowGroup;
+            int strips = (columns + TransposeStrip - 1) / TransposeStrip;
             int parts = (long)rows * columns < ParallelThreshold ? 1 : KernelWorkers.MaxParts;
             KernelWorkers.RunRanges(work, strips, parts);
         }
     }
 
+    /// <summary>Source columns per strip of the transpose: four cache lines of each source row per visit, so the hardware prefetcher sees runs rather than isolated lines.</summary>
+    private const int TransposeStrip = 64;
+
     /// <summary>
-    /// Strips of 16 source columns (16 target rows): each walks the source rows 16 at a time, one cache line from
-    /// each, and fills its target rows front to back, then zeros their padding.
+    /// Strips of 64 source columns (64 target rows): each walks the source rows 16 at a time, 256 bytes from each,
+    /// and fills its target rows front to back in 16×16 blocks, then zeros their padding.
     /// </summary>
     private readonly struct TransposeWork(float* source, int rows, int columns, float* target, nint ld, int width) : IRangeWork
     {
         public void Run(int start, int end)
         {
-            int first = start * SparseRows.RowGroup, last = Math.Min(end * SparseRows.RowGroup, columns);
-            for (int c = first; c < last; c += SparseRows.RowGroup)
+            int first = start * TransposeStrip, last = Math.Min(end * TransposeStrip, columns);
+            for (int c = first; c < last; c += TransposeStrip)
             {
-                int stripColumns = Math.Min(SparseRows.RowGroup, last - c);
+                int stripColumns = Math.Min(TransposeStrip, last - c);
                 for (int r = 0; r < rows; r += SparseRows.RowGroup)
                 {
-                    TransposeBlock(source + ((nint)r * columns) + c, columns, Math.Min(SparseRows.RowGroup, rows - r), stripColumns, target + (c * ld) + r, ld, width);
+                    for (int j = 0; j < stripColumns; j += SparseRows.RowGroup)
+                    {
+                        TransposeBlock(
+                            source + ((nint)r * columns) + c + j, columns, Math.Min(SparseRows.RowGroup, rows - r), Math.Min(SparseRows.RowGroup, stripColumns - j), target + ((c + j) * ld) + r, ld, width);
+                    }
                 }
 
                 for (int k = c; k < c + stripColumns; k++)
@@ -229,22 +282,26 @@ public static unsafe partial class SparseLinear
 
     /// <summary>
     /// target[j, i] = source[i, j] for i &lt; <paramref name="rows"/>, j &lt; <paramref name="columns"/>, both at most 16:
-    /// whole width×width squares in registers, the ragged edges element by element.
+    /// whole 8×8 squares with AVX shuffles (4×4 with SSE or NEON where AVX is missing or a narrower width is forced),
+    /// the ragged edges element by element.
     /// </summary>
     private static void TransposeBlock(float* source, nint sourceStride, int rows, int columns, float* target, nint targetStride, int width)
     {
-        int fullRows = width == 1 ? 0 : rows / width * width, fullColumns = width == 1 ? 0 : columns / width * width;
-        for (int i = 0; i < fullRows; i += width)
+        int square = width >= 8 && Avx.IsSupported ? 8 : width >= 4 ? 4 : 1;
+        int fullRows = square == 1 ? 0 : rows / square * square, fullColumns = square == 1 ? 0 : columns / square * square;
+        for (int i = 0; i < fullRows; i += square)
         {
-            for (int j = 0; j < fullColumns; j += width)
+            for (int j = 0; j < fullColumns; j += square)
             {
                 float* s = source + (i * sourceStride) + j;
                 float* t = target + (j * targetStride) + i;
-                switch (width)
+                if (square == 8)
                 {
-                    case 16: Square<Vector512<float>, Ops512>(s, sourceStride, t, targetStride); break;
-                    case 8: Square<Vector256<float>, Ops256>(s, sourceStride, t, targetStride); break;
-                    default: Square<Vector128<float>, Ops128>(s, sourceStride, t, targetStride); break;
+                    Sgemm.Transpose8x8(s, sourceStride, t, targetStride);
+                }
+                else
+                {
+                    Square<Vector128<float>, Ops128>(s, sourceStride, t, targetStride);
                 }
             }
         }

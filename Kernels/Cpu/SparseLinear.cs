@@ -44,6 +44,20 @@ public static unsafe partial class SparseLinear
     }
 
     /// <summary>
+    /// The row stride <see cref="Forward"/> and <see cref="Backward"/> use for the transposed operands: the padded batch,
+    /// plus one cache line when the padded batch is a multiple of 256 floats. Rows a power-of-two number of kilobytes
+    /// apart map to the same few cache sets, so the rows of a batch tile, read over and over by every output row, would
+    /// evict each other from L1 and L2 long before the caches are full.
+    /// </summary>
+    /// <param name="batch">The batch size.</param>
+    /// <returns>The leading dimension of the workspaces xT and dyT.</returns>
+    public static int TransposedStride(int batch)
+    {
+        int padded = PaddedBatch(batch);
+        return padded % 256 == 0 && padded > 0 ? padded + BatchAlignment : padded;
+    }
+
+    /// <summary>
     /// Writes target[c, r] = source[r, c] for the row-major <paramref name="source"/> [<paramref name="rows"/>,
     /// <paramref name="columns"/>] into <paramref name="target"/> [<paramref name="columns"/>, <paramref name="ld"/>],
     /// and zeros into its columns [rows, ld): x [batch, in] becomes the xT [in, ld] the other kernels read.
@@ -171,15 +185,15 @@ public static unsafe partial class SparseLinear
     /// <param name="weight">W [out, in] in CSR form with current values.</param>
     /// <param name="x">The input [batch, in].</param>
     /// <param name="batch">The batch size.</param>
-    /// <param name="xT">Workspace [in, <see cref="PaddedBatch"/>(batch)], overwritten with the transposed input.</param>
+    /// <param name="xT">Workspace [in, <see cref="TransposedStride"/>(batch)], overwritten with the transposed input.</param>
     /// <param name="y">The output [batch, out], overwritten.</param>
     /// <exception cref="ArgumentException">A size does not match or spans overlap.</exception>
     public static void Forward(SparseRows weight, ReadOnlySpan<float> x, int batch, Span<float> xT, Span<float> y)
     {
         ArgumentNullException.ThrowIfNull(weight);
-        int padded = PaddedBatch(batch);
-        Transpose(x, batch, weight.Columns, xT, padded);
-        Multiply(weight, xT, batch, padded, y);
+        int ld = TransposedStride(batch);
+        Transpose(x, batch, weight.Columns, xT, ld);
+        Multiply(weight, xT, batch, ld, y);
     }
 
     /// <summary>
@@ -188,10 +202,10 @@ public static unsafe partial class SparseLinear
     /// </summary>
     /// <param name="weight">W [out, in] in CSR form with current values.</param>
     /// <param name="weightTransposed">W's <see cref="SparseRows.Transpose"/> with current values (<see cref="SparseRows.LoadValuesFrom"/>).</param>
-    /// <param name="xT">The transposed input that <see cref="Forward"/> wrote [in, PaddedBatch(batch)].</param>
+    /// <param name="xT">The transposed input that <see cref="Forward"/> wrote [in, TransposedStride(batch)].</param>
     /// <param name="dy">The output gradient [batch, out].</param>
     /// <param name="batch">The batch size.</param>
-    /// <param name="dyT">Workspace [out, PaddedBatch(batch)], overwritten with the transposed output gradient.</param>
+    /// <param name="dyT">Workspace [out, TransposedStride(batch)], overwritten with the transposed output gradient.</param>
     /// <param name="dx">The input gradient [batch, in], overwritten; empty to skip it (a first layer).</param>
     /// <param name="weightGradValues">dW at the kept positions, in W's entry order (weight.Count values), overwritten.</param>
     /// <param name="weightGrad">Empty, or the dense dW [out, in]: overwritten, zero at pruned positions.</param>
@@ -208,14 +222,14 @@ public static unsafe partial class SparseLinear
                 $"sparse backward: transposed weight [{weightTransposed.Rows},{weightTransposed.Columns}] with {weightTransposed.Count} entries does not match weight [{weight.Rows},{weight.Columns}] with {weight.Count}");
         }
 
-        int padded = PaddedBatch(batch);
-        Transpose(dy, batch, weight.Rows, dyT, padded);
+        int ld = TransposedStride(batch);
+        Transpose(dy, batch, weight.Rows, dyT, ld);
         if (!dx.IsEmpty)
         {
-            Multiply(weightTransposed, dyT, batch, padded, dx);
+            Multiply(weightTransposed, dyT, batch, ld, dx);
         }
 
-        SampledProduct(weight, dyT, xT, batch, padded, weightGradValues, weightGrad);
+        SampledProduct(weight, dyT, xT, batch, ld, weightGradValues, weightGrad);
     }
 
     /// <summary>The SIMD width (floats) the kernels run at: the widest accelerated, or a narrower forced one.</summary>
