@@ -1,0 +1,256 @@
+namespace SparseNet.Kernels.Cpu;
+
+/// <summary>
+/// A sparse matrix in compressed sparse row (CSR) form: the kept positions of a 0/1 mask of shape
+/// [<see cref="Rows"/>, <see cref="Columns"/>] and one value per kept position. The structure is built once per mask;
+/// the values are refreshed from the dense weight (<see cref="LoadValues"/>) after every optimizer step without
+/// rebuilding it. <see cref="Transpose"/> gives the CSR form of the transposed matrix (the CSC form of this one),
+/// which the input gradient of a sparse linear layer runs on.
+/// </summary>
+/// <remarks>
+/// Entries are stored row by row, each row in increasing column order, so a row's products are always summed in the
+/// same order. The structure also fixes how the kernels of <see cref="SparseLinear"/> split the rows between threads
+/// (<see cref="PartStarts"/>), from the entry counts alone.
+/// </remarks>
+public sealed class SparseRows
+{
+    /// <summary>Rows per group: parts start at multiples of it, so the output transposes work on whole blocks.</summary>
+    internal const int RowGroup = 16;
+
+    /// <summary>The most parts the rows are split into, whatever the number of threads.</summary>
+    internal const int MaxParts = 32;
+
+    private readonly int[] rowStarts;
+    private readonly int[] columnIndices;
+    private readonly float[] values;
+    private readonly int[] sourceSlots;
+    private readonly int[] partStarts;
+
+    private SparseRows(int rows, int columns, int[] rowStarts, int[] columnIndices, int[] sourceSlots)
+    {
+        Rows = rows;
+        Columns = columns;
+        this.rowStarts = rowStarts;
+        this.columnIndices = columnIndices;
+        this.sourceSlots = sourceSlots;
+        values = new float[columnIndices.Length];
+        partStarts = Partition(rowStarts, rows);
+    }
+
+    /// <summary>Rows of the matrix.</summary>
+    public int Rows { get; }
+
+    /// <summary>Columns of the matrix.</summary>
+    public int Columns { get; }
+
+    /// <summary>Kept entries (nonzeros of the mask).</summary>
+    public int Count => columnIndices.Length;
+
+    /// <summary>The fraction of positions kept, 0 to 1 (0 for an empty shape).</summary>
+    public double Density => Rows == 0 || Columns == 0 ? 0 : (double)Count / ((long)Rows * Columns);
+
+    /// <summary>Where each row's entries start in <see cref="ColumnIndices"/> and <see cref="Values"/>, and, last, <see cref="Count"/>: <see cref="Rows"/> + 1 offsets.</summary>
+    public ReadOnlySpan<int> RowStarts => rowStarts;
+
+    /// <summary>The column of each entry, increasing within a row.</summary>
+    public ReadOnlySpan<int> ColumnIndices => columnIndices;
+
+    /// <summary>The value of each entry, in entry order; writable, so a caller may keep the weights here directly.</summary>
+    public Span<float> Values => values;
+
+    /// <summary>
+    /// For a matrix made by <see cref="Transpose"/>: the slot of each entry in the source matrix's entries (entry e here
+    /// is entry <c>SourceSlots[e]</c> there). Empty for a matrix built from a mask.
+    /// </summary>
+    public ReadOnlySpan<int> SourceSlots => sourceSlots;
+
+    /// <summary>The first row of each part the kernels split the rows into, then <see cref="Rows"/>: multiples of 16 chosen from the entry counts alone.</summary>
+    internal ReadOnlySpan<int> PartStarts => partStarts;
+
+    /// <summary>The number of parts in <see cref="PartStarts"/>.</summary>
+    internal int PartCount => partStarts.Length - 1;
+
+    /// <summary>Builds the structure of the positions where <paramref name="mask"/> is nonzero; the values start at 0.</summary>
+    /// <param name="mask">The mask, row-major [<paramref name="rows"/>, <paramref name="columns"/>]; any nonzero keeps a position.</param>
+    /// <param name="rows">Rows of the mask.</param>
+    /// <param name="columns">Columns of the mask.</param>
+    /// <returns>The CSR structure of the mask.</returns>
+    /// <exception cref="ArgumentException">A dimension is negative or the mask's length is not rows·columns.</exception>
+    public static SparseRows FromMask(ReadOnlySpan<float> mask, int rows, int columns)
+    {
+        if (rows < 0 || columns < 0)
+        {
+            throw new ArgumentException($"sparse rows: dimensions must be non-negative, got [{rows},{columns}]");
+        }
+
+        if (mask.Length != (long)rows * columns)
+        {
+            throw new ArgumentException($"sparse rows: mask has {mask.Length} elements, expected {(long)rows * columns} for [{rows},{columns}]");
+        }
+
+        var starts = new int[rows + 1];
+        int count = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            starts[r] = count;
+            foreach (float m in mask.Slice(r * columns, columns))
+            {
+                count += m != 0f ? 1 : 0;
+            }
+        }
+
+        starts[rows] = count;
+        var indices = new int[count];
+        int e = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            var row = mask.Slice(r * columns, columns);
+            for (int c = 0; c < columns; c++)
+            {
+                if (row[c] != 0f)
+                {
+                    indices[e++] = c;
+                }
+            }
+        }
+
+        return new SparseRows(rows, columns, starts, indices, []);
+    }
+
+    /// <summary>Copies the value at each kept position of <paramref name="dense"/> into <see cref="Values"/>.</summary>
+    /// <param name="dense">The dense matrix, row-major [<see cref="Rows"/>, <see cref="Columns"/>].</param>
+    /// <exception cref="ArgumentException">The length of <paramref name="dense"/> is not rows·columns.</exception>
+    public void LoadValues(ReadOnlySpan<float> dense)
+    {
+        CheckDense("dense", dense.Length);
+        for (int r = 0; r < Rows; r++)
+        {
+            var row = dense.Slice(r * Columns, Columns);
+            for (int e = rowStarts[r]; e < rowStarts[r + 1]; e++)
+            {
+                values[e] = row[columnIndices[e]];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Copies the values of <paramref name="source"/> into this matrix's entries through <see cref="SourceSlots"/>: for a
+    /// transpose, refreshes its values after the source's have changed.
+    /// </summary>
+    /// <param name="source">The matrix this one was transposed from (or one with the same structure).</param>
+    /// <exception cref="ArgumentException">This matrix was not made by <see cref="Transpose"/>, or the source has another shape or entry count.</exception>
+    public void LoadValuesFrom(SparseRows source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (sourceSlots.Length != Count || source.Count != Count || source.Rows != Columns || source.Columns != Rows)
+        {
+            throw new ArgumentException(
+                $"sparse rows: cannot load [{Rows},{Columns}] with {Count} entries ({sourceSlots.Length} source slots) from [{source.Rows},{source.Columns}] with {source.Count} entries");
+        }
+
+        var from = source.values;
+        for (int e = 0; e < values.Length; e++)
+        {
+            values[e] = from[sourceSlots[e]];
+        }
+    }
+
+    /// <summary>Writes the dense form of <paramref name="entryValues"/>: each entry's value at its position, 0 everywhere else.</summary>
+    /// <param name="entryValues">One value per entry, in entry order (<see cref="Count"/> of them).</param>
+    /// <param name="dense">The dense matrix to overwrite, row-major [<see cref="Rows"/>, <see cref="Columns"/>].</param>
+    /// <exception cref="ArgumentException">A length does not match.</exception>
+    public void Scatter(ReadOnlySpan<float> entryValues, Span<float> dense)
+    {
+        if (entryValues.Length != Count)
+        {
+            throw new ArgumentException($"sparse rows: {entryValues.Length} values for {Count} entries");
+        }
+
+        CheckDense("dense", dense.Length);
+        ScatterRows(entryValues, dense, 0, Rows);
+    }
+
+    /// <summary>
+    /// The same matrix transposed, in CSR form (so [<see cref="Columns"/>, <see cref="Rows"/>]), its entries ordered
+    /// by row then column, its values copied from this one's, and <see cref="SourceSlots"/> mapping each entry back.
+    /// </summary>
+    /// <returns>The transposed matrix.</returns>
+    public SparseRows Transpose()
+    {
+        var starts = new int[Columns + 1];
+        foreach (int c in columnIndices)
+        {
+            starts[c + 1]++;
+        }
+
+        for (int c = 0; c < Columns; c++)
+        {
+            starts[c + 1] += starts[c];
+        }
+
+        // Walking the source row by row fills each transposed row in increasing source row, its column order.
+        var next = starts[..Columns];
+        var indices = new int[Count];
+        var slots = new int[Count];
+        for (int r = 0; r < Rows; r++)
+        {
+            for (int e = rowStarts[r]; e < rowStarts[r + 1]; e++)
+            {
+                int at = next[columnIndices[e]]++;
+                indices[at] = r;
+                slots[at] = e;
+            }
+        }
+
+        var transposed = new SparseRows(Columns, Rows, starts, indices, slots);
+        transposed.LoadValuesFrom(this);
+        return transposed;
+    }
+
+    /// <summary>Rows [start, end) of <see cref="Scatter"/>, unchecked.</summary>
+    internal void ScatterRows(ReadOnlySpan<float> entryValues, Span<float> dense, int start, int end)
+    {
+        for (int r = start; r < end; r++)
+        {
+            var row = dense.Slice(r * Columns, Columns);
+            row.Clear();
+            for (int e = rowStarts[r]; e < rowStarts[r + 1]; e++)
+            {
+                row[columnIndices[e]] = entryValues[e];
+            }
+        }
+    }
+
+    private void CheckDense(string name, int length)
+    {
+        if (length != (long)Rows * Columns)
+        {
+            throw new ArgumentException($"sparse rows: {name} has {length} elements, expected {(long)Rows * Columns} for [{Rows},{Columns}]");
+        }
+    }
+
+    /// <summary>
+    /// Cuts the rows into at most <see cref="MaxParts"/> parts of whole 16-row groups with about equal cost, a row
+    /// costing its entries plus one (the pass over its output). Only the structure decides the cut, and each output
+    /// row is computed whole by one part, so the cut changes which thread works, never the result.
+    /// </summary>
+    private static int[] Partition(int[] rowStarts, int rows)
+    {
+        int groups = (rows + RowGroup - 1) / RowGroup;
+        int parts = Math.Clamp(groups, 1, MaxParts);
+        long total = rowStarts[rows] + (long)rows;
+        var starts = new List<int>(parts + 1) { 0 };
+        for (int g = 1; g < groups && starts.Count < parts; g++)
+        {
+            int row = g * RowGroup;
+            long cost = rowStarts[row] + (long)row;
+            if (cost * parts >= total * starts.Count)
+            {
+                starts.Add(row);
+            }
+        }
+
+        starts.Add(rows);
+        return [.. starts];
+    }
+}

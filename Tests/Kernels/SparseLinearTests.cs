@@ -1,0 +1,462 @@
+using SparseNet.Kernels.Cpu;
+
+namespace SparseNet.Tests.Kernels;
+
+public class SparseLinearTests
+{
+    private static readonly int[] Batches = [1, 3, 17, 60, 257];
+
+    private static readonly int[] Widths = [16, 8, 4, 1];
+
+    /// <summary>A mask of the given density, with optional whole rows or columns pruned.</summary>
+    private static float[] RandomMask(Random rng, int rows, int columns, double density, bool emptyRows = false, bool emptyColumns = false)
+    {
+        var mask = new float[rows * columns];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < columns; c++)
+            {
+                bool pruned = (emptyRows && r % 3 == 1) || (emptyColumns && c % 4 == 2);
+                mask[(r * columns) + c] = !pruned && rng.NextDouble() < density ? 1f : 0f;
+            }
+        }
+
+        return mask;
+    }
+
+    /// <summary>The layer of one case: the masked weight, its CSR form and transpose, and fresh inputs.</summary>
+    private sealed class Layer
+    {
+        public Layer(Random rng, int batch, int inputs, int outputs, float[] mask)
+        {
+            (Batch, In, Out, Mask) = (batch, inputs, outputs, mask);
+            Weight = Reference.Random(rng, outputs * inputs);
+            X = Reference.Random(rng, batch * inputs);
+            Dy = Reference.Random(rng, batch * outputs);
+            Rows = SparseRows.FromMask(mask, outputs, inputs);
+            Rows.LoadValues(Weight);
+            Transposed = Rows.Transpose();
+        }
+
+        public int Batch { get; }
+
+        public int In { get; }
+
+        public int Out { get; }
+
+        public float[] Mask { get; }
+
+        public float[] Weight { get; }
+
+        public float[] X { get; }
+
+        public float[] Dy { get; }
+
+        public SparseRows Rows { get; }
+
+        public SparseRows Transposed { get; }
+
+        public int Padded => SparseLinear.PaddedBatch(Batch);
+
+        public int Stride => SparseLinear.TransposedStride(Batch);
+
+        /// <summary>Forward then backward through the public one-call entry points.</summary>
+        public (float[] Y, float[] Dx, float[] DwValues, float[] Dw) Run()
+        {
+            var xT = new float[In * Stride];
+            var dyT = new float[Out * Stride];
+            var y = new float[Batch * Out];
+            var dx = new float[Batch * In];
+            var dwValues = new float[Rows.Count];
+            var dw = Enumerable.Repeat(float.NaN, Out * In).ToArray();
+            SparseLinear.Forward(Rows, X, Batch, xT, y);
+            SparseLinear.Backward(Rows, Transposed, xT, Dy, Batch, dyT, dx, dwValues, dw);
+            return (y, dx, dwValues, dw);
+        }
+    }
+
+    /// <summary>
+    /// Compares one case with the double-precision reference. The tolerance is the float32 error bound of an n-term
+    /// sum, (n+2)·u·Σ|terms|, plus a tiny relative term: one wrong or missing product fails it.
+    /// </summary>
+    private static void Check(Layer l, string label)
+    {
+        var (y, dx, dwValues, dw) = l.Run();
+        for (int b = 0; b < l.Batch; b++)
+        {
+            for (int o = 0; o < l.Out; o++)
+            {
+                double sum = 0, magnitude = 0;
+                for (int i = 0; i < l.In; i++)
+                {
+                    double term = (double)l.Mask[(o * l.In) + i] * l.Weight[(o * l.In) + i] * l.X[(b * l.In) + i];
+                    sum += term;
+                    magnitude += Math.Abs(term);
+                }
+
+                Near(y[(b * l.Out) + o], sum, magnitude, l.In, $"{label}: y[{b},{o}]");
+            }
+
+            for (int i = 0; i < l.In; i++)
+            {
+                double sum = 0, magnitude = 0;
+                for (int o = 0; o < l.Out; o++)
+                {
+                    double term = (double)l.Mask[(o * l.In) + i] * l.Weight[(o * l.In) + i] * l.Dy[(b * l.Out) + o];
+                    sum += term;
+                    magnitude += Math.Abs(term);
+                }
+
+                Near(dx[(b * l.In) + i], sum, magnitude, l.Out, $"{label}: dx[{b},{i}]");
+            }
+        }
+
+        var starts = l.Rows.RowStarts;
+        var columns = l.Rows.ColumnIndices;
+        for (int o = 0; o < l.Out; o++)
+        {
+            for (int i = 0; i < l.In; i++)
+            {
+                float got = dw[(o * l.In) + i];
+                if (l.Mask[(o * l.In) + i] == 0f)
+                {
+                    Assert.That(got, Is.EqualTo(0f), $"{label}: dW[{o},{i}] is pruned");
+                    continue;
+                }
+
+                double sum = 0, magnitude = 0;
+                for (int b = 0; b < l.Batch; b++)
+                {
+                    double term = (double)l.Dy[(b * l.Out) + o] * l.X[(b * l.In) + i];
+                    sum += term;
+                    magnitude += Math.Abs(term);
+                }
+
+                Near(got, sum, magnitude, l.Batch, $"{label}: dW[{o},{i}]");
+            }
+
+            for (int e = starts[o]; e < starts[o + 1]; e++)
+            {
+                Assert.That(dwValues[e], Is.EqualTo(dw[(o * l.In) + columns[e]]), $"{label}: dW value of entry {e} differs from its dense position");
+            }
+        }
+    }
+
+    private static void Near(float got, double expected, double magnitude, int terms, string what)
+    {
+        double tolerance = ((terms + 2) * 1.2e-7 * magnitude) + (1e-6 * Math.Abs(expected)) + 1e-30;
+        if (!(Math.Abs(got - expected) <= tolerance))
+        {
+            Assert.Fail($"{what} = {got}, expected {expected} (tolerance {tolerance:g3})");
+        }
+    }
+
+    private static void AtEveryWidth(Action body)
+    {
+        try
+        {
+            foreach (int width in Widths)
+            {
+                SparseLinear.ForcedWidth = width;
+                body();
+            }
+        }
+        finally
+        {
+            SparseLinear.ForcedWidth = 0;
+        }
+    }
+
+    [Test]
+    public void RandomShapesAndMasks_MatchReference_AtEveryWidth()
+    {
+        var rng = new Random(1);
+        (int In, int Out)[] shapes = [(1, 1), (7, 5), (33, 17), (64, 48), (101, 37)];
+        AtEveryWidth(() =>
+        {
+            foreach (int batch in Batches)
+            {
+                foreach (var (inputs, outputs) in shapes)
+                {
+                    foreach (double density in new[] { 0.03, 0.1, 0.5 })
+                    {
+                        var mask = RandomMask(rng, outputs, inputs, density);
+                        Check(new Layer(rng, batch, inputs, outputs, mask), $"width {SparseLinear.SelectWidth()} batch {batch} {inputs}->{outputs} density {density}");
+                    }
+                }
+            }
+        });
+    }
+
+    [Test]
+    public void EmptyRowsAndColumns_FullyPrunedAndFullyDense_MatchReference()
+    {
+        var rng = new Random(2);
+        foreach (int batch in Batches)
+        {
+            foreach (var (inputs, outputs) in new[] { (45, 35), (16, 32), (3, 70) })
+            {
+                Check(new Layer(rng, batch, inputs, outputs, RandomMask(rng, outputs, inputs, 0.3, emptyRows: true)), $"batch {batch} {inputs}->{outputs} empty rows");
+                Check(new Layer(rng, batch, inputs, outputs, RandomMask(rng, outputs, inputs, 0.3, emptyColumns: true)), $"batch {batch} {inputs}->{outputs} empty columns");
+                Check(new Layer(rng, batch, inputs, outputs, new float[outputs * inputs]), $"batch {batch} {inputs}->{outputs} fully pruned");
+                Check(new Layer(rng, batch, inputs, outputs, Enumerable.Repeat(1f, outputs * inputs).ToArray()), $"batch {batch} {inputs}->{outputs} fully dense");
+            }
+        }
+    }
+
+    [Test]
+    public void LargeLayer_AgreesWithDenseSgemm_Within1e5OfScale()
+    {
+        // A layer big enough to run on several threads and across several batch tiles, against the dense SGEMM
+        // path on the masked weight: the two paths the engine chooses between must agree to float rounding.
+        var rng = new Random(3);
+        int batch = 300, inputs = 190, outputs = 260;
+        var l = new Layer(rng, batch, inputs, outputs, RandomMask(rng, outputs, inputs, 0.1));
+        var masked = l.Weight.Zip(l.Mask, (w, m) => w * m).ToArray();
+        var y = new float[batch * outputs];
+        var dx = new float[batch * inputs];
+        var dw = new float[outputs * inputs];
+        Sgemm.Multiply(false, true, batch, outputs, inputs, l.X, inputs, masked, inputs, y, outputs, accumulate: false);
+        Sgemm.Multiply(false, false, batch, inputs, outputs, l.Dy, outputs, masked, inputs, dx, inputs, accumulate: false);
+        Sgemm.Multiply(true, false, outputs, inputs, batch, l.Dy, outputs, l.X, inputs, dw, inputs, accumulate: false);
+        for (int j = 0; j < dw.Length; j++)
+        {
+            dw[j] *= l.Mask[j];
+        }
+
+        var (sy, sdx, _, sdw) = l.Run();
+        AssertClose(sy, y, "y");
+        AssertClose(sdx, dx, "dx");
+        AssertClose(sdw, dw, "dW");
+        Check(l, "large layer");
+
+        static void AssertClose(float[] sparse, float[] dense, string name)
+        {
+            double scale = dense.Max(v => Math.Abs((double)v));
+            double worst = sparse.Zip(dense, (s, d) => Math.Abs((double)s - d)).Max();
+            Assert.That(worst, Is.LessThanOrEqualTo(1e-5 * scale), $"{name}: largest |sparse - dense| {worst:g3}, scale {scale:g3}");
+        }
+    }
+
+    [Test]
+    public void TwoRuns_GiveIdenticalBits()
+    {
+        var rng = new Random(4);
+        var l = new Layer(rng, 512, 300, 200, RandomMask(rng, 200, 300, 0.05));
+        Check(l, "batch 512");
+        var first = l.Run();
+        for (int run = 0; run < 3; run++)
+        {
+            var again = l.Run();
+            Assert.That(again.Y, Is.EqualTo(first.Y));
+            Assert.That(again.Dx, Is.EqualTo(first.Dx));
+            Assert.That(again.DwValues, Is.EqualTo(first.DwValues));
+            Assert.That(again.Dw, Is.EqualTo(first.Dw));
+        }
+    }
+
+    [Test]
+    public void Products_EqualAScalarFmaChain_AtEveryWidth()
+    {
+        // Each output of the SpMM is one FMA chain over its row's entries in column order, whatever the width or
+        // thread, so it equals this loop bit for bit.
+        var rng = new Random(5);
+        var l = new Layer(rng, 77, 150, 90, RandomMask(rng, 90, 150, 0.2));
+        var expected = new float[l.Batch * l.Out];
+        var starts = l.Rows.RowStarts;
+        var columns = l.Rows.ColumnIndices;
+        var values = l.Rows.Values;
+        for (int b = 0; b < l.Batch; b++)
+        {
+            for (int o = 0; o < l.Out; o++)
+            {
+                float sum = 0f;
+                for (int e = starts[o]; e < starts[o + 1]; e++)
+                {
+                    sum = MathF.FusedMultiplyAdd(values[e], l.X[(b * l.In) + columns[e]], sum);
+                }
+
+                expected[(b * l.Out) + o] = sum;
+            }
+        }
+
+        AtEveryWidth(() => Assert.That(l.Run().Y, Is.EqualTo(expected), $"width {SparseLinear.SelectWidth()}"));
+    }
+
+    [Test]
+    public void MultiplyTransposed_WritesTheTransposeOfMultiply()
+    {
+        var rng = new Random(6);
+        AtEveryWidth(() =>
+        {
+            foreach (int batch in Batches)
+            {
+                var l = new Layer(rng, batch, 40, 35, RandomMask(rng, 35, 40, 0.3));
+                int ld = l.Padded + 16;
+                var xT = new float[l.In * ld];
+                SparseLinear.Transpose(l.X, batch, l.In, xT, ld);
+                var y = new float[batch * l.Out];
+                var yT = new float[l.Out * ld];
+                SparseLinear.Multiply(l.Rows, xT, batch, ld, y);
+                SparseLinear.MultiplyTransposed(l.Rows, xT, batch, ld, yT, ld);
+                for (int o = 0; o < l.Out; o++)
+                {
+                    for (int b = 0; b < l.Padded; b++)
+                    {
+                        float expected = b < batch ? y[(b * l.Out) + o] : 0f;
+                        Assert.That(yT[(o * ld) + b], Is.EqualTo(expected), $"batch {batch}: yT[{o},{b}]");
+                    }
+                }
+            }
+        });
+    }
+
+    [Test]
+    public void Transpose_EveryShapeUpTo40_ZerosThePadding()
+    {
+        var rng = new Random(7);
+        AtEveryWidth(() =>
+        {
+            for (int rows = 0; rows <= 40; rows++)
+            {
+                foreach (int columns in new[] { 1, 5, 16, 23, 40 })
+                {
+                    var source = Reference.Random(rng, rows * columns);
+                    int ld = SparseLinear.PaddedBatch(rows) + (rows % 3);
+                    var target = Enumerable.Repeat(float.NaN, (columns * ld) + 5).ToArray();
+                    SparseLinear.Transpose(source, rows, columns, target, ld);
+                    for (int c = 0; c < columns; c++)
+                    {
+                        for (int r = 0; r < ld; r++)
+                        {
+                            float expected = r < rows ? source[(r * columns) + c] : 0f;
+                            Assert.That(target[(c * ld) + r], Is.EqualTo(expected), $"[{rows},{columns}] ld={ld}: target[{c},{r}]");
+                        }
+                    }
+
+                    Assert.That(target[(columns * ld)..].All(float.IsNaN), $"[{rows},{columns}]: wrote past the target");
+                }
+            }
+        });
+    }
+
+    [Test]
+    public void Transpose_LargeParallel_MatchesElementwise()
+    {
+        var rng = new Random(8);
+        int rows = 333, columns = 517, ld = SparseLinear.PaddedBatch(rows);
+        var source = Reference.Random(rng, rows * columns);
+        var target = new float[columns * ld];
+        SparseLinear.Transpose(source, rows, columns, target, ld);
+        for (int c = 0; c < columns; c++)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                if (target[(c * ld) + r] != source[(r * columns) + c])
+                {
+                    Assert.Fail($"target[{c},{r}] = {target[(c * ld) + r]}, expected {source[(r * columns) + c]}");
+                }
+            }
+        }
+    }
+
+    [Test]
+    public void SparseRows_StructureTransposeAndValues()
+    {
+        float[] mask =
+        [
+            0, 1, 0, 1,
+            0, 0, 0, 0,
+            1, 0, 0, 2,
+        ];
+        float[] dense = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+        var rows = SparseRows.FromMask(mask, 3, 4);
+        Assert.That(rows.Count, Is.EqualTo(4));
+        Assert.That(rows.Density, Is.EqualTo(4.0 / 12));
+        Assert.That(rows.RowStarts.ToArray(), Is.EqualTo(new[] { 0, 2, 2, 4 }));
+        Assert.That(rows.ColumnIndices.ToArray(), Is.EqualTo(new[] { 1, 3, 0, 3 }));
+        Assert.That(rows.Values.ToArray(), Is.EqualTo(new float[4]));
+        Assert.That(rows.SourceSlots.IsEmpty);
+
+        rows.LoadValues(dense);
+        Assert.That(rows.Values.ToArray(), Is.EqualTo(new float[] { 2, 4, 9, 12 }));
+
+        var t = rows.Transpose();
+        Assert.That((t.Rows, t.Columns, t.Count), Is.EqualTo((4, 3, 4)));
+        Assert.That(t.RowStarts.ToArray(), Is.EqualTo(new[] { 0, 1, 2, 2, 4 }));
+        Assert.That(t.ColumnIndices.ToArray(), Is.EqualTo(new[] { 2, 0, 0, 2 }));
+        Assert.That(t.SourceSlots.ToArray(), Is.EqualTo(new[] { 2, 0, 1, 3 }));
+        Assert.That(t.Values.ToArray(), Is.EqualTo(new float[] { 9, 2, 4, 12 }));
+
+        // Refreshing without rebuilding: new dense values, then the transpose from the CSR values.
+        rows.LoadValues(dense.Select(v => -v).ToArray());
+        t.LoadValuesFrom(rows);
+        Assert.That(t.Values.ToArray(), Is.EqualTo(new float[] { -9, -2, -4, -12 }));
+
+        var back = Enumerable.Repeat(float.NaN, 12).ToArray();
+        rows.Scatter(rows.Values, back);
+        Assert.That(back, Is.EqualTo(new float[] { 0, -2, 0, -4, 0, 0, 0, 0, -9, 0, 0, -12 }));
+    }
+
+    [Test]
+    public void SparseRows_Parts_AreWholeGroupsCoveringEveryRow()
+    {
+        var rng = new Random(9);
+        foreach (var (r, c) in new[] { (0, 5), (1, 1), (15, 3), (16, 3), (17, 40), (1000, 30), (3072, 768) })
+        {
+            // Skewed rows (the first rows much denser) must still be cut by entries, not by rows.
+            var mask = new float[r * c];
+            for (int i = 0; i < r; i++)
+            {
+                for (int j = 0; j < c; j++)
+                {
+                    mask[(i * c) + j] = rng.NextDouble() < (i < r / 4 ? 0.9 : 0.05) ? 1 : 0;
+                }
+            }
+
+            var rows = SparseRows.FromMask(mask, r, c);
+            var parts = rows.PartStarts.ToArray();
+            Assert.That(parts[0], Is.EqualTo(0));
+            Assert.That(parts[^1], Is.EqualTo(r));
+            Assert.That(rows.PartCount, Is.InRange(1, SparseRows.MaxParts));
+            for (int p = 1; p < parts.Length - 1; p++)
+            {
+                Assert.That(parts[p] % SparseRows.RowGroup, Is.EqualTo(0), $"[{r},{c}] part {p} starts at {parts[p]}");
+                Assert.That(parts[p], Is.GreaterThan(parts[p - 1]));
+            }
+
+            if (r >= 1000)
+            {
+                long cost(int p) => rows.RowStarts[parts[p + 1]] - rows.RowStarts[parts[p]] + (parts[p + 1] - parts[p]);
+                long total = rows.Count + r, largest = Enumerable.Range(0, rows.PartCount).Max(p => cost(p));
+                Assert.That(largest, Is.LessThan(2.0 * total / rows.PartCount), $"[{r},{c}]: parts are unbalanced");
+            }
+        }
+    }
+
+    [Test]
+    public void InvalidArguments_ThrowWithTheValues()
+    {
+        var rows = SparseRows.FromMask(new float[] { 1, 0, 1, 1, 0, 1 }, 2, 3);
+        Assert.That(() => SparseRows.FromMask(new float[5], 2, 3), Throws.ArgumentException.With.Message.Contains("5 elements").And.Message.Contains("[2,3]"));
+        Assert.That(() => SparseRows.FromMask([], -1, 3), Throws.ArgumentException.With.Message.Contains("[-1,3]"));
+        Assert.That(() => rows.LoadValues(new float[7]), Throws.ArgumentException.With.Message.Contains("7 elements").And.Message.Contains("[2,3]"));
+        Assert.That(() => rows.Scatter(new float[3], new float[6]), Throws.ArgumentException.With.Message.Contains("3 values for 4 entries"));
+        Assert.That(() => rows.LoadValuesFrom(rows), Throws.ArgumentException.With.Message.Contains("[2,3]").And.Message.Contains("0 source slots"));
+
+        int batch = 5, padded = SparseLinear.PaddedBatch(batch);
+        Assert.That(padded, Is.EqualTo(16));
+        Assert.That(() => SparseLinear.Transpose(new float[15], 5, 3, new float[3 * 4], 4), Throws.ArgumentException.With.Message.Contains("ld=4").And.Message.Contains("5 rows"));
+        Assert.That(() => SparseLinear.Transpose(new float[14], 5, 3, new float[3 * 16], 16), Throws.ArgumentException.With.Message.Contains("14 elements").And.Message.Contains("[5,3]"));
+        Assert.That(() => SparseLinear.Multiply(rows, new float[3 * 16], batch, 8, new float[10]), Throws.ArgumentException.With.Message.Contains("ldxT=8").And.Message.Contains("padded batch 16 (batch 5)"));
+        Assert.That(() => SparseLinear.Multiply(rows, new float[40], batch, 16, new float[10]), Throws.ArgumentException.With.Message.Contains("xT has 40 elements").And.Message.Contains("expected at least 48"));
+        Assert.That(() => SparseLinear.Multiply(rows, new float[48], batch, 16, new float[9]), Throws.ArgumentException.With.Message.Contains("y has 9 elements").And.Message.Contains("[5,2]"));
+        Assert.That(() => SparseLinear.Multiply(rows, new float[48], -2, 16, new float[9]), Throws.ArgumentException.With.Message.Contains("-2"));
+        Assert.That(() => SparseLinear.SampledProduct(rows, new float[32], new float[48], batch, 16, new float[3], default), Throws.ArgumentException.With.Message.Contains("values has 3 elements for 4 entries"));
+        Assert.That(() => SparseLinear.SampledProduct(rows, new float[32], new float[48], batch, 16, new float[4], new float[5]), Throws.ArgumentException.With.Message.Contains("dense has 5 elements"));
+        Assert.That(() => SparseLinear.Backward(rows, rows, new float[48], new float[10], batch, new float[32], new float[15], new float[4], default), Throws.ArgumentException.With.Message.Contains("transposed weight [2,3]"));
+
+        var shared = new float[100];
+        Assert.That(() => SparseLinear.Multiply(rows, shared.AsSpan(0, 48), batch, 16, shared.AsSpan(40, 10)), Throws.ArgumentException.With.Message.Contains("overlaps"));
+    }
+}
