@@ -12,7 +12,7 @@ namespace SparseNet.Kernels.Cpu;
 /// same order. The structure also fixes how the kernels of <see cref="SparseLinear"/> split the rows between threads
 /// (<see cref="PartStarts"/>), from the entry counts alone.
 /// </remarks>
-public sealed class SparseRows
+public sealed unsafe class SparseRows
 {
     /// <summary>Rows per group: parts start at multiples of it, so the output transposes work on whole blocks.</summary>
     internal const int RowGroup = 16;
@@ -123,13 +123,17 @@ public sealed class SparseRows
     public void LoadValues(ReadOnlySpan<float> dense)
     {
         CheckDense("dense", dense.Length);
-        for (int r = 0; r < Rows; r++)
+        if (Count == 0)
         {
-            var row = dense.Slice(r * Columns, Columns);
-            for (int e = rowStarts[r]; e < rowStarts[r + 1]; e++)
-            {
-                values[e] = row[columnIndices[e]];
-            }
+            return;
+        }
+
+        // A wide layer streams its whole dense weight here every step: the parts share the reads, and each writes
+        // only its own entries, so the copy is the same whoever runs it.
+        fixed (int* rs = rowStarts, ci = columnIndices, ps = partStarts)
+        fixed (float* v = values, d = dense)
+        {
+            KernelWorkers.RunRanges(new GatherWork(rs, ci, ps, d, Columns, v), PartCount, ParallelParts());
         }
     }
 
@@ -148,10 +152,15 @@ public sealed class SparseRows
                 $"sparse rows: cannot load [{Rows},{Columns}] with {Count} entries ({sourceSlots.Length} source slots) from [{source.Rows},{source.Columns}] with {source.Count} entries");
         }
 
-        var from = source.values;
-        for (int e = 0; e < values.Length; e++)
+        if (Count == 0)
         {
-            values[e] = from[sourceSlots[e]];
+            return;
+        }
+
+        fixed (int* rs = rowStarts, slots = sourceSlots, ps = partStarts)
+        fixed (float* v = values, from = source.values)
+        {
+            KernelWorkers.RunRanges(new GatherWork(rs, slots, ps, from, 0, v), PartCount, ParallelParts());
         }
     }
 
@@ -205,6 +214,28 @@ public sealed class SparseRows
         var transposed = new SparseRows(Columns, Rows, starts, indices, slots);
         transposed.LoadValuesFrom(this);
         return transposed;
+    }
+
+    /// <summary>All threads for a structure large enough to repay waking them, else the calling thread alone.</summary>
+    private int ParallelParts() => Count < SparseLinear.ParallelThreshold ? 1 : PartCount;
+
+    /// <summary>
+    /// values[e] = source[r·stride + index[e]] for the entries e of rows r in some parts: with the column indices and the
+    /// row length, a gather from the dense matrix; with the source slots and stride 0, a gather from another entry order.
+    /// </summary>
+    private readonly struct GatherWork(int* rowStarts, int* index, int* partStarts, float* source, nint stride, float* values) : IRangeWork
+    {
+        public void Run(int start, int end)
+        {
+            for (int r = partStarts[start]; r < partStarts[end]; r++)
+            {
+                float* row = source + (r * stride);
+                for (int e = rowStarts[r]; e < rowStarts[r + 1]; e++)
+                {
+                    values[e] = row[index[e]];
+                }
+            }
+        }
     }
 
     /// <summary>Rows [start, end) of <see cref="Scatter"/>, unchecked.</summary>
