@@ -287,19 +287,8 @@ internal sealed partial class CpuBackend : IBackend
 
     public void MaxAlong(Tensor a, int axis, Tensor result)
     {
-        float[] x = D(a), r = D(result);
-        int outer = 1, inner = 1, n = a.Shape[axis];
-        for (int d = 0; d < axis; d++)
-        {
-            outer *= a.Shape[d];
-        }
-
-        for (int d = axis + 1; d < a.Rank; d++)
-        {
-            inner *= a.Shape[d];
-        }
-
-        Reduction.MaxAlong(x, outer, n, inner, r);
+        var (outer, inner) = Shape.AroundAxis(a.Shape, axis);
+        Reduction.MaxAlong(D(a), outer, a.Shape[axis], inner, D(result));
     }
 
     public void BroadcastTo(Tensor a, Tensor result)
@@ -444,16 +433,7 @@ internal sealed partial class CpuBackend : IBackend
     private static void CopyBlocks(Tensor big, Tensor slice, int axis, int start, bool toResult)
     {
         float[] b = D(big), s = D(slice);
-        int inner = 1, outer = 1;
-        for (int d = axis + 1; d < big.Rank; d++)
-        {
-            inner *= big.Shape[d];
-        }
-
-        for (int d = 0; d < axis; d++)
-        {
-            outer *= big.Shape[d];
-        }
+        var (outer, inner) = Shape.AroundAxis(big.Shape, axis);
 
         int bigBlock = big.Shape[axis] * inner, sliceBlock = slice.Shape[axis] * inner;
         for (int o = 0; o < outer; o++)

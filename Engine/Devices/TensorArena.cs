@@ -62,6 +62,14 @@ public sealed class TensorArena
     internal static bool Rents(Device device, int length) =>
         device == Device.Cpu ? length >= MinimumLength : device.Backend is IStoragePool;
 
+    /// <summary>
+    /// A buffer for an op output of <paramref name="length"/> floats on <paramref name="device"/>, contents unspecified:
+    /// from the calling thread's arena when it is in a scope and the arena <see cref="Rents"/> such a buffer, else newly
+    /// allocated.
+    /// </summary>
+    internal static Storage NewStorage(Device device, int length) =>
+        current is { } arena && Rents(device, length) ? arena.Rent(device, length) : device.Backend.Allocate(length, zeroed: false);
+
     /// <summary>A buffer of exactly <paramref name="length"/> floats on <paramref name="device"/> (see <see cref="Rents"/>).</summary>
     internal Storage Rent(Device device, int length)
     {

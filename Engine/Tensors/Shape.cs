@@ -81,6 +81,23 @@ public static class Shape
     }
 
     /// <summary>Normalises a possibly negative axis against a rank.</summary>
+    /// <summary>The number of elements before one axis (outer) and after it (inner), in row-major order.</summary>
+    internal static (int Outer, int Inner) AroundAxis(ReadOnlySpan<int> shape, int axis)
+    {
+        int outer = 1, inner = 1;
+        for (int d = 0; d < axis; d++)
+        {
+            outer *= shape[d];
+        }
+
+        for (int d = axis + 1; d < shape.Length; d++)
+        {
+            inner *= shape[d];
+        }
+
+        return (outer, inner);
+    }
+
     internal static int Axis(string op, int axis, int rank)
     {
         int a = axis < 0 ? axis + rank : axis;

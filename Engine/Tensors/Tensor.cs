@@ -136,10 +136,18 @@ public sealed partial class Tensor
     /// <summary>Allocates an output of the given shape on this tensor's device, contents unspecified.</summary>
     internal Tensor NewEmpty(int[] shape)
     {
-        int size = Tensors.Shape.Size(shape);
-        return TensorArena.Current is { } arena && TensorArena.Rents(Device, size)
-            ? new(arena.Rent(Device, size), shape)
-            : new(Device.Backend.Allocate(size, zeroed: false), shape);
+        return new(TensorArena.NewStorage(Device, Tensors.Shape.Size(shape)), shape);
+    }
+
+    /// <summary>
+    /// A batch for one step on <paramref name="device"/>: on the CPU the host array itself, not copied (as
+    /// <see cref="Wrap"/>); on another device a copy, taken from the current arena scope when there is one.
+    /// </summary>
+    public static Tensor ForStep(float[] data, int[] shape, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(device);
+        return device == Device.Cpu ? Wrap(data, shape) : Upload(data, (int[])shape.Clone(), device);
     }
 
     /// <summary>
@@ -148,9 +156,7 @@ public sealed partial class Tensor
     /// </summary>
     internal static Tensor Upload(ReadOnlySpan<float> data, int[] shape, Device device)
     {
-        var t = new Tensor(TensorArena.Current is { } arena && TensorArena.Rents(device, data.Length)
-            ? arena.Rent(device, data.Length)
-            : device.Backend.Allocate(data.Length, zeroed: false), shape);
+        var t = new Tensor(TensorArena.NewStorage(device, data.Length), shape);
         device.Backend.CopyFromHost(data, t.Storage);
         return t;
     }

@@ -181,8 +181,7 @@ public sealed class Trainer
         float value;
         using (_arena.Enter())
         {
-            // On the CPU the batch is used where it lies; another device gets a copy for this step.
-            var x = device == Device.Cpu ? Tensor.Wrap(_x, [n, .. _train.FeatureShape]) : Tensor.Upload(_x, [n, .. _train.FeatureShape], device);
+            var x = Tensor.ForStep(_x, [n, .. _train.FeatureShape], device);
             var loss = Tensor.SoftmaxCrossEntropy(_model.Forward(x), _y);
             value = loss.Item();
             if (!float.IsFinite(value))

@@ -100,7 +100,8 @@ public sealed record TrainingRecipe
         Require(WarmupIterations >= 0, $"warm-up must be ≥ 0 iterations, got {WarmupIterations}");
         Require(ValidationSize >= 0, $"validation size must be ≥ 0, got {ValidationSize}");
         Require(TrainExamples >= 0, $"train examples must be ≥ 0 (0: all of them), got {TrainExamples}");
-        Require(Device is "cpu" or "cuda" or "opencl" or "ilgpu-cpu", $"unknown device '{Device}'; choose cpu, cuda, opencl or ilgpu-cpu");
+        // A recipe names the device a run used, so auto (a choice made when the run starts) is not one of them.
+        Require(Device != "auto" && Devices.AcceleratorDevices.Choices.Contains(Device), $"unknown device '{Device}'; choose {string.Join(", ", Devices.AcceleratorDevices.Choices.Where(c => c != "auto"))}");
     }
 
     /// <summary>

@@ -32,6 +32,32 @@ public readonly record struct ConvShape(int N, int C, int H, int W, int O, int K
     /// <summary>Multiply-adds of the forward pass (each gradient costs the same).</summary>
     public long MultiplyAdds => (long)N * O * Taps * Positions;
 
+    /// <summary>
+    /// Throws when the sizes make no convolution or a buffer is shorter than they need, naming the values; messages
+    /// start with <paramref name="op"/> (e.g. <c>conv</c>, <c>gpu conv</c>).
+    /// </summary>
+    internal void Check(string op, long inputLength, long weightLength, long outputLength, string outputName)
+    {
+        if (N < 0 || C < 1 || H < 1 || W < 1 || O < 1 || KH < 1 || KW < 1 || SH < 1 || SW < 1 || PH < 0 || PW < 0
+            || H + (2 * PH) < KH || W + (2 * PW) < KW)
+        {
+            throw new ArgumentException($"{op}: invalid shape {this}");
+        }
+
+        var shape = this;
+        Need("x", inputLength, (long)N * C * H * W);
+        Need("w", weightLength, (long)O * Taps);
+        Need(outputName, outputLength, (long)N * O * Positions);
+
+        void Need(string name, long length, long needed)
+        {
+            if (length < needed)
+            {
+                throw new ArgumentException($"{op} {shape}: {name} has {length} elements, expected at least {needed}");
+            }
+        }
+    }
+
     /// <inheritdoc />
     public override string ToString() =>
         $"[{N},{C},{H},{W}] * [{O},{C},{KH},{KW}] stride ({SH},{SW}) padding ({PH},{PW})";

@@ -47,7 +47,7 @@ public static unsafe partial class Convolution
     /// <exception cref="ArgumentException">A size is not positive, or a span is shorter than its shape.</exception>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ConvShape s, Span<float> y, bool relu = false)
     {
-        Check(s, x.Length, w.Length, y.Length, "y");
+        s.Check("conv", x.Length, w.Length, y.Length, "y");
         if (!bias.IsEmpty && bias.Length != s.O)
         {
             throw new ArgumentException($"conv {s}: bias has {bias.Length} elements, expected {s.O}");
@@ -63,7 +63,7 @@ public static unsafe partial class Convolution
     /// <exception cref="ArgumentException">A size is not positive, or a span is shorter than its shape.</exception>
     public static void InputGrad(ReadOnlySpan<float> dy, ReadOnlySpan<float> w, ConvShape s, Span<float> dx)
     {
-        Check(s, dx.Length, w.Length, dy.Length, "dy");
+        s.Check("conv", dx.Length, w.Length, dy.Length, "dy");
         int taps = s.Taps;
         fixed (float* pdy = dy, pw = w, pdx = dx)
         {
@@ -136,7 +136,7 @@ public static unsafe partial class Convolution
     /// <exception cref="ArgumentException">A size is not positive, or a span is shorter than its shape.</exception>
     public static void WeightGrad(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ConvShape s, Span<float> dw)
     {
-        Check(s, x.Length, dw.Length, dy.Length, "dy");
+        s.Check("conv", x.Length, dw.Length, dy.Length, "dy");
         if (s.N == 0)
         {
             dw[..(s.O * s.Taps)].Clear();
@@ -555,27 +555,6 @@ public static unsafe partial class Convolution
             {
                 ky = 0;
                 ch++;
-            }
-        }
-    }
-
-    private static void Check(ConvShape s, int inputLength, int weightLength, int outputLength, string outputName)
-    {
-        if (s.N < 0 || s.C < 1 || s.H < 1 || s.W < 1 || s.O < 1 || s.KH < 1 || s.KW < 1 || s.SH < 1 || s.SW < 1 || s.PH < 0 || s.PW < 0
-            || s.H + (2 * s.PH) < s.KH || s.W + (2 * s.PW) < s.KW)
-        {
-            throw new ArgumentException($"conv: invalid shape {s}");
-        }
-
-        Need("x", inputLength, (long)s.N * s.C * s.H * s.W);
-        Need("w", weightLength, (long)s.O * s.Taps);
-        Need(outputName, outputLength, (long)s.N * s.O * s.Positions);
-
-        void Need(string name, int length, long needed)
-        {
-            if (length < needed)
-            {
-                throw new ArgumentException($"conv {s}: {name} has {length} elements, expected at least {needed}");
             }
         }
     }

@@ -180,30 +180,13 @@ public sealed partial class GpuKernels
         return _gemmWorkspace.View.SubView(0, length);
     }
 
-    // The CPU convolution's shape rules, with this backend's messages.
+    // The CPU convolution's shape rules, and the index range of the GPU kernels.
     private static void GemmCheckConv(ConvShape s, long inputLength, long weightLength, long outputLength, string outputName)
     {
-        if (s.N < 0 || s.C < 1 || s.H < 1 || s.W < 1 || s.O < 1 || s.KH < 1 || s.KW < 1 || s.SH < 1 || s.SW < 1 || s.PH < 0 || s.PW < 0
-            || s.H + (2 * s.PH) < s.KH || s.W + (2 * s.PW) < s.KW)
-        {
-            throw new ArgumentException($"gpu conv: invalid shape {s}");
-        }
-
+        s.Check("gpu conv", inputLength, weightLength, outputLength, outputName);
         if ((long)s.N * s.C * s.H * s.W > int.MaxValue || (long)s.N * s.O * s.Positions > int.MaxValue || (long)s.O * s.Taps > int.MaxValue)
         {
             throw new ArgumentException($"gpu conv {s}: a tensor has more than {int.MaxValue} elements");
-        }
-
-        Need("x", inputLength, (long)s.N * s.C * s.H * s.W);
-        Need("w", weightLength, (long)s.O * s.Taps);
-        Need(outputName, outputLength, (long)s.N * s.O * s.Positions);
-
-        void Need(string name, long length, long needed)
-        {
-            if (length < needed)
-            {
-                throw new ArgumentException($"gpu conv {s}: {name} has {length} elements, expected at least {needed}");
-            }
         }
     }
 }

@@ -281,9 +281,7 @@ public sealed class InstabilityExperiment
                 using var scope = arena.Enter();
                 // A last partial batch needs an array of its own length; full batches reuse x.
                 var input = indices.Length == batchSize ? x : x[..(indices.Length * train.FeatureSize)];
-                model.Forward(model.Device == Engine.Devices.Device.Cpu
-                    ? Tensor.Wrap(input, [indices.Length, .. train.FeatureShape])
-                    : Tensor.FromArray(input, [indices.Length, .. train.FeatureShape], model.Device));
+                model.Forward(Tensor.ForStep(input, [indices.Length, .. train.FeatureShape], model.Device));
             }
         }
         finally

@@ -52,7 +52,7 @@ public static class AcceleratorDevices
                 return known;
             }
 
-            var context = s_context ??= CreateContext();
+            var context = ContextLocked;
             Accelerator? accelerator = name switch
             {
                 "cuda" => context.GetCudaDevices().Count > 0 ? context.GetCudaDevice(0).CreateAccelerator(context) : null,
@@ -72,6 +72,20 @@ public static class AcceleratorDevices
             return device;
         }
     }
+
+    /// <summary>The process's ILGPU context, which the devices' accelerators belong to (the PTX check compiles in it too).</summary>
+    internal static Context Context
+    {
+        get
+        {
+            lock (s_gate)
+            {
+                return ContextLocked;
+            }
+        }
+    }
+
+    private static Context ContextLocked => s_context ??= CreateContext();
 
     // One context for the process. The CPU accelerator gets 16×16 groups, as the tiled kernels use; algorithms are
     // enabled for the library's scans and sorts.

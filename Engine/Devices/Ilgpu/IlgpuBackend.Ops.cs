@@ -20,7 +20,7 @@ internal sealed partial class IlgpuBackend
 
     public void MaxAlong(Tensor a, int axis, Tensor result)
     {
-        var (outer, inner) = AroundAxis(a.Shape, axis);
+        var (outer, inner) = Shape.AroundAxis(a.Shape, axis);
         Kernels.MaxAlong(V(a), outer, a.Shape[axis], inner, V(result));
     }
 
@@ -50,13 +50,13 @@ internal sealed partial class IlgpuBackend
 
     public void Narrow(Tensor a, int axis, int start, Tensor result)
     {
-        var (outer, inner) = AroundAxis(a.Shape, axis);
+        var (outer, inner) = Shape.AroundAxis(a.Shape, axis);
         Kernels.Narrow(V(a), outer, a.Shape[axis], inner, start, result.Shape[axis], V(result));
     }
 
     public void Pad(Tensor a, int axis, int start, Tensor result)
     {
-        var (outer, inner) = AroundAxis(a.Shape, axis);
+        var (outer, inner) = Shape.AroundAxis(a.Shape, axis);
         Kernels.Pad(V(a), outer, a.Shape[axis], inner, start, result.Shape[axis], V(result));
     }
 
@@ -89,20 +89,4 @@ internal sealed partial class IlgpuBackend
     public void SgdStep(Tensor theta, Tensor grad, Tensor? velocity, float learningRate, float momentum, bool nesterov, float weightDecay, bool firstStep) =>
         Kernels.SgdStep(V(theta), V(grad), VOrEmpty(velocity), learningRate, momentum, nesterov, weightDecay, firstStep);
 
-    // Elements before and after one axis.
-    private static (int Outer, int Inner) AroundAxis(int[] shape, int axis)
-    {
-        int outer = 1, inner = 1;
-        for (int d = 0; d < axis; d++)
-        {
-            outer *= shape[d];
-        }
-
-        for (int d = axis + 1; d < shape.Length; d++)
-        {
-            inner *= shape[d];
-        }
-
-        return (outer, inner);
-    }
 }

@@ -33,9 +33,6 @@ internal sealed partial class IlgpuBackend : IBackend, IStoragePool
     /// <summary>The kernels of the accelerator.</summary>
     public GpuKernels Kernels { get; }
 
-    /// <summary>The accelerator's name as the driver reports it (e.g. "NVIDIA H100 80GB HBM3").</summary>
-    public string AcceleratorName => Kernels.Accelerator.Name;
-
     /// <summary>The device this backend allocates for; set once, right after the device is made with it.</summary>
     public Device Owner
     {
@@ -147,7 +144,7 @@ internal sealed partial class IlgpuBackend : IBackend, IStoragePool
     }
 
     public IndexBuffer AllocateIndices(int length) =>
-        new IlgpuIndexBuffer((IlgpuStorage)(TensorArena.Current is { } arena ? arena.Rent(Owner, length) : Allocate(length, zeroed: false)));
+        new IlgpuIndexBuffer((IlgpuStorage)TensorArena.NewStorage(Owner, length));
 
     public void ToHost(Storage source, Span<float> destination)
     {
