@@ -19,6 +19,7 @@ internal static class Program
             TrainCommand.Create(),
             ReportCommand.Create(),
             ExportCommand.Create(),
+            BenchTicketCommand.Create(),
             AnalyzeCommand.Create(),
         };
         return CliRunner.Run(root, args);

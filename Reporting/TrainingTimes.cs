@@ -8,7 +8,8 @@ public static class TrainingTimes
 {
     /// <summary>
     /// One line: the mean training seconds of a unit at each level (<c>level_NN</c>) or rewind iteration (<c>k_…</c>,
-    /// and the trunk), over branches and replicates, and the total; empty when no unit recorded its time.
+    /// and the trunk), over branches and replicates, each pruned level with its speed-up over the dense level 0, and the
+    /// total; empty when no unit recorded its time.
     /// </summary>
     public static string Format(string runDirectory)
     {
@@ -25,9 +26,20 @@ public static class TrainingTimes
         }
 
         double total = groups.Sum(g => g.Sum(x => x.Seconds!.Value));
-        string parts = string.Join(", ", groups.Select(g => string.Create(CultureInfo.InvariantCulture, $"{g.Key} {g.Average(x => x.Seconds!.Value):F1}")));
-        return string.Create(CultureInfo.InvariantCulture, $"training time, mean seconds per unit: {parts}; {total:F0} s in all");
+        double? dense = groups.FirstOrDefault(g => g.Key == DenseLevel)?.Average(x => x.Seconds!.Value);
+        string parts = string.Join(", ", groups.Select(g =>
+        {
+            double mean = g.Average(x => x.Seconds!.Value);
+            string speedUp = dense is > 0 && g.Key != DenseLevel && g.Key.StartsWith("level_", StringComparison.Ordinal) && mean > 0
+                ? string.Create(CultureInfo.InvariantCulture, $" ({dense.Value / mean:F1}×)")
+                : string.Empty;
+            return string.Create(CultureInfo.InvariantCulture, $"{g.Key} {mean:F1}{speedUp}");
+        }));
+        string legend = dense is > 0 && groups.Count(g => g.Key.StartsWith("level_", StringComparison.Ordinal)) > 1 ? " (× the dense level's speed)" : string.Empty;
+        return string.Create(CultureInfo.InvariantCulture, $"training time, mean seconds per unit{legend}: {parts}; {total:F0} s in all");
     }
+
+    private const string DenseLevel = "level_00";
 
     // replicate_r/level_NN/branch → level_NN; replicate_r/k_…/copy → k_…; replicate_r/trunk → trunk.
     private static string? GroupOf(string runDirectory, string unitDirectory)

@@ -56,6 +56,8 @@ internal sealed class TrainingOptions
 
     private readonly Option<string> _device = DeviceOption();
 
+    private readonly Option<string> _sparse = SparseOption();
+
     private readonly Option<int> _validation;
 
     private readonly Option<int> _trainExamples = new("--train-examples")
@@ -99,7 +101,7 @@ internal sealed class TrainingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _model, _data, _epochs, _batchSize, _optimizer, _lr, _momentum, _nesterov, _weightDecay, _milestones, _gamma, _warmup, _init, _validation, _trainExamples, _augment, _noAugment, _seed, _dataSeed, _device })
+        foreach (var option in new Option[] { _model, _data, _epochs, _batchSize, _optimizer, _lr, _momentum, _nesterov, _weightDecay, _milestones, _gamma, _warmup, _init, _validation, _trainExamples, _augment, _noAugment, _seed, _dataSeed, _device, _sparse })
         {
             command.Options.Add(option);
         }
@@ -141,6 +143,7 @@ internal sealed class TrainingOptions
             TrainExamples = parse.GetValue(_trainExamples),
             Augment = augment ? true : noAugment ? false : null,
             Device = ResolveDevice(parse.GetValue(_device)!).Name,
+            Sparse = Enum.Parse<SparseMode>(parse.GetValue(_sparse)!, ignoreCase: true),
         };
         try
         {
@@ -167,6 +170,20 @@ internal sealed class TrainingOptions
             DefaultValueFactory = _ => "cpu",
         };
         option.AcceptOnlyFromAmong([.. AcceleratorDevices.Choices]);
+        return option;
+    }
+
+    /// <summary>The <c>--sparse</c> option of the commands that train.</summary>
+    public static Option<string> SparseOption()
+    {
+        var option = new Option<string>("--sparse")
+        {
+            Description = "Run pruned layers on the compressed form of their masks: auto (where it is faster on this machine, by a crossover measured once per "
+                + "layer shape and kept in ~/.cache/sparsenet), on (every pruned layer) or off (dense kernels on the masked weights, as PyTorch does). "
+                + "The paths agree to float rounding; a run's directory records a choice other than auto",
+            DefaultValueFactory = _ => "auto",
+        };
+        option.AcceptOnlyFromAmong("auto", "on", "off");
         return option;
     }
 

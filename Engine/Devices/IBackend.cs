@@ -165,4 +165,53 @@ public interface IBackend
 
     /// <summary>Whether every element of <paramref name="a"/> is a finite number.</summary>
     bool AllFinite(Tensor a);
+
+    /// <summary>
+    /// Whether this backend has the sparse primitives below (<see cref="CompressRows"/> and the sparse layer and
+    /// optimizer steps). Layers and optimizers take their dense path on a backend without them.
+    /// </summary>
+    bool SupportsSparse => false;
+
+    /// <summary>
+    /// The compressed form of <paramref name="mask"/> (1 keeps a position, 0 prunes it) read as a [rows, columns]
+    /// matrix over its flat layout, values not yet loaded.
+    /// </summary>
+    SparseMatrix CompressRows(Tensor mask, int rows, int columns) => throw SparseUnsupported();
+
+    /// <summary>Loads the kept values of <paramref name="matrix"/> from the dense tensor <paramref name="dense"/> (shaped as its mask).</summary>
+    void LoadSparseValues(SparseMatrix matrix, Tensor dense) => throw SparseUnsupported();
+
+    /// <summary>The length of the workspace a sparse linear pass keeps for an operand of <paramref name="features"/> columns and <paramref name="batch"/> rows.</summary>
+    int SparseWorkspaceLength(int features, int batch) => throw SparseUnsupported();
+
+    /// <summary>
+    /// y = x·Wᵀ for x [batch, in] and the sparse weight W [out, in] with loaded values; <paramref name="workspace"/>
+    /// (<see cref="SparseWorkspaceLength"/>(in, batch) elements) receives the form of x that
+    /// <see cref="SparseLinearBackward"/> reads.
+    /// </summary>
+    void SparseLinearForward(SparseMatrix weight, Tensor x, Tensor workspace, Tensor y) => throw SparseUnsupported();
+
+    /// <summary>
+    /// The gradients of <see cref="SparseLinearForward"/> given dy [batch, out]: dx = dy·W [batch, in] unless
+    /// <paramref name="dx"/> is null, and dW = dyᵀ·x at the kept positions only, written into the dense
+    /// <paramref name="weightGrad"/> [out, in] (zeros at pruned positions), or added there at the kept positions when
+    /// <paramref name="accumulate"/>; skipped when null. <paramref name="dyWorkspace"/> has
+    /// <see cref="SparseWorkspaceLength"/>(out, batch) elements.
+    /// </summary>
+    void SparseLinearBackward(SparseMatrix weight, Tensor workspace, Tensor dy, Tensor dyWorkspace, Tensor? dx, Tensor? weightGrad, bool accumulate) =>
+        throw SparseUnsupported();
+
+    /// <summary>
+    /// <see cref="AdamStep"/> at the kept positions of <paramref name="kept"/> only (the flat positions of its
+    /// entries); every other element of theta, m and v is left as it is. Each kept element gets exactly the value the
+    /// dense step gives it.
+    /// </summary>
+    void SparseAdamStep(SparseMatrix kept, Tensor theta, Tensor grad, Tensor m, Tensor v, float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2) =>
+        throw SparseUnsupported();
+
+    /// <summary><see cref="SgdStep"/> at the kept positions of <paramref name="kept"/> only, each with the dense step's value.</summary>
+    void SparseSgdStep(SparseMatrix kept, Tensor theta, Tensor grad, Tensor? velocity, float learningRate, float momentum, bool nesterov, float weightDecay, bool firstStep) =>
+        throw SparseUnsupported();
+
+    private static NotSupportedException SparseUnsupported() => new("this backend has no sparse primitives (SupportsSparse is false)");
 }

@@ -2,7 +2,12 @@ using SparseNet.Engine.Tensors;
 
 namespace SparseNet.Engine.Nn;
 
-/// <summary>y = x·Wᵀ + b with W [out, in] (PyTorch layout), input [N, in].</summary>
+/// <summary>
+/// y = x·Wᵀ + b with W [out, in] (PyTorch layout), input [N, in]. A pruned weight (one with a
+/// <see cref="Parameter.Mask"/>) runs on the compressed form of its mask when <see cref="Module.Sparse"/> says so,
+/// skipping the pruned weights; its pruned entries must then be zero for the two paths to agree (as
+/// <see cref="Parameter.ApplyMask"/> leaves them).
+/// </summary>
 public sealed class Linear : Module
 {
     /// <summary>Creates a layer with zero weights; an <see cref="Initializer"/> fills them.</summary>
@@ -39,7 +44,11 @@ public sealed class Linear : Module
             throw new ArgumentException($"linear: input {Shape.Format(input.Shape)} does not match in_features {InFeatures} (expected [N,{InFeatures}])");
         }
 
-        var y = Tensor.MatMul(input, Weight.Value, transposeA: false, transposeB: true);
+        var mask = Weight.Mask;
+        var y = mask is not null && input.Shape[0] > 0
+            && SparseCrossover.Choose(Sparse, Weight, () => SparseCrossover.Linear(InFeatures, OutFeatures, input.Shape[0]), out var compressed)
+            ? Tensor.SparseLinear(input, Weight.Value, mask, compressed!)
+            : Tensor.MatMul(input, Weight.Value, transposeA: false, transposeB: true);
         return Bias is null ? y : y + Bias.Value;
     }
 }

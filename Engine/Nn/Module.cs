@@ -33,6 +33,21 @@ public abstract class Module
     /// <summary>Switches this module and its children to evaluation mode.</summary>
     public Module Eval() => Train(false);
 
+    /// <summary>Whether this module's pruned weights run sparse (<see cref="SparseMode.Auto"/> unless set).</summary>
+    public SparseMode Sparse { get; private set; }
+
+    /// <summary>Sets <see cref="Sparse"/> for this module and its children.</summary>
+    public Module UseSparse(SparseMode mode)
+    {
+        Sparse = mode;
+        foreach (var (_, child) in _children)
+        {
+            child.UseSparse(mode);
+        }
+
+        return this;
+    }
+
     /// <summary>The device of the module's parameters (and buffers); <see cref="Devices.Device.Cpu"/> when it has none.</summary>
     public Devices.Device Device =>
         Parameters().Select(p => p.Value.Device).Concat(NamedBuffers().Select(b => b.Buffer.Device)).FirstOrDefault() ?? Devices.Device.Cpu;

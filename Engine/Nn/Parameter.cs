@@ -1,3 +1,4 @@
+using SparseNet.Engine.Devices;
 using SparseNet.Engine.Tensors;
 
 namespace SparseNet.Engine.Nn;
@@ -6,6 +7,13 @@ namespace SparseNet.Engine.Nn;
 public sealed class Parameter
 {
     private Tensor? _mask;
+
+    // The compressed form of the mask, with the mask tensor and its version it was made from and the version of the
+    // values last loaded into it: a mask replaced or written in place, or a weight changed, is seen here.
+    private SparseMatrix? _compressed;
+    private Tensor? _compressedMask;
+    private long _compressedMaskVersion;
+    private long _loadedValueVersion = -1;
 
     /// <summary>Wraps a tensor as a parameter (it starts requiring grad).</summary>
     public Parameter(Tensor value)
@@ -61,6 +69,38 @@ public sealed class Parameter
         {
             Value.MulInPlace(_mask);
         }
+    }
+
+    /// <summary>
+    /// The mask in its device's compressed form (rows = the first dimension), or null without a mask or on a backend
+    /// without sparse primitives. Made again only when the mask is replaced, written or moved; with
+    /// <paramref name="loadValues"/>, the kept values are loaded from <see cref="Value"/> when it has changed since
+    /// the last load.
+    /// </summary>
+    internal SparseMatrix? Compressed(bool loadValues)
+    {
+        var mask = _mask;
+        if (mask is null || Value.Rank < 1 || !Value.Device.Backend.SupportsSparse || mask.Device != Value.Device)
+        {
+            return null;
+        }
+
+        if (_compressed is null || !ReferenceEquals(_compressedMask, mask) || _compressedMaskVersion != mask.Version || _compressed.Device != mask.Device)
+        {
+            int rows = Value.Shape[0];
+            _compressed = Value.Device.Backend.CompressRows(mask, rows, rows == 0 ? 0 : Value.Size / rows);
+            _compressedMask = mask;
+            _compressedMaskVersion = mask.Version;
+            _loadedValueVersion = -1;
+        }
+
+        if (loadValues && _loadedValueVersion != Value.Version)
+        {
+            Value.Device.Backend.LoadSparseValues(_compressed, Value);
+            _loadedValueVersion = Value.Version;
+        }
+
+        return _compressed;
     }
 
     /// <summary>Shape of the value.</summary>

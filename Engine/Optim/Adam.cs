@@ -65,7 +65,15 @@ public sealed class Adam : Optimizer
             var theta = p.Value;
             var m = _m[i] ??= Tensor.Zeros(theta.Shape, theta.Device);
             var v = _v[i] ??= Tensor.Zeros(theta.Shape, theta.Device);
-            theta.Device.Backend.AdamStep(theta, MaskedGradient(p), m, v, Beta1, Beta2, Eps, WeightDecay, stepSize, invRootC2);
+            if (KeptPositions(p) is { } kept)
+            {
+                theta.Device.Backend.SparseAdamStep(kept, theta, p.Grad, m, v, Beta1, Beta2, Eps, WeightDecay, stepSize, invRootC2);
+            }
+            else
+            {
+                theta.Device.Backend.AdamStep(theta, MaskedGradient(p), m, v, Beta1, Beta2, Eps, WeightDecay, stepSize, invRootC2);
+            }
+
             theta.MarkWritten();
         }
     }

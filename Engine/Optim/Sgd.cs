@@ -60,7 +60,15 @@ public sealed class Sgd : Optimizer
                 first = true;
             }
 
-            theta.Device.Backend.SgdStep(theta, MaskedGradient(p), _velocity[i], LearningRate, Momentum, Nesterov, WeightDecay, first);
+            if (KeptPositions(p) is { } kept)
+            {
+                theta.Device.Backend.SparseSgdStep(kept, theta, p.Grad, _velocity[i], LearningRate, Momentum, Nesterov, WeightDecay, first);
+            }
+            else
+            {
+                theta.Device.Backend.SgdStep(theta, MaskedGradient(p), _velocity[i], LearningRate, Momentum, Nesterov, WeightDecay, first);
+            }
+
             theta.MarkWritten();
         }
 

@@ -79,6 +79,14 @@ public sealed record TrainingRecipe
     /// </summary>
     public string Device { get; init; } = "cpu";
 
+    /// <summary>
+    /// Whether pruned layers run on the compressed form of their masks: <see cref="SparseMode.Auto"/> (the default)
+    /// where it is faster on this machine (<see cref="SparseCrossover"/>), <see cref="SparseMode.On"/> wherever there
+    /// is a mask, <see cref="SparseMode.Off"/> never. The two paths agree to float rounding; each gives the same bits
+    /// run to run.
+    /// </summary>
+    public SparseMode Sparse { get; init; }
+
     /// <summary>The device <see cref="Device"/> names, made available on first use.</summary>
     /// <exception cref="Devices.DeviceUnavailableException">This machine has no such device.</exception>
     public Devices.Device ResolveDevice() => Devices.AcceleratorDevices.Resolve(Device);

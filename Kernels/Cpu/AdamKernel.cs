@@ -67,19 +67,66 @@ public static class AdamKernel
             : Vector128.IsHardwareAccelerated ? Vectors<Vector128<float>, Ops128>(ref t, ref g, ref mm, ref vv, n, k)
             : 0;
 
-        // The tail is updated once, in scalar code with the same fused operations, so the result of
-        // an element never depends on whether it fell in a vector or in the tail.
         for (; i < n; i++)
         {
-            float th = Unsafe.Add(ref t, i);
-            float gi = MathF.FusedMultiplyAdd(k.WeightDecay, th, Unsafe.Add(ref g, i));
-            float mi = MathF.FusedMultiplyAdd(k.Beta1, Unsafe.Add(ref mm, i), (1f - k.Beta1) * gi);
-            float vi = MathF.FusedMultiplyAdd(k.Beta2, Unsafe.Add(ref vv, i), (1f - k.Beta2) * gi * gi);
-            Unsafe.Add(ref mm, i) = mi;
-            Unsafe.Add(ref vv, i) = vi;
-            float denom = MathF.FusedMultiplyAdd(MathF.Sqrt(vi), k.InvRootC2, k.Eps);
-            Unsafe.Add(ref t, i) = MathF.FusedMultiplyAdd(-k.StepSize, mi / denom, th);
+            One(ref Unsafe.Add(ref t, i), Unsafe.Add(ref g, i), ref Unsafe.Add(ref mm, i), ref Unsafe.Add(ref vv, i), k);
         }
+    }
+
+    /// <summary>
+    /// <see cref="Step"/> at the kept positions of a pruned parameter only: the flat positions r·
+    /// <paramref name="rowLength"/> + columns[e] for the entries e of each row r of a CSR structure
+    /// (<see cref="SparseRows"/>). Every other element is left as it is, and each kept element gets exactly the bits
+    /// <see cref="Step"/> gives it, so the two agree wherever a pruned element's gradient and moments are zero.
+    /// </summary>
+    public static unsafe void StepAt(ReadOnlySpan<int> rowStarts, ReadOnlySpan<int> columns, int rowLength, Span<float> theta, ReadOnlySpan<float> grad, Span<float> m, Span<float> v,
+        float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2)
+    {
+        int n = theta.Length;
+        if (grad.Length != n || m.Length != n || v.Length != n)
+        {
+            throw new ArgumentException($"adam: θ has {n} elements but g {grad.Length}, m {m.Length}, v {v.Length}");
+        }
+
+        int rows = SparseSteps.CheckStructure("adam", rowStarts, columns, rowLength, n);
+        var k = new Constants(beta1, beta2, eps, weightDecay, stepSize, invRootC2);
+        fixed (int* starts = rowStarts, cols = columns)
+        fixed (float* t = theta, g = grad, mm = m, vv = v)
+        {
+            SparseSteps.Run(new Kept(starts, cols, rowLength, t, g, mm, vv, k), rows, columns.Length);
+        }
+    }
+
+    /// <summary>Rows of kept positions, updated one element at a time.</summary>
+    private readonly unsafe struct Kept(int* starts, int* cols, int rowLength, float* t, float* g, float* m, float* v, Constants k) : IRangeWork
+    {
+        public void Run(int start, int end)
+        {
+            for (int r = start; r < end; r++)
+            {
+                nint row = (nint)r * rowLength;
+                for (int e = starts[r]; e < starts[r + 1]; e++)
+                {
+                    nint i = row + cols[e];
+                    One(ref t[i], g[i], ref m[i], ref v[i], k);
+                }
+            }
+        }
+    }
+
+    // One element's update with the vector loop's fused operations, so an element's result never depends on whether
+    // it fell in a vector, in the tail or in a sparse step.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void One(ref float t, float grad, ref float m, ref float v, Constants k)
+    {
+        float th = t;
+        float gi = MathF.FusedMultiplyAdd(k.WeightDecay, th, grad);
+        float mi = MathF.FusedMultiplyAdd(k.Beta1, m, (1f - k.Beta1) * gi);
+        float vi = MathF.FusedMultiplyAdd(k.Beta2, v, (1f - k.Beta2) * gi * gi);
+        m = mi;
+        v = vi;
+        float denom = MathF.FusedMultiplyAdd(MathF.Sqrt(vi), k.InvRootC2, k.Eps);
+        t = MathF.FusedMultiplyAdd(-k.StepSize, mi / denom, th);
     }
 
     private readonly record struct Constants(float Beta1, float Beta2, float Eps, float WeightDecay, float StepSize, float InvRootC2);

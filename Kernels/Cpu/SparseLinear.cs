@@ -201,7 +201,7 @@ public static unsafe partial class SparseLinear
     /// the input gradient dx = dy·W and the weight gradient dW = dyᵀ·x at the kept positions.
     /// </summary>
     /// <param name="weight">W [out, in] in CSR form with current values.</param>
-    /// <param name="weightTransposed">W's <see cref="SparseRows.Transpose"/> with current values (<see cref="SparseRows.LoadValuesFrom"/>).</param>
+    /// <param name="weightTransposed">W's <see cref="SparseRows.Transpose"/> with current values (<see cref="SparseRows.LoadValuesFrom"/>); may be null when <paramref name="dx"/> is empty.</param>
     /// <param name="xT">The transposed input that <see cref="Forward"/> wrote [in, TransposedStride(batch)].</param>
     /// <param name="dy">The output gradient [batch, out].</param>
     /// <param name="batch">The batch size.</param>
@@ -211,26 +211,36 @@ public static unsafe partial class SparseLinear
     /// <param name="weightGrad">Empty, or the dense dW [out, in]: overwritten, zero at pruned positions.</param>
     /// <exception cref="ArgumentException">A size does not match, the transposed weight does not match the weight, or spans overlap.</exception>
     public static void Backward(
-        SparseRows weight, SparseRows weightTransposed, ReadOnlySpan<float> xT, ReadOnlySpan<float> dy, int batch,
+        SparseRows weight, SparseRows? weightTransposed, ReadOnlySpan<float> xT, ReadOnlySpan<float> dy, int batch,
         Span<float> dyT, Span<float> dx, Span<float> weightGradValues, Span<float> weightGrad)
     {
         ArgumentNullException.ThrowIfNull(weight);
-        ArgumentNullException.ThrowIfNull(weightTransposed);
-        if (weightTransposed.Rows != weight.Columns || weightTransposed.Columns != weight.Rows || weightTransposed.Count != weight.Count)
+        if (weightTransposed is null && !dx.IsEmpty)
+        {
+            throw new ArgumentException("sparse backward: the input gradient needs the transposed weight");
+        }
+
+        if (weightTransposed is not null && (weightTransposed.Rows != weight.Columns || weightTransposed.Columns != weight.Rows || weightTransposed.Count != weight.Count))
         {
             throw new ArgumentException(
-                $"sparse backward: transposed weight [{weightTransposed.Rows},{weightTransposed.Columns}] with {weightTransposed.Count} entries does not match weight [{weight.Rows},{weight.Columns}] with {weight.Count}");
+                $"sparse backward: transposed weight [{weightTransposed!.Rows},{weightTransposed.Columns}] with {weightTransposed.Count} entries does not match weight [{weight.Rows},{weight.Columns}] with {weight.Count}");
         }
 
         int ld = TransposedStride(batch);
         Transpose(dy, batch, weight.Rows, dyT, ld);
         if (!dx.IsEmpty)
         {
-            Multiply(weightTransposed, dyT, batch, ld, dx);
+            Multiply(weightTransposed!, dyT, batch, ld, dx);
         }
 
         SampledProduct(weight, dyT, xT, batch, ld, weightGradValues, weightGrad);
     }
+
+    /// <summary>The length of the workspace (xT or dyT) <see cref="Forward"/> and <see cref="Backward"/> need for an operand of <paramref name="features"/> columns and <paramref name="batch"/> rows.</summary>
+    /// <param name="features">The operand's features (in for x, out for dy).</param>
+    /// <param name="batch">The batch size.</param>
+    /// <returns>The number of floats.</returns>
+    public static int WorkspaceLength(int features, int batch) => checked(features * TransposedStride(batch));
 
     /// <summary>The SIMD width (floats) the kernels run at: the widest accelerated, or a narrower forced one.</summary>
     internal static int SelectWidth()

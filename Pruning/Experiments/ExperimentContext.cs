@@ -58,7 +58,7 @@ internal sealed class ExperimentContext
     public Engine.Devices.Device Device => _device;
 
     /// <summary>A freshly initialised model of the recipe's architecture, on the recipe's device (initialised on the host).</summary>
-    public Module CreateModel(ulong seed) => ModelZoo.Create(_recipe.Model, Train.FeatureShape, Train.NumClasses, _recipe.Init, seed).To(_device);
+    public Module CreateModel(ulong seed) => ModelZoo.Create(_recipe.Model, Train.FeatureShape, Train.NumClasses, _recipe.Init, seed).To(_device).UseSparse(_recipe.Sparse);
 
     /// <summary>A host copy of a model's state.</summary>
     public static Dictionary<string, SafeTensor> Snapshot(Module model) =>

@@ -208,6 +208,7 @@ public sealed record LotteryConfig
 
             // "default" follows the data (on for CIFAR-10): only an explicit choice enters the run's name.
             ["device"] = r.Device,
+            ["sparse"] = r.Sparse.ToString().ToLowerInvariant(),
             ["augment"] = r.Augment switch { null => "default", true => "true", false => "false" },
             ["levels"] = c.Levels.ToString(CultureInfo.InvariantCulture),
             ["prune_rate"] = F(c.PruneRate),

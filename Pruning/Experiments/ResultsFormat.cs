@@ -21,6 +21,8 @@ public static class ResultsFormat
     /// 6: 3×3 stride-1 convolutions with padding 1 (at least 8 channels in and out, widths a multiple of 8) run forward,
     /// input gradient and (with a multiple of 32 output channels) weight gradient as Winograd F(2×2, 3×3).
     /// 7: the Winograd weight gradient also takes 16 output channels (and any multiple of 16).
+    /// 8: pruned layers run on the compressed form of their masks where that is faster (sparse products summed in
+    /// their own order), and the optimizer updates only the kept weights of sparse layers.
     /// </summary>
-    public const int Version = 7;
+    public const int Version = 8;
 }

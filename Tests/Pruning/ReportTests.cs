@@ -256,4 +256,23 @@ public sealed class ReportTests
     [TestCase("{\"branches\": {\"lottery\": [{\"level\": 0}]}}")]
     public void Summary_from_garbage_throws_invalid_data(string json) =>
         Assert.That(() => ExperimentSummary.FromJson(json), Throws.TypeOf<InvalidDataException>());
+
+    [Test]
+    public void TrainingTimes_GiveEachPrunedLevelsSpeedUpOverTheDenseLevel()
+    {
+        void Unit(string relative, double seconds)
+        {
+            string dir = Path.Combine(_dir, relative);
+            Directory.CreateDirectory(dir);
+            UnitTime.Write(dir, seconds);
+        }
+
+        Unit("replicate_0/level_00/lottery", 10);
+        Unit("replicate_1/level_00/lottery", 12);
+        Unit("replicate_0/level_01/lottery", 5.5);
+        Unit("replicate_0/level_02/lottery", 2.2);
+        Assert.That(
+            TrainingTimes.Format(_dir),
+            Is.EqualTo("training time, mean seconds per unit (× the dense level's speed): level_00 11.0, level_01 5.5 (2.0×), level_02 2.2 (5.0×); 30 s in all"));
+    }
 }

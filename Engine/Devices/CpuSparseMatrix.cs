@@ -1,0 +1,51 @@
+using SparseNet.Kernels.Cpu;
+
+namespace SparseNet.Engine.Devices;
+
+/// <summary>
+/// The CPU's compressed weight: the mask's CSR structure with the kept values, and its transpose (what the input
+/// gradient runs on), made on the first backward pass and refreshed only when the values have changed since.
+/// </summary>
+internal sealed class CpuSparseMatrix(SparseRows rows, Device device) : SparseMatrix
+{
+    private SparseRows? _transposed;
+    private bool _transposedStale = true;
+
+    /// <summary>The structure and values, row by row.</summary>
+    public SparseRows Matrix { get; } = rows;
+
+    /// <inheritdoc />
+    public override int Rows => Matrix.Rows;
+
+    /// <inheritdoc />
+    public override int Columns => Matrix.Columns;
+
+    /// <inheritdoc />
+    public override int Count => Matrix.Count;
+
+    /// <inheritdoc />
+    public override Device Device { get; } = device;
+
+    /// <summary>Loads the kept values from a dense [rows, columns] array.</summary>
+    public void Load(ReadOnlySpan<float> dense)
+    {
+        Matrix.LoadValues(dense);
+        _transposedStale = true;
+    }
+
+    /// <summary>The transposed matrix with the current values.</summary>
+    public SparseRows Transposed()
+    {
+        if (_transposed is null)
+        {
+            _transposed = Matrix.Transpose();
+        }
+        else if (_transposedStale)
+        {
+            _transposed.LoadValuesFrom(Matrix);
+        }
+
+        _transposedStale = false;
+        return _transposed;
+    }
+}

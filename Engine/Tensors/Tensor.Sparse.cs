@@ -1,0 +1,76 @@
+using SparseNet.Engine.Autograd;
+using SparseNet.Engine.Devices;
+
+namespace SparseNet.Engine.Tensors;
+
+/// <summary>Products with a pruned weight that skip its pruned positions.</summary>
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// x·Wᵀ for x [N, in] and a pruned weight W [out, in] run on the compressed form of its mask: the forward and
+    /// input-gradient products touch only the kept weights, and W's gradient is computed at the kept positions only
+    /// (zero at pruned ones, as the optimizer's masked gradient is). <paramref name="compressed"/> must hold W's mask
+    /// with W's current values loaded. The result equals <c>MatMul(x, W, transposeB: true)</c> on a weight whose
+    /// pruned entries are zero, to float rounding.
+    /// </summary>
+    internal static Tensor SparseLinear(Tensor x, Tensor weight, Tensor mask, SparseMatrix compressed)
+    {
+        var backend = x.Device.Backend;
+        int batch = x.Shape[0], inputs = weight.Shape[1], outputs = weight.Shape[0];
+        var workspace = x.NewEmpty([backend.SparseWorkspaceLength(inputs, batch)]);
+        var y = x.NewEmpty([batch, outputs]);
+        backend.SparseLinearForward(compressed, x, workspace, y);
+
+        // The weight's gradient can go straight into its buffer (the sink); the input gradient made by that same call
+        // is kept for the backward rule, which then skips the weight.
+        Tensor? pendingDx = null;
+        Tensor? pendingFor = null;
+        return Record(
+            y,
+            "sparse_linear",
+            [x, weight],
+            (g, skip) =>
+            {
+                if (GradMode.IsEnabled)
+                {
+                    // A graph of the gradients is wanted (double backward): the same gradients as differentiable dense ops.
+                    return
+                    [
+                        x.RequiresGrad ? MatMul(g, weight * mask) : null,
+                        weight.RequiresGrad ? MatMul(g, x, transposeA: true) * mask : null,
+                    ];
+                }
+
+                bool wantX = x.RequiresGrad && !(skip?[0] ?? false);
+                bool wantW = weight.RequiresGrad && !(skip?[1] ?? false);
+                if (ReferenceEquals(pendingFor, g))
+                {
+                    var made = pendingDx;
+                    (pendingDx, pendingFor) = (null, null);
+                    return [wantX ? made : null, null];
+                }
+
+                var dx = wantX ? x.NewEmpty([batch, inputs]) : null;
+                var dw = wantW ? weight.NewEmpty([outputs, inputs]) : null;
+                if (dx is not null || dw is not null)
+                {
+                    backend.SparseLinearBackward(compressed, workspace, g, g.NewEmpty([backend.SparseWorkspaceLength(outputs, batch)]), dx, dw, accumulate: false);
+                }
+
+                return [dx, dw];
+            },
+            (g, input, destination, accumulate) =>
+            {
+                if (input != 1)
+                {
+                    return false;
+                }
+
+                var dx = x.RequiresGrad ? x.NewEmpty([batch, inputs]) : null;
+                backend.SparseLinearBackward(compressed, workspace, g, g.NewEmpty([backend.SparseWorkspaceLength(outputs, batch)]), dx, destination, accumulate);
+                destination.MarkWritten();
+                (pendingDx, pendingFor) = (dx, g);
+                return true;
+            });
+    }
+}

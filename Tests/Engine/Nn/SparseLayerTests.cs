@@ -1,0 +1,278 @@
+using SparseNet.Engine.Autograd;
+using SparseNet.Engine.Nn;
+using SparseNet.Engine.Optim;
+using SparseNet.Engine.Tensors;
+
+namespace SparseNet.Tests.Engine.Nn;
+
+/// <summary>
+/// The sparse path of a pruned linear layer against its dense path: the same outputs and gradients to float rounding
+/// on random shapes and masks (empty rows and columns, fully pruned, fully dense), a compressed form that follows the
+/// mask and the weight, and optimizer steps that touch only the kept weights with the dense step's bits.
+/// </summary>
+public class SparseLayerTests
+{
+    private static float[] RandomValues(Random rng, int n) => Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2) - 1)).ToArray();
+
+    private static float[] RandomMask(Random rng, int rows, int columns, double density, bool emptyRowsAndColumns)
+    {
+        var mask = Enumerable.Range(0, rows * columns).Select(_ => rng.NextDouble() < density ? 1f : 0f).ToArray();
+        if (emptyRowsAndColumns && rows > 1 && columns > 1)
+        {
+            Array.Clear(mask, columns, columns);                   // row 1 pruned whole
+            for (int r = 0; r < rows; r++)
+            {
+                mask[(r * columns) + columns - 1] = 0f;            // last column pruned whole
+            }
+        }
+
+        return mask;
+    }
+
+    private static (Linear Layer, float[] Mask) PrunedLayer(Random rng, int inputs, int outputs, double density, bool empty, SparseMode mode)
+    {
+        var layer = new Linear(inputs, outputs);
+        RandomValues(rng, inputs * outputs).CopyTo(layer.Weight.Value.Span);
+        RandomValues(rng, outputs).CopyTo(layer.Bias!.Value.Span);
+        var mask = RandomMask(rng, outputs, inputs, density, empty);
+        layer.Weight.Mask = Tensor.FromArray(mask, outputs, inputs);
+        layer.Weight.ApplyMask();
+        layer.UseSparse(mode);
+        return (layer, mask);
+    }
+
+    private static (float[] Y, float[] Dx, float[] Dw, float[] Db) Pass(Linear layer, float[] input, int batch, float[] upstream)
+    {
+        var x = Tensor.FromArray(input, batch, layer.InFeatures);
+        x.RequiresGrad = true;
+        layer.Weight.ClearGrad(releaseBuffer: true);
+        layer.Bias!.ClearGrad(releaseBuffer: true);
+        var y = layer.Forward(x);
+        Gradients.Backward((y * Tensor.FromArray(upstream, batch, layer.OutFeatures)).Sum());
+        var dw = layer.Weight.Grad!.ToArray();
+        var mask = layer.Weight.Mask!.ToArray();
+        return (y.ToArray(), x.Grad!.ToArray(), dw.Select((g, i) => g * mask[i]).ToArray(), layer.Bias.Grad!.ToArray());
+    }
+
+    private static void AssertClose(float[] actual, float[] expected, string what)
+    {
+        float scale = expected.Length == 0 ? 1f : Math.Max(1f, expected.Max(MathF.Abs));
+        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.That(actual[i], Is.EqualTo(expected[i]).Within(1e-5f * scale), $"{what}[{i}]");
+        }
+    }
+
+    [TestCase(1, 1, 1, 1.0, false)]
+    [TestCase(7, 5, 3, 0.5, true)]
+    [TestCase(33, 17, 19, 0.1, true)]
+    [TestCase(64, 100, 60, 0.02, false)]
+    [TestCase(20, 9, 16, 0.0, false)]
+    [TestCase(20, 9, 16, 1.0, true)]
+    [TestCase(130, 70, 45, 0.3, true)]
+    public void SparseAndDense_Agree(int inputs, int outputs, int batch, double density, bool empty)
+    {
+        var rng = new Random((inputs * 1000) + outputs);
+        var (sparse, mask) = PrunedLayer(rng, inputs, outputs, density, empty, SparseMode.On);
+        var dense = new Linear(inputs, outputs).UseSparse(SparseMode.Off);
+        ((Linear)dense).LoadStateDict(sparse.StateDict());
+        ((Linear)dense).Weight.Mask = Tensor.FromArray(mask, outputs, inputs);
+        var input = RandomValues(rng, batch * inputs);
+        var upstream = RandomValues(rng, batch * outputs);
+
+        var s = Pass(sparse, input, batch, upstream);
+        var d = Pass((Linear)dense, input, batch, upstream);
+        AssertClose(s.Y, d.Y, "y");
+        AssertClose(s.Dx, d.Dx, "dx");
+        AssertClose(s.Dw, d.Dw, "dW");
+        AssertClose(s.Db, d.Db, "db");
+        Assert.That(sparse.Weight.Grad!.ToArray().Where((g, i) => mask[i] == 0f), Is.All.EqualTo(0f), "the sparse weight gradient is zero where pruned");
+    }
+
+    [Test]
+    public void GradientAccumulates_AcrossTwoBackwardPasses()
+    {
+        var rng = new Random(3);
+        var (layer, _) = PrunedLayer(rng, 24, 12, 0.2, false, SparseMode.On);
+        var x = Tensor.FromArray(RandomValues(rng, 5 * 24), 5, 24);
+        Gradients.Backward(layer.Forward(x).Sum());
+        var once = layer.Weight.Grad!.ToArray();
+        Gradients.Backward(layer.Forward(x).Sum());
+        AssertClose(layer.Weight.Grad!.ToArray(), once.Select(g => 2 * g).ToArray(), "accumulated dW");
+
+        // The next pass writes into the kept buffer (the sink) and must overwrite it, not add.
+        layer.Weight.ClearGrad();
+        Gradients.Backward(layer.Forward(x).Sum());
+        AssertClose(layer.Weight.Grad!.ToArray(), once, "dW after clearing");
+    }
+
+    [Test]
+    public void CompressedForm_FollowsTheMaskAndTheWeight()
+    {
+        var rng = new Random(4);
+        var (layer, _) = PrunedLayer(rng, 16, 8, 0.5, false, SparseMode.On);
+        var reference = new Linear(16, 8).UseSparse(SparseMode.Off);
+        var x = Tensor.FromArray(RandomValues(rng, 3 * 16), 3, 16);
+        void Check(string what)
+        {
+            ((Linear)reference).LoadStateDict(layer.StateDict());
+            using var noGrad = GradMode.NoGrad();
+            AssertClose(layer.Forward(x).ToArray(), reference.Forward(x).ToArray(), what);
+        }
+
+        Check("first");
+        layer.Weight.Value.Span[3] += 1f;                                  // a weight written in place (kept or pruned)
+        layer.Weight.ApplyMask();
+        Check("after a weight write");
+        layer.Weight.Mask!.Fill(1f);                                        // the mask written in place
+        RandomValues(rng, 16 * 8).CopyTo(layer.Weight.Value.Span);
+        Check("after the mask was filled");
+        layer.Weight.Mask = Tensor.FromArray(RandomMask(rng, 8, 16, 0.1, true), 8, 16);   // a new mask
+        layer.Weight.ApplyMask();
+        Check("after a new mask");
+    }
+
+    [Test]
+    public void DoubleBackward_ThroughTheSparsePath_MatchesDense()
+    {
+        var rng = new Random(5);
+        var (sparse, mask) = PrunedLayer(rng, 10, 6, 0.4, false, SparseMode.On);
+        var dense = (Linear)new Linear(10, 6).UseSparse(SparseMode.Off);
+        dense.LoadStateDict(sparse.StateDict());
+        dense.Weight.Mask = Tensor.FromArray(mask, 6, 10);
+        var x = Tensor.FromArray(RandomValues(rng, 4 * 10), 4, 10);
+        float[] GradNormGrad(Linear layer)
+        {
+            var loss = layer.Forward(x).Tanh().Sum();
+            var g = Gradients.Grad([loss], [layer.Weight.Value], createGraph: true)[0]!;
+            var kept = g * layer.Weight.Mask!;    // the gradient on the kept weights: what the sparse path gives
+            var h = Gradients.Grad([(kept * kept).Sum()], [layer.Weight.Value])[0]!;
+            return h.ToArray().Select((v, i) => v * mask[i]).ToArray();
+        }
+
+        AssertClose(GradNormGrad(sparse), GradNormGrad(dense), "Hessian-gradient product");
+    }
+
+    [TestCase(0.05, 0f)]
+    [TestCase(0.2, 0.01f)]
+    public void SparseAdamStep_GivesTheDenseStepsBits(double density, float weightDecay)
+    {
+        var rng = new Random(6);
+        var mask = RandomMask(rng, 40, 50, density, true);
+        var (sparse, dense) = (new Parameter(Tensor.FromArray(RandomValues(rng, 2000), 40, 50)), new Parameter(Tensor.Zeros(40, 50)));
+        sparse.Mask = Tensor.FromArray(mask, 40, 50);
+        sparse.ApplyMask();
+        dense.Value.CopyFrom(sparse.Value);
+        var a = new Adam([sparse], learningRate: 0.01f, weightDecay: weightDecay);
+        var b = new Adam([dense], learningRate: 0.01f, weightDecay: weightDecay);
+        for (int step = 0; step < 3; step++)
+        {
+            var grad = RandomValues(rng, 2000);
+            sparse.Grad = Tensor.FromArray(grad, 40, 50);
+            dense.Grad = Tensor.FromArray(grad.Select((g, i) => g * mask[i]).ToArray(), 40, 50);  // a dense parameter with a masked gradient
+            a.Step();
+            b.Step();
+        }
+
+        Assert.That(sparse.Value.ToArray(), Is.EqualTo(dense.Value.ToArray()), "θ");
+        Assert.That(a.FirstMoment(0), Is.EqualTo(b.FirstMoment(0)), "m");
+        Assert.That(a.SecondMoment(0), Is.EqualTo(b.SecondMoment(0)), "v");
+        Assert.That(sparse.Value.ToArray().Where((w, i) => mask[i] == 0f), Is.All.EqualTo(0f), "pruned weights stay zero");
+    }
+
+    [TestCase(0f, false, 0f)]
+    [TestCase(0.9f, false, 0.001f)]
+    [TestCase(0.9f, true, 0.001f)]
+    public void SparseSgdStep_GivesTheDenseStepsBits(float momentum, bool nesterov, float weightDecay)
+    {
+        var rng = new Random(7);
+        var mask = RandomMask(rng, 30, 64, 0.1, false);
+        var (sparse, dense) = (new Parameter(Tensor.FromArray(RandomValues(rng, 30 * 64), 30, 64)), new Parameter(Tensor.Zeros(30, 64)));
+        sparse.Mask = Tensor.FromArray(mask, 30, 64);
+        sparse.ApplyMask();
+        dense.Value.CopyFrom(sparse.Value);
+        var a = new Sgd([sparse], learningRate: 0.05f, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay);
+        var b = new Sgd([dense], learningRate: 0.05f, momentum: momentum, nesterov: nesterov, weightDecay: weightDecay);
+        for (int step = 0; step < 3; step++)
+        {
+            var grad = RandomValues(rng, 30 * 64);
+            sparse.Grad = Tensor.FromArray(grad, 30, 64);
+            dense.Grad = Tensor.FromArray(grad.Select((g, i) => g * mask[i]).ToArray(), 30, 64);
+            a.Step();
+            b.Step();
+        }
+
+        Assert.That(sparse.Value.ToArray(), Is.EqualTo(dense.Value.ToArray()));
+    }
+
+    [Test]
+    public void Training_IsDeterministic_AndAgreesWithDense()
+    {
+        float[] Train(SparseMode mode)
+        {
+            var rng = new Random(8);
+            var model = new Sequential(("fc1", new Linear(20, 32)), ("relu", new ReLU()), ("fc2", new Linear(32, 4)));
+            foreach (var (name, p) in model.NamedParameters())
+            {
+                RandomValues(rng, p.Size).Select(v => v * 0.3f).ToArray().CopyTo(p.Value.Span);
+                if (name.EndsWith("weight", StringComparison.Ordinal))
+                {
+                    p.Mask = Tensor.FromArray(RandomMask(rng, p.Shape[0], p.Shape[1], 0.15, false), p.Shape);
+                    p.ApplyMask();
+                }
+            }
+
+            model.UseSparse(mode);
+            var adam = new Adam(model.Parameters(), learningRate: 0.01f);
+            var x = Tensor.FromArray(RandomValues(rng, 16 * 20), 16, 20);
+            int[] labels = Enumerable.Range(0, 16).Select(i => i % 4).ToArray();
+            for (int step = 0; step < 20; step++)
+            {
+                adam.ZeroGrad();
+                Gradients.Backward(Tensor.SoftmaxCrossEntropy(model.Forward(x), labels));
+                adam.Step();
+            }
+
+            return model.Parameters().SelectMany(p => p.Value.ToArray()).ToArray();
+        }
+
+        var sparse = Train(SparseMode.On);
+        Assert.That(Train(SparseMode.On), Is.EqualTo(sparse), "the sparse path gives the same bits twice");
+        AssertClose(sparse, Train(SparseMode.Off), "sparse vs dense training");
+    }
+
+    [Test]
+    public void Auto_FollowsTheCachedCrossover()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "sparsenet-crossover-" + Guid.NewGuid().ToString("N"));
+        string saved = SparseCrossover.CacheDirectory;
+        try
+        {
+            SparseCrossover.CacheDirectory = dir;
+            double measured = SparseCrossover.Linear(48, 24, 8);
+            Assert.That(measured, Is.InRange(0.0, 1.0));
+            string file = Path.Combine(dir, "sparse-crossover.json");
+            Assert.That(File.ReadAllText(file), Does.Contain("linear 48->24 b8").And.Contain(SparseCrossover.Machine));
+
+            // A value written by hand is what the next process reads.
+            File.WriteAllText(file, $$"""{ "{{SparseCrossover.Machine.Replace("\\", "\\\\", StringComparison.Ordinal)}}": { "linear 48->24 b8": 0.375 } }""");
+            SparseCrossover.CacheDirectory = dir;
+            Assert.That(SparseCrossover.Linear(48, 24, 7), Is.EqualTo(0.375), "batch 7 shares batch 8's measurement");
+        }
+        finally
+        {
+            SparseCrossover.CacheDirectory = saved;
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+    }
+
+    [TestCase(1.0, 0.05, 2.0, 0.25, 6.0, 0.0)]    // slower at every density
+    [TestCase(1.0, 0.05, 0.2, 0.25, 0.6, 0.45)]   // the line meets the dense time at 0.45
+    [TestCase(1.0, 0.05, 0.1, 0.25, 0.1, 1.0)]    // flat and faster
+    public void Crossover_IsWhereTheSparseLineMeetsDense(double dense, double d1, double t1, double d2, double t2, double expected) =>
+        Assert.That(SparseCrossover.Crossover(dense, d1, t1, d2, t2), Is.EqualTo(expected).Within(1e-12));
+}
