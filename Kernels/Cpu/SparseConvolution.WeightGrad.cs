@@ -10,6 +10,12 @@ public static unsafe partial class SparseConvolution
     private const int MaxImageChunks = 8;
 
     /// <summary>
+    /// The most bytes the chunks' partial sums (one vector per kept weight per chunk) may take: a wide, dense-ish layer
+    /// gets fewer chunks (less parallelism) rather than a workspace of hundreds of megabytes.
+    /// </summary>
+    private const long PartialBytes = 32L << 20;
+
+    /// <summary>
     /// dW at the kept taps: for each entry (o, c·KH·KW + ky·KW + kx) of <paramref name="weight"/>,
     /// Σ_n Σ_i,j dy[n,o,i,j]·x[n,c,i+ky−PH,j+kx−PW] (terms outside x dropped), the gradient of <see cref="Forward"/>
     /// with respect to that weight. Pruned taps are never computed.
@@ -69,7 +75,8 @@ public static unsafe partial class SparseConvolution
         // whole vectors, its padding lanes multiplying zeros.
         int width = SelectWidth(s.OW), rowVectors = (s.OW + width - 1) / width, outRow = rowVectors * width;
         int xRow = outRow + s.KW - 1, xRows = s.OH + s.KH - 1, xPlane = xRow * xRows, slots = s.OH * rowVectors;
-        int chunks = Math.Min(s.N, MaxImageChunks), count = weight.Count;
+        int count = weight.Count;
+        int chunks = (int)Math.Clamp(PartialBytes / ((long)count * width * sizeof(float)), 1, Math.Min(s.N, MaxImageChunks));
         int kk = s.KH * s.KW;
         int[] ints = System.Buffers.ArrayPool<int>.Shared.Rent(count + slots);
         float[] partial = System.Buffers.ArrayPool<float>.Shared.Rent((chunks * count * width) + 16);
@@ -135,8 +142,8 @@ public static unsafe partial class SparseConvolution
     /// <summary>
     /// Chunk k of the batch (images N·k/chunks to N·(k+1)/chunks, fixed by the batch size alone): image by image,
     /// borders x (and dy) into the thread's workspaces, then adds each entry's products over the image to the
-    /// chunk's partial vector of that entry, four entries of an output channel at a time sharing the loads of its
-    /// dy plane.
+    /// chunk's partial vector of that entry, eight (or four) entries of an output channel at a time sharing the loads
+    /// of its dy plane.
     /// </summary>
     private readonly struct WeightGradWork(
         ConvShape s, int* rowStarts, int* offsets, int* slotX, int slots, float* x, float* dy, float* partial, int count, int chunks, int width,
@@ -180,6 +187,11 @@ public static unsafe partial class SparseConvolution
                 {
                     float* d = dyImage + (o * dyPlane);
                     int e = rowStarts[o], e1 = rowStarts[o + 1];
+                    for (; e + 8 <= e1; e += 8)
+                    {
+                        Dot8<TV, TOps>(d, slotX, slots, image, offsets + e, acc + ((nint)e * w), first);
+                    }
+
                     for (; e + 4 <= e1; e += 4)
                     {
                         Dot4<TV, TOps>(d, slotX, slots, image, offsets + e, acc + ((nint)e * w), first);
@@ -219,6 +231,45 @@ public static unsafe partial class SparseConvolution
         TOps.Store(s1, acc + w);
         TOps.Store(s2, acc + (2 * w));
         TOps.Store(s3, acc + (3 * w));
+    }
+
+    /// <summary><see cref="Dot4{TV, TOps}"/> for eight entries: one load of dy serves eight FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dot8<TV, TOps>(float* dy, int* slotX, int slots, float* image, int* offsets, float* acc, bool first)
+        where TV : struct
+        where TOps : struct, IVectorOps<TV>
+    {
+        int w = TOps.Count;
+        float* x0 = image + offsets[0], x1 = image + offsets[1], x2 = image + offsets[2], x3 = image + offsets[3];
+        nint d4 = offsets[4] - offsets[0], d5 = offsets[5] - offsets[0], d6 = offsets[6] - offsets[0], d7 = offsets[7] - offsets[0];
+        TV zero = TOps.Create(0f);
+        TV s0 = first ? zero : TOps.Load(acc), s1 = first ? zero : TOps.Load(acc + w);
+        TV s2 = first ? zero : TOps.Load(acc + (2 * w)), s3 = first ? zero : TOps.Load(acc + (3 * w));
+        TV s4 = first ? zero : TOps.Load(acc + (4 * w)), s5 = first ? zero : TOps.Load(acc + (5 * w));
+        TV s6 = first ? zero : TOps.Load(acc + (6 * w)), s7 = first ? zero : TOps.Load(acc + (7 * w));
+        for (int s = 0; s < slots; s++)
+        {
+            nint at = slotX[s];
+            TV d = TOps.Load(dy + ((nint)s * w));
+            float* q = x0 + at;
+            s0 = TOps.Fma(d, TOps.Load(q), s0);
+            s1 = TOps.Fma(d, TOps.Load(x1 + at), s1);
+            s2 = TOps.Fma(d, TOps.Load(x2 + at), s2);
+            s3 = TOps.Fma(d, TOps.Load(x3 + at), s3);
+            s4 = TOps.Fma(d, TOps.Load(q + d4), s4);
+            s5 = TOps.Fma(d, TOps.Load(q + d5), s5);
+            s6 = TOps.Fma(d, TOps.Load(q + d6), s6);
+            s7 = TOps.Fma(d, TOps.Load(q + d7), s7);
+        }
+
+        TOps.Store(s0, acc);
+        TOps.Store(s1, acc + w);
+        TOps.Store(s2, acc + (2 * w));
+        TOps.Store(s3, acc + (3 * w));
+        TOps.Store(s4, acc + (4 * w));
+        TOps.Store(s5, acc + (5 * w));
+        TOps.Store(s6, acc + (6 * w));
+        TOps.Store(s7, acc + (7 * w));
     }
 
     /// <summary>One entry of <see cref="Dot4{TV, TOps}"/>.</summary>

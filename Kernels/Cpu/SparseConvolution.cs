@@ -16,17 +16,18 @@ namespace SparseNet.Kernels.Cpu;
 /// 8 vectors at a time accumulate in registers over the output channel's kept taps: one broadcast weight and one load
 /// per fused multiply-add. The input gradient is the same kernel run on the output gradient with the transposed
 /// structure (each input channel's taps flipped); the weight gradient is, for each kept tap, the dot product of an
-/// output-gradient plane with the shifted input plane, four taps of an output channel sharing each load of it.</para>
+/// output-gradient plane with the shifted input plane, eight taps of an output channel sharing each load of it.</para>
 /// <para>Vector width: the widest accelerated one (Vector512, 256, 128, else scalar) that is no wider than the output
 /// row, so an 8-pixel-wide layer runs on Vector256 even where Vector512 is available.</para>
 /// <para>Bits: each output of <see cref="Forward"/> and <see cref="InputGrad"/> is one FMA chain over its channel's
 /// kept taps in entry order (plus the bias, added last), whatever the width, the thread count or the split, so it
 /// equals a scalar FMA loop exactly. Each value of <see cref="WeightGrad"/> is summed in an order fixed by the shape
-/// and the vector width (the batch in up to 8 chunks of images fixed by the batch size, the chunks added in order),
+/// and the vector width (the batch in up to 8 chunks of images fixed by the batch size and the number of kept weights, the chunks added in order),
 /// never by the number of threads. Results are therefore bit-identical run to run.</para>
 /// <para>Workspaces: each thread keeps one zero-bordered image (and, for the weight gradient, one output-gradient
-/// image and its chunk's partial sums) in a pinned buffer cached per thread, grown when a larger layer comes; nothing
-/// proportional to the batch is allocated per call.</para>
+/// image) in a pinned buffer cached per thread, grown when a larger layer comes. Per call, the entry offsets (one int
+/// per kept weight) and the weight gradient's partial sums (one vector per kept weight per chunk of images, at most
+/// 32 MiB unless one chunk needs more) are rented from the shared array pools; nothing proportional to the batch is allocated.</para>
 /// </remarks>
 public static unsafe partial class SparseConvolution
 {
