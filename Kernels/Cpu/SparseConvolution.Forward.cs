@@ -35,7 +35,7 @@ public static unsafe partial class SparseConvolution
     /// Runs the direct kernel over a batch: output channel q of image n is Σ over q's entries e (entries
     /// starts[q·stride] to starts[(q+1)·stride]) of values[e]·(bordered image n shifted by offsets[e]).
     /// </summary>
-    private static void RunDirect(Geometry g, int images, int* starts, int startStride, int* offsets, float* values, float* source, float* bias, bool relu, float* target, long multiplyAdds)
+    private static void RunDirect(Geometry g, int images, int* starts, int startStride, int* offsets, float* values, float* source, float* bias, bool relu, float* target, long multiplyAddsPerImage)
     {
         int slots = g.Slots;
         int[] slotOffsets = System.Buffers.ArrayPool<int>.Shared.Rent(2 * slots);
@@ -61,7 +61,7 @@ public static unsafe partial class SparseConvolution
             }
 
             // Images first; the output channels are split too only when there are too few images to share out.
-            int parts = multiplyAdds * images < SparseLinear.ParallelThreshold ? 1 : KernelWorkers.BalancedParts;
+            int parts = multiplyAddsPerImage * images < SparseLinear.ParallelThreshold ? 1 : KernelWorkers.BalancedParts;
             int groups = parts == 1 ? 1 : Math.Clamp((parts + images - 1) / images, 1, g.Outputs);
             fixed (int* so = slotOffsets)
             {
