@@ -1,0 +1,290 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SparseNet.Kernels.Cpu;
+
+/// <summary>The weight gradient at the kept taps only (a sampled product, SDDMM-like).</summary>
+public static unsafe partial class SparseConvolution
+{
+    /// <summary>The most chunks of images the batch is summed in: one per unit of parallel work.</summary>
+    private const int MaxImageChunks = 8;
+
+    /// <summary>
+    /// The most bytes the chunks' partial sums (one vector per kept weight per chunk) may take: a wide, dense-ish layer
+    /// gets fewer chunks (less parallelism) rather than a workspace of hundreds of megabytes.
+    /// </summary>
+    private const long PartialBytes = 32L << 20;
+
+    /// <summary>
+    /// dW at the kept taps: for each entry (o, c·KH·KW + ky·KW + kx) of <paramref name="weight"/>,
+    /// Σ_n Σ_i,j dy[n,o,i,j]·x[n,c,i+ky−PH,j+kx−PW] (terms outside x dropped), the gradient of <see cref="Forward"/>
+    /// with respect to that weight. Pruned taps are never computed.
+    /// </summary>
+    /// <param name="weight">W's CSR form: the taps to compute (its values are not read).</param>
+    /// <param name="x">The input [N,C,H,W] of the forward pass.</param>
+    /// <param name="dy">The output gradient [N,O,OH,OW].</param>
+    /// <param name="s">The shape; stride 1 (<see cref="Supports"/>).</param>
+    /// <param name="values">The gradient of each entry, in entry order (weight.Count values), overwritten.</param>
+    /// <param name="dense">Empty, or the dense gradient [O,C,KH,KW] to overwrite: the values at their taps, 0 elsewhere.</param>
+    /// <exception cref="ArgumentException">The shape is not supported, the weight does not match it, a span has the wrong length, or an output overlaps an input.</exception>
+    public static void WeightGrad(SparseRows weight, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ConvShape s, Span<float> values, Span<float> dense)
+    {
+        const string op = "sparse conv weight grad";
+        ArgumentNullException.ThrowIfNull(weight);
+        CheckShape(op, s, x.Length, dy.Length, "dy");
+        CheckWeight(op, "weight", weight, s.O, s.Taps, s);
+        if (values.Length != weight.Count)
+        {
+            throw new ArgumentException($"{op} {s}: values has {values.Length} elements for {weight.Count} kept weights");
+        }
+
+        if (!dense.IsEmpty && dense.Length != s.O * s.Taps)
+        {
+            throw new ArgumentException($"{op} {s}: dense has {dense.Length} elements, expected {s.O * s.Taps} (or none)");
+        }
+
+        x = x[..(s.N * s.C * s.H * s.W)];
+        dy = dy[..(s.N * s.O * s.Positions)];
+        if (values.Overlaps(x) || values.Overlaps(dy) || dense.Overlaps(x) || dense.Overlaps(dy) || dense.Overlaps(values))
+        {
+            throw new ArgumentException($"{op} {s}: an output overlaps an input or the other output");
+        }
+
+        if (s.N == 0 || weight.Count == 0)
+        {
+            values.Clear();
+        }
+        else
+        {
+            fixed (float* px = x, pdy = dy, pv = values)
+            {
+                RunWeightGrad(weight, px, pdy, s, pv);
+            }
+        }
+
+        if (!dense.IsEmpty)
+        {
+            weight.ScatterRows(values, dense, 0, weight.Rows);
+        }
+    }
+
+    private static void RunWeightGrad(SparseRows weight, float* x, float* dy, ConvShape s, float* values)
+    {
+        // x is bordered to rows of OWr + KW − 1 (OWr: the output width rounded up to whole vectors) and dy, where
+        // OW is not a whole number of vectors, to rows of OWr with zeros after OW: every dot product then runs in
+        // whole vectors, its padding lanes multiplying zeros.
+        int width = SelectWidth(s.OW), rowVectors = (s.OW + width - 1) / width, outRow = rowVectors * width;
+        int xRow = outRow + s.KW - 1, xRows = s.OH + s.KH - 1, xPlane = xRow * xRows, slots = s.OH * rowVectors;
+        int count = weight.Count;
+        int chunks = (int)Math.Clamp(PartialBytes / ((long)count * width * sizeof(float)), 1, Math.Min(s.N, MaxImageChunks));
+        int kk = s.KH * s.KW;
+        int[] ints = System.Buffers.ArrayPool<int>.Shared.Rent(count + slots);
+        float[] partial = System.Buffers.ArrayPool<float>.Shared.Rent((chunks * count * width) + 16);
+        try
+        {
+            var columns = weight.ColumnIndices;
+            for (int e = 0; e < count; e++)
+            {
+                int column = columns[e], c = column / kk, t = column - (c * kk), ky = t / s.KW, kx = t - (ky * s.KW);
+                ints[e] = (c * xPlane) + (ky * xRow) + kx;
+            }
+
+            for (int r = 0, at = count; r < s.OH; r++)
+            {
+                for (int v = 0; v < rowVectors; v++)
+                {
+                    ints[at++] = (r * xRow) + (v * width);
+                }
+            }
+
+            fixed (int* rs = weight.RowStarts, pi = ints)
+            fixed (float* pp = partial)
+            {
+                var work = new WeightGradWork(s, rs, pi, pi + count, slots, x, dy, pp, count, chunks, width, xRow, xRows, outRow);
+                int parts = (long)count * s.N * s.Positions < SparseLinear.ParallelThreshold ? 1 : KernelWorkers.BalancedParts;
+                KernelWorkers.RunRanges(work, chunks, parts);
+                switch (width)
+                {
+                    case 16: Reduce<Vector512<float>, Ops512>(pp, count, chunks, values); break;
+                    case 8: Reduce<Vector256<float>, Ops256>(pp, count, chunks, values); break;
+                    case 4: Reduce<Vector128<float>, Ops128>(pp, count, chunks, values); break;
+                    default: Reduce<float, OpsScalar>(pp, count, chunks, values); break;
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(ints);
+            System.Buffers.ArrayPool<float>.Shared.Return(partial);
+        }
+    }
+
+    /// <summary>values[e] = the lanes of Σ over chunks (in order) of chunk k's partial vector of entry e, summed.</summary>
+    private static void Reduce<TV, TOps>(float* partial, int count, int chunks, float* values)
+        where TV : struct
+        where TOps : struct, IVectorOps<TV>
+    {
+        int w = TOps.Count;
+        nint chunkStride = (nint)count * w;
+        for (int e = 0; e < count; e++)
+        {
+            float* p = partial + ((nint)e * w);
+            TV sum = TOps.Load(p);
+            for (int k = 1; k < chunks; k++)
+            {
+                sum = TOps.Add(sum, TOps.Load(p + (k * chunkStride)));
+            }
+
+            values[e] = TOps.Sum(sum);
+        }
+    }
+
+    /// <summary>
+    /// Chunk k of the batch (images N·k/chunks to N·(k+1)/chunks, fixed by the batch size alone): image by image,
+    /// borders x (and dy) into the thread's workspaces, then adds each entry's products over the image to the
+    /// chunk's partial vector of that entry, eight (or four) entries of an output channel at a time sharing the loads
+    /// of its dy plane.
+    /// </summary>
+    private readonly struct WeightGradWork(
+        ConvShape s, int* rowStarts, int* offsets, int* slotX, int slots, float* x, float* dy, float* partial, int count, int chunks, int width,
+        int xRow, int xRows, int outRow) : IRangeWork
+    {
+        public void Run(int start, int end)
+        {
+            for (int k = start; k < end; k++)
+            {
+                switch (width)
+                {
+                    case 16: Chunk<Vector512<float>, Ops512>(k); break;
+                    case 8: Chunk<Vector256<float>, Ops256>(k); break;
+                    case 4: Chunk<Vector128<float>, Ops128>(k); break;
+                    default: Chunk<float, OpsScalar>(k); break;
+                }
+            }
+        }
+
+        private void Chunk<TV, TOps>(int k)
+            where TV : struct
+            where TOps : struct, IVectorOps<TV>
+        {
+            int w = TOps.Count, n0 = (int)((long)s.N * k / chunks), n1 = (int)((long)s.N * (k + 1) / chunks);
+            nint dyPlane = (nint)s.OH * outRow;
+            float* image = ImageScratch((long)s.C * xRows * xRow);
+            float* grad = outRow == s.OW ? null : SecondScratch(s.O * dyPlane);
+            float* acc = partial + ((nint)k * count * w);
+            for (int n = n0; n < n1; n++)
+            {
+                Border(x + ((nint)n * s.C * s.H * s.W), s.C, s.H, s.W, s.PH, s.PW, image, xRows, xRow);
+                float* dyImage = dy + ((nint)n * s.O * s.Positions);
+                if (grad != null)
+                {
+                    Border(dyImage, s.O, s.OH, s.OW, 0, 0, grad, s.OH, outRow);
+                    dyImage = grad;
+                }
+
+                bool first = n == n0;
+                for (int o = 0; o < s.O; o++)
+                {
+                    float* d = dyImage + (o * dyPlane);
+                    int e = rowStarts[o], e1 = rowStarts[o + 1];
+                    for (; e + 8 <= e1; e += 8)
+                    {
+                        Dot8<TV, TOps>(d, slotX, slots, image, offsets + e, acc + ((nint)e * w), first);
+                    }
+
+                    for (; e + 4 <= e1; e += 4)
+                    {
+                        Dot4<TV, TOps>(d, slotX, slots, image, offsets + e, acc + ((nint)e * w), first);
+                    }
+
+                    for (; e < e1; e++)
+                    {
+                        Dot1<TV, TOps>(d, slotX, slots, image + offsets[e], acc + ((nint)e * w), first);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Adds Σ_s dy[s·w…]·image[offsets[i] + slotX[s]…] to the partial vectors of four entries (or starts them with it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dot4<TV, TOps>(float* dy, int* slotX, int slots, float* image, int* offsets, float* acc, bool first)
+        where TV : struct
+        where TOps : struct, IVectorOps<TV>
+    {
+        int w = TOps.Count;
+        float* x0 = image + offsets[0], x1 = image + offsets[1], x2 = image + offsets[2], x3 = image + offsets[3];
+        TV zero = TOps.Create(0f);
+        TV s0 = first ? zero : TOps.Load(acc), s1 = first ? zero : TOps.Load(acc + w);
+        TV s2 = first ? zero : TOps.Load(acc + (2 * w)), s3 = first ? zero : TOps.Load(acc + (3 * w));
+        for (int s = 0; s < slots; s++)
+        {
+            nint at = slotX[s];
+            TV d = TOps.Load(dy + ((nint)s * w));
+            s0 = TOps.Fma(d, TOps.Load(x0 + at), s0);
+            s1 = TOps.Fma(d, TOps.Load(x1 + at), s1);
+            s2 = TOps.Fma(d, TOps.Load(x2 + at), s2);
+            s3 = TOps.Fma(d, TOps.Load(x3 + at), s3);
+        }
+
+        TOps.Store(s0, acc);
+        TOps.Store(s1, acc + w);
+        TOps.Store(s2, acc + (2 * w));
+        TOps.Store(s3, acc + (3 * w));
+    }
+
+    /// <summary><see cref="Dot4{TV, TOps}"/> for eight entries: one load of dy serves eight FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dot8<TV, TOps>(float* dy, int* slotX, int slots, float* image, int* offsets, float* acc, bool first)
+        where TV : struct
+        where TOps : struct, IVectorOps<TV>
+    {
+        int w = TOps.Count;
+        float* x0 = image + offsets[0], x1 = image + offsets[1], x2 = image + offsets[2], x3 = image + offsets[3];
+        nint d4 = offsets[4] - offsets[0], d5 = offsets[5] - offsets[0], d6 = offsets[6] - offsets[0], d7 = offsets[7] - offsets[0];
+        TV zero = TOps.Create(0f);
+        TV s0 = first ? zero : TOps.Load(acc), s1 = first ? zero : TOps.Load(acc + w);
+        TV s2 = first ? zero : TOps.Load(acc + (2 * w)), s3 = first ? zero : TOps.Load(acc + (3 * w));
+        TV s4 = first ? zero : TOps.Load(acc + (4 * w)), s5 = first ? zero : TOps.Load(acc + (5 * w));
+        TV s6 = first ? zero : TOps.Load(acc + (6 * w)), s7 = first ? zero : TOps.Load(acc + (7 * w));
+        for (int s = 0; s < slots; s++)
+        {
+            nint at = slotX[s];
+            TV d = TOps.Load(dy + ((nint)s * w));
+            float* q = x0 + at;
+            s0 = TOps.Fma(d, TOps.Load(q), s0);
+            s1 = TOps.Fma(d, TOps.Load(x1 + at), s1);
+            s2 = TOps.Fma(d, TOps.Load(x2 + at), s2);
+            s3 = TOps.Fma(d, TOps.Load(x3 + at), s3);
+            s4 = TOps.Fma(d, TOps.Load(q + d4), s4);
+            s5 = TOps.Fma(d, TOps.Load(q + d5), s5);
+            s6 = TOps.Fma(d, TOps.Load(q + d6), s6);
+            s7 = TOps.Fma(d, TOps.Load(q + d7), s7);
+        }
+
+        TOps.Store(s0, acc);
+        TOps.Store(s1, acc + w);
+        TOps.Store(s2, acc + (2 * w));
+        TOps.Store(s3, acc + (3 * w));
+        TOps.Store(s4, acc + (4 * w));
+        TOps.Store(s5, acc + (5 * w));
+        TOps.Store(s6, acc + (6 * w));
+        TOps.Store(s7, acc + (7 * w));
+    }
+
+    /// <summary>One entry of <see cref="Dot4{TV, TOps}"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Dot1<TV, TOps>(float* dy, int* slotX, int slots, float* x0, float* acc, bool first)
+        where TV : struct
+        where TOps : struct, IVectorOps<TV>
+    {
+        int w = TOps.Count;
+        TV s0 = first ? TOps.Create(0f) : TOps.Load(acc);
+        for (int s = 0; s < slots; s++)
+        {
+            s0 = TOps.Fma(TOps.Load(dy + ((nint)s * w)), TOps.Load(x0 + slotX[s]), s0);
+        }
+
+        TOps.Store(s0, acc);
+    }
+}

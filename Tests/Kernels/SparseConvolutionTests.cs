@@ -1,0 +1,413 @@
+using SparseNet.Kernels.Cpu;
+
+namespace SparseNet.Tests.Kernels;
+
+public class SparseConvolutionTests
+{
+    private static readonly int[] Widths = [16, 8, 4, 1];
+
+    /// <summary>A mask [O, C·KH·KW] of the given density, with optional whole output channels or whole taps pruned.</summary>
+    private static float[] RandomMask(Random rng, int rows, int columns, double density, bool emptyRows = false, bool emptyColumns = false)
+    {
+        var mask = new float[rows * columns];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < columns; c++)
+            {
+                bool pruned = (emptyRows && r % 3 == 1) || (emptyColumns && c % 4 == 2);
+                mask[(r * columns) + c] = !pruned && rng.NextDouble() < density ? 1f : 0f;
+            }
+        }
+
+        return mask;
+    }
+
+    /// <summary>One layer: the masked weight, its CSR form and transpose, and fresh inputs.</summary>
+    private sealed class Layer
+    {
+        public Layer(Random rng, ConvShape s, float[] mask)
+        {
+            (S, Mask) = (s, mask);
+            Weight = Reference.Random(rng, s.O * s.Taps);
+            Bias = Reference.Random(rng, s.O);
+            X = Reference.Random(rng, s.N * s.C * s.H * s.W);
+            Dy = Reference.Random(rng, s.N * s.O * s.Positions);
+            Rows = SparseRows.FromMask(mask, s.O, s.Taps);
+            Rows.LoadValues(Weight);
+            Transposed = Rows.Transpose();
+        }
+
+        public ConvShape S { get; }
+
+        public float[] Mask { get; }
+
+        public float[] Weight { get; }
+
+        public float[] Bias { get; }
+
+        public float[] X { get; }
+
+        public float[] Dy { get; }
+
+        public SparseRows Rows { get; }
+
+        public SparseRows Transposed { get; }
+
+        public float[] Masked => Weight.Zip(Mask, (w, m) => w * m).ToArray();
+
+        /// <summary>The three sparse kernels, outputs pre-filled with NaN so that an unwritten element shows.</summary>
+        public (float[] Y, float[] Dx, float[] DwValues, float[] Dw) Run(bool bias = false, bool relu = false)
+        {
+            var y = Enumerable.Repeat(float.NaN, S.N * S.O * S.Positions).ToArray();
+            var dx = Enumerable.Repeat(float.NaN, S.N * S.C * S.H * S.W).ToArray();
+            var dwValues = Enumerable.Repeat(float.NaN, Rows.Count).ToArray();
+            var dw = Enumerable.Repeat(float.NaN, S.O * S.Taps).ToArray();
+            SparseConvolution.Forward(Rows, X, bias ? Bias : [], S, y, relu);
+            SparseConvolution.InputGrad(Transposed, Dy, S, dx);
+            SparseConvolution.WeightGrad(Rows, X, Dy, S, dwValues, dw);
+            return (y, dx, dwValues, dw);
+        }
+    }
+
+    /// <summary>
+    /// Compares one case with the double-precision reference. The tolerance is the float32 error bound of an n-term
+    /// sum, (n+2)·u·Σ|terms|, plus a tiny relative term: one wrong, shifted or missing product fails it.
+    /// </summary>
+    private static void Check(Layer l, string label)
+    {
+        var s = l.S;
+        var (y, dx, dwValues, dw) = l.Run();
+        int kk = s.KH * s.KW;
+        float Wm(int o, int c, int ky, int kx) => l.Mask[(o * s.Taps) + (c * kk) + (ky * s.KW) + kx] * l.Weight[(o * s.Taps) + (c * kk) + (ky * s.KW) + kx];
+        double Xv(int n, int c, int i, int j) => i < 0 || i >= s.H || j < 0 || j >= s.W ? 0 : l.X[(((n * s.C) + c) * s.H * s.W) + (i * s.W) + j];
+        double Dyv(int n, int o, int i, int j) => i < 0 || i >= s.OH || j < 0 || j >= s.OW ? 0 : l.Dy[(((n * s.O) + o) * s.Positions) + (i * s.OW) + j];
+
+        for (int n = 0; n < s.N; n++)
+        {
+            for (int o = 0; o < s.O; o++)
+            {
+                for (int i = 0; i < s.OH; i++)
+                {
+                    for (int j = 0; j < s.OW; j++)
+                    {
+                        double sum = 0, magnitude = 0;
+                        for (int c = 0; c < s.C; c++)
+                        {
+                            for (int ky = 0; ky < s.KH; ky++)
+                            {
+                                for (int kx = 0; kx < s.KW; kx++)
+                                {
+                                    double term = Wm(o, c, ky, kx) * Xv(n, c, i + ky - s.PH, j + kx - s.PW);
+                                    sum += term;
+                                    magnitude += Math.Abs(term);
+                                }
+                            }
+                        }
+
+                        Near(y[(((n * s.O) + o) * s.Positions) + (i * s.OW) + j], sum, magnitude, s.Taps, $"{label}: y[{n},{o},{i},{j}]");
+                    }
+                }
+            }
+
+            for (int c = 0; c < s.C; c++)
+            {
+                for (int i = 0; i < s.H; i++)
+                {
+                    for (int j = 0; j < s.W; j++)
+                    {
+                        double sum = 0, magnitude = 0;
+                        for (int o = 0; o < s.O; o++)
+                        {
+                            for (int ky = 0; ky < s.KH; ky++)
+                            {
+                                for (int kx = 0; kx < s.KW; kx++)
+                                {
+                                    double term = Wm(o, c, ky, kx) * Dyv(n, o, i + s.PH - ky, j + s.PW - kx);
+                                    sum += term;
+                                    magnitude += Math.Abs(term);
+                                }
+                            }
+                        }
+
+                        Near(dx[(((n * s.C) + c) * s.H * s.W) + (i * s.W) + j], sum, magnitude, s.O * kk, $"{label}: dx[{n},{c},{i},{j}]");
+                    }
+                }
+            }
+        }
+
+        var starts = l.Rows.RowStarts;
+        var columns = l.Rows.ColumnIndices;
+        for (int o = 0; o < s.O; o++)
+        {
+            for (int t = 0; t < s.Taps; t++)
+            {
+                float got = dw[(o * s.Taps) + t];
+                if (l.Mask[(o * s.Taps) + t] == 0f)
+                {
+                    Assert.That(got, Is.EqualTo(0f), $"{label}: dW[{o},{t}] is pruned");
+                    continue;
+                }
+
+                int c = t / kk, ky = t % kk / s.KW, kx = t % s.KW;
+                double sum = 0, magnitude = 0;
+                for (int n = 0; n < s.N; n++)
+                {
+                    for (int i = 0; i < s.OH; i++)
+                    {
+                        for (int j = 0; j < s.OW; j++)
+                        {
+                            double term = Dyv(n, o, i, j) * Xv(n, c, i + ky - s.PH, j + kx - s.PW);
+                            sum += term;
+                            magnitude += Math.Abs(term);
+                        }
+                    }
+                }
+
+                Near(got, sum, magnitude, s.N * s.Positions, $"{label}: dW[{o},{c},{ky},{kx}]");
+            }
+
+            for (int e = starts[o]; e < starts[o + 1]; e++)
+            {
+                Assert.That(dwValues[e], Is.EqualTo(dw[(o * s.Taps) + columns[e]]), $"{label}: dW value of entry {e} differs from its dense position");
+            }
+        }
+    }
+
+    private static void Near(float got, double expected, double magnitude, int terms, string what)
+    {
+        double tolerance = ((terms + 2) * 1.2e-7 * magnitude) + (1e-6 * Math.Abs(expected)) + 1e-30;
+        if (!(Math.Abs(got - expected) <= tolerance))
+        {
+            Assert.Fail($"{what} = {got}, expected {expected} (tolerance {tolerance:g3})");
+        }
+    }
+
+    private static void AtEveryWidth(Action body)
+    {
+        try
+        {
+            foreach (int width in Widths)
+            {
+                SparseConvolution.ForcedWidth = width;
+                body();
+            }
+        }
+        finally
+        {
+            SparseConvolution.ForcedWidth = 0;
+        }
+    }
+
+    /// <summary>Random small shapes: odd sizes, 1 to 3 images, 3×3, 5×5 and 3×5 kernels, padding 0 to 2.</summary>
+    private static List<ConvShape> RandomShapes(Random rng, int count)
+    {
+        (int KH, int KW)[] kernels = [(3, 3), (5, 5), (3, 5)];
+        var shapes = new List<ConvShape>();
+        while (shapes.Count < count)
+        {
+            var (kh, kw) = kernels[rng.Next(kernels.Length)];
+            int ph = rng.Next(3), pw = rng.Next(3);
+            int h = rng.Next(1, 10), w = rng.Next(1, 10);
+            if (h + (2 * ph) < kh || w + (2 * pw) < kw)
+            {
+                continue;
+            }
+
+            shapes.Add(new ConvShape(rng.Next(1, 4), rng.Next(1, 5), h, w, rng.Next(1, 6), kh, kw, 1, 1, ph, pw));
+        }
+
+        return shapes;
+    }
+
+    [Test]
+    public void RandomShapesAndMasks_MatchReference_AtEveryWidth()
+    {
+        var rng = new Random(1);
+        var shapes = RandomShapes(rng, 12);
+
+        // Rows wider than the vectors, not multiples of them: whole vectors plus an overlapping last one.
+        shapes.Add(new ConvShape(2, 3, 5, 17, 4, 3, 3, 1, 1, 1, 1));
+        shapes.Add(new ConvShape(1, 2, 4, 33, 3, 3, 5, 1, 1, 0, 2));
+        shapes.Add(new ConvShape(3, 2, 6, 20, 2, 5, 5, 1, 1, 2, 1));
+        AtEveryWidth(() =>
+        {
+            foreach (var s in shapes)
+            {
+                foreach (double density in new[] { 0.1, 0.5 })
+                {
+                    var mask = RandomMask(rng, s.O, s.Taps, density);
+                    Check(new Layer(rng, s, mask), $"width {SparseConvolution.ForcedWidth} {s} density {density}");
+                }
+            }
+        });
+    }
+
+    [Test]
+    public void EmptyRowsAndColumns_FullyPrunedAndFullyDense_MatchReference()
+    {
+        var rng = new Random(2);
+        ConvShape[] shapes =
+        [
+            new(2, 4, 7, 9, 5, 3, 3, 1, 1, 1, 1),
+            new(1, 3, 9, 18, 4, 5, 5, 1, 1, 2, 2),
+            new(3, 2, 3, 3, 6, 3, 5, 1, 1, 0, 1),
+            new(1, 2, 1, 1, 3, 3, 3, 1, 1, 1, 1),
+        ];
+        AtEveryWidth(() =>
+        {
+            foreach (var s in shapes)
+            {
+                string label = $"width {SparseConvolution.ForcedWidth} {s}";
+                Check(new Layer(rng, s, RandomMask(rng, s.O, s.Taps, 0.4, emptyRows: true)), $"{label} empty output channels");
+                Check(new Layer(rng, s, RandomMask(rng, s.O, s.Taps, 0.4, emptyColumns: true)), $"{label} empty taps");
+                Check(new Layer(rng, s, new float[s.O * s.Taps]), $"{label} fully pruned");
+                Check(new Layer(rng, s, Enumerable.Repeat(1f, s.O * s.Taps).ToArray()), $"{label} fully dense");
+            }
+        });
+    }
+
+    [Test]
+    public void PaddingLargerThanTheKernelAllows_AndOtherKernelSizes_MatchReference()
+    {
+        // Padding of KH or more crops the bordered output gradient of the input gradient instead of padding it;
+        // 1×1 and 1×3 kernels have no border on one side.
+        var rng = new Random(3);
+        ConvShape[] shapes =
+        [
+            new(2, 3, 4, 5, 2, 3, 3, 1, 1, 3, 4),
+            new(1, 2, 6, 19, 3, 1, 1, 1, 1, 0, 0),
+            new(2, 2, 5, 10, 3, 1, 3, 1, 1, 1, 1),
+            new(1, 3, 8, 8, 2, 7, 7, 1, 1, 3, 3),
+        ];
+        AtEveryWidth(() =>
+        {
+            foreach (var s in shapes)
+            {
+                Check(new Layer(rng, s, RandomMask(rng, s.O, s.Taps, 0.5)), $"width {SparseConvolution.ForcedWidth} {s}");
+            }
+        });
+    }
+
+    [Test]
+    public void LargeLayer_AgreesWithDenseConvolution_Within1e5OfScale_WithBiasAndRelu()
+    {
+        // Large enough to run on several threads: the dense kernels on the masked weight (the path the engine
+        // switches from) and the sparse ones must agree to float rounding.
+        var rng = new Random(4);
+        var s = new ConvShape(4, 16, 13, 21, 24, 3, 3, 1, 1, 1, 1);
+        var l = new Layer(rng, s, RandomMask(rng, s.O, s.Taps, 0.1, emptyRows: true));
+        var masked = l.Masked;
+        var y = new float[s.N * s.O * s.Positions];
+        var yBiasRelu = new float[y.Length];
+        var dx = new float[s.N * s.C * s.H * s.W];
+        var dw = new float[s.O * s.Taps];
+        Convolution.Forward(l.X, masked, s, y);
+        Convolution.Forward(l.X, masked, l.Bias, s, yBiasRelu, relu: true);
+        Convolution.InputGrad(l.Dy, masked, s, dx);
+        Convolution.WeightGrad(l.X, l.Dy, s, dw);
+        for (int j = 0; j < dw.Length; j++)
+        {
+            dw[j] *= l.Mask[j];
+        }
+
+        var (sy, sdx, _, sdw) = l.Run();
+        AssertClose(sy, y, "y");
+        AssertClose(l.Run(bias: true, relu: true).Y, yBiasRelu, "y with bias and ReLU");
+        AssertClose(sdx, dx, "dx");
+        AssertClose(sdw, dw, "dW");
+
+        static void AssertClose(float[] sparse, float[] dense, string name)
+        {
+            double scale = dense.Max(v => Math.Abs((double)v));
+            double worst = sparse.Zip(dense, (s, d) => Math.Abs((double)s - d)).Max();
+            Assert.That(worst, Is.LessThanOrEqualTo(1e-5 * scale), $"{name}: largest |sparse - dense| {worst:g3}, scale {scale:g3}");
+        }
+    }
+
+    [Test]
+    public void Forward_EqualsAScalarFmaChainPlusBias_AtEveryWidth()
+    {
+        // Each output is one FMA chain over its channel's kept taps in entry order, then the bias, whatever the width.
+        var rng = new Random(5);
+        var s = new ConvShape(2, 5, 7, 23, 6, 3, 3, 1, 1, 1, 2);
+        var l = new Layer(rng, s, RandomMask(rng, s.O, s.Taps, 0.3));
+        var expected = new float[s.N * s.O * s.Positions];
+        var starts = l.Rows.RowStarts;
+        var columns = l.Rows.ColumnIndices;
+        var values = l.Rows.Values;
+        int kk = s.KH * s.KW;
+        for (int n = 0; n < s.N; n++)
+        {
+            for (int o = 0; o < s.O; o++)
+            {
+                for (int p = 0; p < s.Positions; p++)
+                {
+                    int i = p / s.OW, j = p % s.OW;
+                    float sum = 0f;
+                    for (int e = starts[o]; e < starts[o + 1]; e++)
+                    {
+                        int c = columns[e] / kk, yy = i + (columns[e] % kk / s.KW) - s.PH, xx = j + (columns[e] % s.KW) - s.PW;
+                        float v = yy < 0 || yy >= s.H || xx < 0 || xx >= s.W ? 0f : l.X[(((n * s.C) + c) * s.H * s.W) + (yy * s.W) + xx];
+                        sum = MathF.FusedMultiplyAdd(values[e], v, sum);
+                    }
+
+                    expected[(((n * s.O) + o) * s.Positions) + p] = Math.Max(sum + l.Bias[o], 0f);
+                }
+            }
+        }
+
+        AtEveryWidth(() => Assert.That(l.Run(bias: true, relu: true).Y, Is.EqualTo(expected), $"width {SparseConvolution.ForcedWidth}"));
+    }
+
+    [Test]
+    public void TwoRuns_GiveIdenticalBits()
+    {
+        var rng = new Random(6);
+        var s = new ConvShape(12, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1);
+        var l = new Layer(rng, s, RandomMask(rng, s.O, s.Taps, 0.1));
+        var first = l.Run(bias: true);
+        for (int run = 0; run < 3; run++)
+        {
+            var again = l.Run(bias: true);
+            Assert.That(again.Y, Is.EqualTo(first.Y));
+            Assert.That(again.Dx, Is.EqualTo(first.Dx));
+            Assert.That(again.DwValues, Is.EqualTo(first.DwValues));
+            Assert.That(again.Dw, Is.EqualTo(first.Dw));
+        }
+    }
+
+    [Test]
+    public void Supports_StrideOneOnly()
+    {
+        Assert.That(SparseConvolution.Supports(new ConvShape(60, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1)), Is.True);
+        Assert.That(SparseConvolution.Supports(new ConvShape(1, 3, 5, 5, 2, 5, 3, 1, 1, 0, 2)), Is.True);
+        Assert.That(SparseConvolution.Supports(new ConvShape(128, 16, 32, 32, 32, 3, 3, 2, 2, 1, 1)), Is.False);
+        Assert.That(SparseConvolution.Supports(new ConvShape(1, 3, 2, 2, 2, 5, 5, 1, 1, 0, 0)), Is.False);
+    }
+
+    [Test]
+    public void ArgumentErrors_NameTheValues()
+    {
+        var s = new ConvShape(2, 3, 5, 6, 4, 3, 3, 1, 1, 1, 1);
+        var rng = new Random(7);
+        var l = new Layer(rng, s, RandomMask(rng, s.O, s.Taps, 0.5));
+        var y = new float[s.N * s.O * s.Positions];
+        var dx = new float[s.N * s.C * s.H * s.W];
+        var values = new float[l.Rows.Count];
+
+        var strided = s with { SH = 2, SW = 2 };
+        Assert.That(() => SparseConvolution.Forward(l.Rows, l.X, [], strided, y), Throws.ArgumentException.With.Message.Contains("stride (2,2)"));
+        Assert.That(() => SparseConvolution.Forward(l.Rows, l.X.AsSpan(1), [], s, y), Throws.ArgumentException.With.Message.Contains("x has 179 elements, expected at least 180"));
+        Assert.That(() => SparseConvolution.Forward(l.Rows, l.X, [], s, y.AsSpan(3)), Throws.ArgumentException.With.Message.Contains("y has 237 elements, expected at least 240"));
+        Assert.That(() => SparseConvolution.Forward(l.Rows, l.X, new float[3], s, y), Throws.ArgumentException.With.Message.Contains("bias has 3 elements, expected 4"));
+        Assert.That(() => SparseConvolution.Forward(l.Transposed, l.X, [], s, y), Throws.ArgumentException.With.Message.Contains("weight is [27,4], expected [4,27]"));
+        var shared = new float[300];
+        Assert.That(() => SparseConvolution.Forward(l.Rows, shared.AsSpan(0, 180), [], s, shared.AsSpan(50)), Throws.ArgumentException.With.Message.Contains("y overlaps x"));
+        Assert.That(() => SparseConvolution.InputGrad(l.Rows, l.Dy, s, dx), Throws.ArgumentException.With.Message.Contains("transposed weight is [4,27], expected [27,4]"));
+        Assert.That(() => SparseConvolution.InputGrad(l.Transposed, l.Dy.AsSpan(2), s, dx), Throws.ArgumentException.With.Message.Contains("dy has 238 elements, expected at least 240"));
+        Assert.That(() => SparseConvolution.WeightGrad(l.Rows, l.X, l.Dy, s, values.AsSpan(1), []), Throws.ArgumentException.With.Message.Contains($"values has {values.Length - 1} elements for {values.Length} kept weights"));
+        Assert.That(() => SparseConvolution.WeightGrad(l.Rows, l.X, l.Dy, s, values, new float[5]), Throws.ArgumentException.With.Message.Contains("dense has 5 elements, expected 108"));
+        Assert.That(() => SparseConvolution.WeightGrad(l.Rows, l.X, l.Dy, s, l.X.AsSpan(0, values.Length), []), Throws.ArgumentException.With.Message.Contains("overlaps"));
+        Assert.That(() => SparseConvolution.Forward(l.Rows, l.X, [], new ConvShape(1, 3, 2, 2, 4, 5, 5, 1, 1, 0, 0), y), Throws.ArgumentException.With.Message.Contains("invalid shape"));
+    }
+}
