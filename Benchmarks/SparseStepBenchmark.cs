@@ -24,7 +24,7 @@ public class SparseStepBenchmark
     private int[] _y = null!;
 
     /// <summary>The network.</summary>
-    [Params("lenet_300_100")]
+    [Params("lenet_300_100", "conv2")]
     public string Model { get; set; } = "lenet_300_100";
 
     /// <summary>Percent of each layer's weights pruned.</summary>

@@ -81,8 +81,9 @@ internal static class BenchTicketCommand
             double sparsity = 1 - (mask.KeptCount / (double)mask.TotalCount);
 
             var (inferDense, inferSparse) = Interleaved(net, repeats, Inference(net, evalInput));
-            var (stepDense, stepSparse) = Interleaved(net, repeats, Step(net, trainInput, labels));
-            string auto = AutoChoice(net, layers, batch);
+            var step = Step(net, trainInput, labels);
+            var (stepDense, stepSparse) = Interleaved(net, repeats, step);
+            string auto = AutoChoice(net, step, layers.Count);
             Checkpoint.Load(Path.Combine(unit, "final.safetensors"), net);   // the steps above moved the weights
 
             CliRunner.Say(string.Create(
@@ -162,23 +163,16 @@ internal static class BenchTicketCommand
         return (dense[repeats / 2], sparse[repeats / 2]);
     }
 
-    // The layers --sparse auto runs sparse at this batch size, by the crossover measured for their shapes.
-    private static string AutoChoice(Module net, IReadOnlyList<(string Name, Parameter Parameter)> layers, int batch)
+    // The layers --sparse auto runs sparse in a training step, by the crossover measured for their shapes (measured
+    // now where this machine has no measurement yet).
+    private static string AutoChoice(Module net, Action step, int prunable)
     {
-        var sparse = new List<string>();
-        foreach (var (name, module) in Descendants(net, string.Empty))
-        {
-            if (module is Linear linear && linear.Weight.Mask is { } mask)
-            {
-                double density = mask.ToArray().Count(v => v != 0f) / (double)mask.Size;
-                if (density < SparseCrossover.Linear(linear.InFeatures, linear.OutFeatures, batch))
-                {
-                    sparse.Add(name);
-                }
-            }
-        }
-
-        int prunable = layers.Count;
+        net.UseSparse(SparseMode.Auto);
+        step();
+        var sparse = Descendants(net, string.Empty)
+            .Where(m => m.Module is Linear { LastRunSparse: true } or Conv2d { LastRunSparse: true })
+            .Select(m => m.Name)
+            .ToList();
         return sparse.Count == 0 ? "dense" : $"sparse: {string.Join(",", sparse)} ({sparse.Count} of {prunable} pruned layers)";
     }
 

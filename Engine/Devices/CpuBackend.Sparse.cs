@@ -61,6 +61,25 @@ internal sealed partial class CpuBackend
         SparseSteps.Sgd(rows.RowStarts, rows.ColumnIndices, rows.Columns, D(theta), D(grad), velocity is null ? [] : D(velocity), learningRate, momentum, nesterov, weightDecay, firstStep);
     }
 
+    public bool SupportsSparseConv(Conv2dGeometry g) => SparseConvolution.Supports(g.ToKernelShape());
+
+    public void SparseConv2d(SparseMatrix weight, Tensor x, Tensor? bias, Conv2dGeometry g, Tensor result, bool relu) =>
+        SparseConvolution.Forward(S(weight).Matrix, D(x), bias is null ? [] : D(bias), g.ToKernelShape(), D(result), relu);
+
+    public void SparseConv2dInputGrad(SparseMatrix weight, Tensor dy, Conv2dGeometry g, Tensor result) =>
+        SparseConvolution.InputGrad(S(weight).Transposed(), D(dy), g.ToKernelShape(), D(result));
+
+    public void SparseConv2dWeightGrad(SparseMatrix weight, Tensor x, Tensor dy, Conv2dGeometry g, Tensor result, bool accumulate)
+    {
+        var w = S(weight);
+        var values = Scratch(w.Count);
+        SparseConvolution.WeightGrad(w.Matrix, D(x), D(dy), g.ToKernelShape(), values, accumulate ? [] : D(result));
+        if (accumulate)
+        {
+            AddAtKept(w.Matrix, values, D(result));
+        }
+    }
+
     private static CpuSparseMatrix S(SparseMatrix m) =>
         m as CpuSparseMatrix ?? throw new ArgumentException($"sparse: a matrix of {m.Device} given to the CPU backend");
 

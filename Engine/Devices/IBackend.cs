@@ -213,5 +213,24 @@ public interface IBackend
     void SparseSgdStep(SparseMatrix kept, Tensor theta, Tensor grad, Tensor? velocity, float learningRate, float momentum, bool nesterov, float weightDecay, bool firstStep) =>
         throw SparseUnsupported();
 
+    /// <summary>Whether this backend has sparse kernels for a convolution of geometry <paramref name="g"/>.</summary>
+    bool SupportsSparseConv(Conv2dGeometry g) => false;
+
+    /// <summary>
+    /// <see cref="Conv2d"/> with the sparse weight <paramref name="weight"/> ([O, C·KH·KW] with loaded values) in
+    /// place of the dense one.
+    /// </summary>
+    void SparseConv2d(SparseMatrix weight, Tensor x, Tensor? bias, Conv2dGeometry g, Tensor result, bool relu) => throw SparseUnsupported();
+
+    /// <summary><see cref="Conv2dInputGrad"/> with the sparse weight.</summary>
+    void SparseConv2dInputGrad(SparseMatrix weight, Tensor dy, Conv2dGeometry g, Tensor result) => throw SparseUnsupported();
+
+    /// <summary>
+    /// <see cref="Conv2dWeightGrad"/> at the kept positions of <paramref name="weight"/> only, written into the dense
+    /// <paramref name="result"/> (zeros at pruned positions), or added there at the kept positions when
+    /// <paramref name="accumulate"/>.
+    /// </summary>
+    void SparseConv2dWeightGrad(SparseMatrix weight, Tensor x, Tensor dy, Conv2dGeometry g, Tensor result, bool accumulate) => throw SparseUnsupported();
+
     private static NotSupportedException SparseUnsupported() => new("this backend has no sparse primitives (SupportsSparse is false)");
 }

@@ -32,12 +32,32 @@ public sealed class Conv2d : Module
     public Parameter? Bias { get; }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => Tensor.Conv2d(input, Weight.Value, Bias?.Value, Stride, Padding);
+    public override Tensor Forward(Tensor input) => Run(input, relu: false);
 
     /// <summary>
     /// <see cref="Forward"/> followed by ReLU, in one pass: the same values and gradients, bit for bit, with one pass
     /// fewer over the output. <see cref="Sequential"/> uses it for a convolution followed by a <see cref="ReLU"/>.
     /// </summary>
     /// <param name="input">[N, C, H, W].</param>
-    public Tensor ForwardRelu(Tensor input) => Tensor.Conv2d(input, Weight.Value, Bias?.Value, (Stride, Stride), (Padding, Padding), relu: true);
+    public Tensor ForwardRelu(Tensor input) => Run(input, relu: true);
+
+    /// <summary>Whether the last forward pass ran on the compressed form of the weight's mask (the sparse path).</summary>
+    public bool LastRunSparse { get; private set; }
+
+    // A pruned weight runs on the compressed form of its mask where Sparse says so and the device has kernels for
+    // the geometry (stride 1 on the CPU); otherwise the dense convolution runs on the masked weight.
+    private Tensor Run(Tensor input, bool relu)
+    {
+        Devices.SparseMatrix? compressed = null;
+        var geo = Tensor.Conv2dGeometryOf(input, Weight.Value, Bias?.Value, (Stride, Stride), (Padding, Padding));
+        var mask = Weight.Mask;
+        LastRunSparse = mask is not null && geo.N > 0 && input.Device.Backend.SupportsSparseConv(geo)
+            && SparseCrossover.Choose(Sparse, Weight, () => SparseCrossover.Conv(geo), out compressed);
+        if (LastRunSparse)
+        {
+            return Tensor.SparseConv2d(input, Weight.Value, Bias?.Value, mask!, compressed!, geo, relu);
+        }
+
+        return Tensor.Conv2d(input, Weight.Value, Bias?.Value, (Stride, Stride), (Padding, Padding), relu);
+    }
 }

@@ -36,6 +36,9 @@ public sealed class Linear : Module
     /// <summary>Bias [out], if any.</summary>
     public Parameter? Bias { get; }
 
+    /// <summary>Whether the last forward pass ran on the compressed form of the weight's mask (the sparse path).</summary>
+    public bool LastRunSparse { get; private set; }
+
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
@@ -45,9 +48,11 @@ public sealed class Linear : Module
         }
 
         var mask = Weight.Mask;
-        var y = mask is not null && input.Shape[0] > 0
-            && SparseCrossover.Choose(Sparse, Weight, () => SparseCrossover.Linear(InFeatures, OutFeatures, input.Shape[0]), out var compressed)
-            ? Tensor.SparseLinear(input, Weight.Value, mask, compressed!)
+        Devices.SparseMatrix? compressed = null;
+        LastRunSparse = mask is not null && input.Shape[0] > 0
+            && SparseCrossover.Choose(Sparse, Weight, () => SparseCrossover.Linear(InFeatures, OutFeatures, input.Shape[0]), out compressed);
+        var y = LastRunSparse
+            ? Tensor.SparseLinear(input, Weight.Value, mask!, compressed!)
             : Tensor.MatMul(input, Weight.Value, transposeA: false, transposeB: true);
         return Bias is null ? y : y + Bias.Value;
     }

@@ -36,10 +36,18 @@ public abstract class Module
     /// <summary>Whether this module's pruned weights run sparse (<see cref="SparseMode.Auto"/> unless set).</summary>
     public SparseMode Sparse { get; private set; }
 
-    /// <summary>Sets <see cref="Sparse"/> for this module and its children.</summary>
+    /// <summary>
+    /// Sets <see cref="Sparse"/> for this module and its children; <see cref="SparseMode.Off"/> also keeps the
+    /// optimizer's steps on their parameters dense.
+    /// </summary>
     public Module UseSparse(SparseMode mode)
     {
         Sparse = mode;
+        foreach (var (_, parameter) in _parameters)
+        {
+            parameter.SparseSteps = mode != SparseMode.Off;
+        }
+
         foreach (var (_, child) in _children)
         {
             child.UseSparse(mode);

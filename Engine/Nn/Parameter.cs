@@ -103,6 +103,12 @@ public sealed class Parameter
         return _compressed;
     }
 
+    /// <summary>
+    /// Whether an optimizer may update only the kept positions of this parameter when its mask is sparse enough (see
+    /// <see cref="Optim.Optimizer"/>); false under <see cref="SparseMode.Off"/>, which keeps everything dense.
+    /// </summary>
+    internal bool SparseSteps { get; set; } = true;
+
     /// <summary>Shape of the value.</summary>
     public int[] Shape => Value.Shape;
 

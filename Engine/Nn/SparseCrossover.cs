@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SparseNet.Engine.Autograd;
@@ -58,6 +59,17 @@ public static class SparseCrossover
     {
         int bucket = BatchBucket(batch);
         return Lookup($"linear {inputs}->{outputs} b{bucket}", () => MeasureLinear(inputs, outputs, bucket));
+    }
+
+    /// <summary>
+    /// The crossover density of a convolution of geometry <paramref name="g"/> (its batch rounded up to a power of
+    /// two): measured on first use, then read from the file.
+    /// </summary>
+    public static double Conv(Conv2dGeometry g)
+    {
+        var b = g with { N = BatchBucket(g.N) };
+        string key = string.Create(CultureInfo.InvariantCulture, $"conv {b.C}x{b.H}x{b.W}->{b.O} k{b.KH}x{b.KW} s{b.StrideH}x{b.StrideW} p{b.PadH}x{b.PadW} b{b.N}");
+        return Lookup(key, () => MeasureConv(b));
     }
 
     /// <summary>Whether a layer whose weight has <paramref name="parameter"/>'s mask runs sparse under <paramref name="mode"/>.</summary>
@@ -151,6 +163,60 @@ public static class SparseCrossover
                 backend.MatMul(x, w, false, true, y);
                 backend.MatMul(dy, w, false, false, dx);
                 backend.MatMul(dy, x, true, false, dw);
+            },
+            Sparse(Pattern(LowDensity)),
+            Sparse(Pattern(HighDensity)));
+        return Crossover(times[0], LowDensity, times[1], HighDensity, times[2]);
+    }
+
+    private static double MeasureConv(Conv2dGeometry g)
+    {
+        using var noGrad = GradMode.NoGrad();
+        var backend = Device.Cpu.Backend;
+        var rng = new System.Random(12345);
+        Tensor Uniform(params int[] shape)
+        {
+            var data = new float[Tensors.Shape.Size(shape)];
+            for (int i = 0; i < data.Length; i++)
+            {
+                data[i] = (float)(rng.NextDouble() - 0.5);
+            }
+
+            return Tensor.FromArray(data, shape);
+        }
+
+        var x = Uniform(g.N, g.C, g.H, g.W);
+        var dy = Uniform(g.N, g.O, g.OH, g.OW);
+        var w = Uniform(g.O, g.C, g.KH, g.KW);
+        var y = Tensor.Zeros(g.N, g.O, g.OH, g.OW);
+        var dx = Tensor.Zeros(g.N, g.C, g.H, g.W);
+        var dw = Tensor.Zeros(g.O, g.C, g.KH, g.KW);
+        int taps = g.C * g.KH * g.KW;
+        SparseMatrix Pattern(double density)
+        {
+            var mask = new float[g.O * taps];
+            for (int i = 0; i < mask.Length; i++)
+            {
+                mask[i] = rng.NextDouble() < density ? 1f : 0f;
+            }
+
+            return backend.CompressRows(Tensor.FromArray(mask, g.O, taps), g.O, taps);
+        }
+
+        Action Sparse(SparseMatrix m) => () =>
+        {
+            backend.LoadSparseValues(m, w);
+            backend.SparseConv2d(m, x, null, g, y, relu: false);
+            backend.SparseConv2dInputGrad(m, dy, g, dx);
+            backend.SparseConv2dWeightGrad(m, x, dy, g, dw, accumulate: false);
+        };
+
+        var times = TimeInterleaved(
+            () =>
+            {
+                backend.Conv2d(x, w, null, g, y, relu: false);
+                backend.Conv2dInputGrad(dy, w, g, dx);
+                backend.Conv2dWeightGrad(x, dy, g, dw);
             },
             Sparse(Pattern(LowDensity)),
             Sparse(Pattern(HighDensity)));

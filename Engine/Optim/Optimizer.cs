@@ -57,7 +57,7 @@ public abstract class Optimizer
         ArgumentNullException.ThrowIfNull(parameter);
         var grad = parameter.Grad ?? throw new InvalidOperationException("optimizer: parameter has no gradient");
         Tensors.Tensor.RequireSameDevice("optimizer", parameter.Value, grad);
-        var kept = parameter.Compressed(loadValues: false);
+        var kept = parameter.SparseSteps ? parameter.Compressed(loadValues: false) : null;
         return kept is not null && kept.Density <= SparseStepDensity ? kept : null;
     }
 

@@ -117,7 +117,11 @@ public sealed partial class Tensor
     /// followed by ReLU in the same pass (the same values and gradients, bit for bit, as <c>Conv2d(…).Relu()</c>, with
     /// one pass fewer over the output).
     /// </summary>
-    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? bias, (int H, int W) stride, (int H, int W) padding, bool relu = false)
+    public static Tensor Conv2d(Tensor x, Tensor w, Tensor? bias, (int H, int W) stride, (int H, int W) padding, bool relu = false) =>
+        ConvForward(x, w, bias, Conv2dGeometryOf(x, w, bias, stride, padding), relu);
+
+    /// <summary>The geometry of a convolution of these operands, checked (shapes, stride, padding, devices), naming the values.</summary>
+    internal static Conv2dGeometry Conv2dGeometryOf(Tensor x, Tensor w, Tensor? bias, (int H, int W) stride, (int H, int W) padding)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(w);
@@ -147,7 +151,7 @@ public sealed partial class Tensor
             throw new ArgumentException($"conv2d: input on {x.Device}, weight on {w.Device}{(bias is null ? "" : $", bias on {bias.Device}")}: all must be on one device");
         }
 
-        return ConvForward(x, w, bias, geo, relu);
+        return geo;
     }
 
     // The bias is added inside the convolution, with the same rounding as a separate broadcast addition; its gradient

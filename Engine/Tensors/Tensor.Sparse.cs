@@ -73,4 +73,61 @@ public sealed partial class Tensor
                 return true;
             });
     }
+
+    /// <summary>
+    /// A convolution with a pruned weight w [O,C,KH,KW] run on the compressed form of its mask (see
+    /// <see cref="SparseLinear"/>): the same values as <c>Conv2d</c> on a weight whose pruned entries are zero, to
+    /// float rounding, with w's gradient at the kept positions only. <paramref name="geo"/> comes from
+    /// <see cref="Conv2dGeometryOf"/>.
+    /// </summary>
+    internal static Tensor SparseConv2d(Tensor x, Tensor w, Tensor? bias, Tensor mask, SparseMatrix compressed, Conv2dGeometry geo, bool relu)
+    {
+        var backend = x.Device.Backend;
+        var y = x.NewEmpty([geo.N, geo.O, geo.OH, geo.OW]);
+        backend.SparseConv2d(compressed, x, bias, geo, y, relu);
+        Tensor[] inputs = bias is null ? [x, w] : [x, w, bias];
+        return Record(
+            y,
+            relu ? "sparse_conv2d_relu" : "sparse_conv2d",
+            inputs,
+            (g, skip) =>
+            {
+                g = relu ? g.WherePositive(y) : g;
+                Tensor? db = bias is not null && bias.RequiresGrad ? g.SumTo([1, geo.O, 1, 1]).Reshape(geo.O) : null;
+                if (GradMode.IsEnabled)
+                {
+                    // A graph of the gradients is wanted: the dense rules, on the masked weight.
+                    var kept = w * mask;
+                    return [x.RequiresGrad ? ConvInputGrad(g, kept, geo) : null, w.RequiresGrad ? ConvWeightGrad(x, g, geo) * mask : null, db];
+                }
+
+                Tensor? dx = null, dw = null;
+                if (x.RequiresGrad)
+                {
+                    dx = x.NewEmpty([geo.N, geo.C, geo.H, geo.W]);
+                    backend.SparseConv2dInputGrad(compressed, g, geo, dx);
+                }
+
+                if (w.RequiresGrad && !(skip?[1] ?? false))
+                {
+                    dw = w.NewEmpty([geo.O, geo.C, geo.KH, geo.KW]);
+                    backend.SparseConv2dWeightGrad(compressed, x, g, geo, dw, accumulate: false);
+                }
+
+                return bias is null ? [dx, dw] : [dx, dw, db];
+            },
+            (g, input, destination, accumulate) =>
+            {
+                if (input != 1)
+                {
+                    return false;
+                }
+
+                // With a fused ReLU the gradient is masked by the output first; the rule above does the same again
+                // for the other inputs.
+                backend.SparseConv2dWeightGrad(compressed, x, relu ? g.WherePositive(y) : g, geo, destination, accumulate);
+                destination.MarkWritten();
+                return true;
+            });
+    }
 }

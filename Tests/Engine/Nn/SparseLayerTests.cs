@@ -275,4 +275,54 @@ public class SparseLayerTests
     [TestCase(1.0, 0.05, 0.1, 0.25, 0.1, 1.0)]    // flat and faster
     public void Crossover_IsWhereTheSparseLineMeetsDense(double dense, double d1, double t1, double d2, double t2, double expected) =>
         Assert.That(SparseCrossover.Crossover(dense, d1, t1, d2, t2), Is.EqualTo(expected).Within(1e-12));
+
+    [TestCase(2, 3, 5, 7, 6, 3, 1, 0.3, false)]
+    [TestCase(3, 8, 8, 8, 16, 3, 1, 0.05, true)]
+    [TestCase(1, 4, 9, 5, 3, 5, 2, 0.5, false)]
+    [TestCase(2, 5, 6, 6, 4, 3, 0, 0.0, true)]
+    [TestCase(2, 5, 6, 6, 4, 3, 1, 1.0, false)]
+    [TestCase(2, 6, 7, 7, 5, 1, 0, 0.2, true)]
+    public void SparseAndDenseConvolutions_Agree(int n, int c, int h, int w, int o, int k, int padding, double density, bool relu)
+    {
+        var rng = new Random((c * 100) + o + k);
+        var sparse = new Conv2d(c, o, k, stride: 1, padding: padding);
+        foreach (var p in sparse.Parameters())
+        {
+            RandomValues(rng, p.Size).CopyTo(p.Value.Span);
+        }
+
+        var mask = RandomMask(rng, o, c * k * k, density, emptyRowsAndColumns: true);
+        sparse.Weight.Mask = Tensor.FromArray(mask, o, c, k, k);
+        sparse.Weight.ApplyMask();
+        sparse.UseSparse(SparseMode.On);
+        var dense = (Conv2d)new Conv2d(c, o, k, stride: 1, padding: padding).UseSparse(SparseMode.Off);
+        dense.LoadStateDict(sparse.StateDict());
+        dense.Weight.Mask = Tensor.FromArray(mask, o, c, k, k);
+        var input = RandomValues(rng, n * c * h * w);
+        int oh = h + (2 * padding) - k + 1, ow = w + (2 * padding) - k + 1;
+        var upstream = RandomValues(rng, n * o * oh * ow);
+
+        (float[] Y, float[] Dx, float[] Dw, float[] Db) Pass(Conv2d layer)
+        {
+            var x = Tensor.FromArray(input, n, c, h, w);
+            x.RequiresGrad = true;
+            layer.Weight.ClearGrad(releaseBuffer: true);
+            layer.Bias!.ClearGrad(releaseBuffer: true);
+            var y = relu ? layer.ForwardRelu(x) : layer.Forward(x);
+            Gradients.Backward((y * Tensor.FromArray(upstream, n, o, oh, ow)).Sum());
+            return (y.ToArray(), x.Grad!.ToArray(), layer.Weight.Grad!.ToArray().Select((g, i) => g * mask[i]).ToArray(), layer.Bias.Grad!.ToArray());
+        }
+
+        var s = Pass(sparse);
+        var d = Pass(dense);
+        AssertClose(s.Y, d.Y, "y");
+        AssertClose(s.Dx, d.Dx, "dx");
+        AssertClose(s.Dw, d.Dw, "dW");
+        AssertClose(s.Db, d.Db, "db");
+
+        // A second pass adds into the kept gradient buffer (the sink's accumulate path).
+        var x2 = Tensor.FromArray(input, n, c, h, w);
+        Gradients.Backward((relu ? sparse.ForwardRelu(x2) : sparse.Forward(x2)).Sum());
+        Assert.That(sparse.Weight.Grad!.ToArray().Where((g, i) => mask[i] == 0f), Is.All.EqualTo(0f), "the sparse weight gradient is zero where pruned");
+    }
 }
