@@ -17,43 +17,67 @@ internal sealed partial class CpuBackend
     public void SparseLinearForward(SparseMatrix weight, Tensor x, Tensor workspace, Tensor y) =>
         SparseLinear.Forward(S(weight).Matrix, D(x), x.Shape[0], D(workspace), D(y));
 
-    public void SparseLinearBackward(SparseMatrix weight, Tensor workspace, Tensor dy, Tensor dyWorkspace, Tensor? dx, Tensor? weightGrad, bool accumulate)
+    public void SparseLinearBackward(SparseMatrix weight, Tensor workspace, Tensor dy, Tensor dyWorkspace, Tensor? dx, Tensor? weightGrad, SparseGradWrite write)
     {
         var w = S(weight);
-        int batch = dy.Shape[0];
         var transposed = dx is null ? null : w.Transposed();
-        if (weightGrad is null || !accumulate)
+        SparseLinear.Backward(
+            w.Matrix, transposed, D(workspace), D(dy), dy.Shape[0], D(dyWorkspace), dx is null ? [] : D(dx), w.GradValues, weightGrad is not null && write == SparseGradWrite.Overwrite ? D(weightGrad) : []);
+        WriteGrad(w, weightGrad, write);
+    }
+
+    // The kernels leave the kept values of the gradient in the matrix; Overwrite has had them scattered with zeros
+    // around them already.
+    private static void WriteGrad(CpuSparseMatrix w, Tensor? weightGrad, SparseGradWrite write)
+    {
+        if (weightGrad is null || write == SparseGradWrite.Overwrite)
         {
-            var values = Scratch(w.Count);
-            SparseLinear.Backward(w.Matrix, transposed, D(workspace), D(dy), batch, D(dyWorkspace), dx is null ? [] : D(dx), values, weightGrad is null ? [] : D(weightGrad));
             return;
         }
 
-        // Adding into a gradient already there: the kept values are summed in at their positions.
-        var sums = Scratch(w.Count);
-        SparseLinear.Backward(w.Matrix, transposed, D(workspace), D(dy), batch, D(dyWorkspace), dx is null ? [] : D(dx), sums, []);
-        AddAtKept(w.Matrix, sums, D(weightGrad));
-    }
-
-    private static void AddAtKept(SparseRows rows, ReadOnlySpan<float> values, Span<float> dense)
-    {
+        var rows = w.Matrix;
         var starts = rows.RowStarts;
         var columns = rows.ColumnIndices;
+        ReadOnlySpan<float> values = w.GradValues;
+        Span<float> dense = D(weightGrad);
+        bool add = write == SparseGradWrite.Add;
         for (int r = 0; r < rows.Rows; r++)
         {
             var row = dense.Slice(r * rows.Columns, rows.Columns);
             for (int e = starts[r]; e < starts[r + 1]; e++)
             {
-                row[columns[e]] += values[e];
+                row[columns[e]] = add ? row[columns[e]] + values[e] : values[e];
             }
         }
     }
 
     public void SparseAdamStep(SparseMatrix kept, Tensor theta, Tensor grad, Tensor m, Tensor v, float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2)
     {
-        var rows = S(kept).Matrix;
-        AdamKernel.StepAt(rows.RowStarts, rows.ColumnIndices, rows.Columns, D(theta), D(grad), D(m), D(v), beta1, beta2, eps, weightDecay, stepSize, invRootC2);
+        var k = S(kept);
+        var rows = k.Matrix;
+        // The gradient's kept values in entry order, when the matrix holds them for this very buffer; else read at
+        // their positions in the dense gradient.
+        bool compressed = ReferenceEquals(kept.GradTensor, grad) && kept.GradVersion == grad.Version;
+        AdamKernel.StepKept(rows.RowStarts, rows.ColumnIndices, rows.Columns, D(theta), compressed ? k.GradValues : D(grad), compressed, D(m), D(v), beta1, beta2, eps, weightDecay, stepSize, invRootC2);
     }
+
+    public void GatherKept(SparseMatrix kept, Tensor dense, Tensor values)
+    {
+        var rows = S(kept).Matrix;
+        var d = D(dense);
+        var t = D(values);
+        var starts = rows.RowStarts;
+        var columns = rows.ColumnIndices;
+        for (int r = 0; r < rows.Rows; r++)
+        {
+            for (int e = starts[r]; e < starts[r + 1]; e++)
+            {
+                t[e] = d[(r * rows.Columns) + columns[e]];
+            }
+        }
+    }
+
+    public void ScatterKept(SparseMatrix kept, Tensor values, Tensor dense) => S(kept).Matrix.Scatter(D(values), D(dense));
 
     public void SparseSgdStep(SparseMatrix kept, Tensor theta, Tensor grad, Tensor? velocity, float learningRate, float momentum, bool nesterov, float weightDecay, bool firstStep)
     {
@@ -69,31 +93,13 @@ internal sealed partial class CpuBackend
     public void SparseConv2dInputGrad(SparseMatrix weight, Tensor dy, Conv2dGeometry g, Tensor result) =>
         SparseConvolution.InputGrad(S(weight).Transposed(), D(dy), g.ToKernelShape(), D(result));
 
-    public void SparseConv2dWeightGrad(SparseMatrix weight, Tensor x, Tensor dy, Conv2dGeometry g, Tensor result, bool accumulate)
+    public void SparseConv2dWeightGrad(SparseMatrix weight, Tensor x, Tensor dy, Conv2dGeometry g, Tensor result, SparseGradWrite write)
     {
         var w = S(weight);
-        var values = Scratch(w.Count);
-        SparseConvolution.WeightGrad(w.Matrix, D(x), D(dy), g.ToKernelShape(), values, accumulate ? [] : D(result));
-        if (accumulate)
-        {
-            AddAtKept(w.Matrix, values, D(result));
-        }
+        SparseConvolution.WeightGrad(w.Matrix, D(x), D(dy), g.ToKernelShape(), w.GradValues, write == SparseGradWrite.Overwrite ? D(result) : []);
+        WriteGrad(w, result, write);
     }
 
     private static CpuSparseMatrix S(SparseMatrix m) =>
         m as CpuSparseMatrix ?? throw new ArgumentException($"sparse: a matrix of {m.Device} given to the CPU backend");
-
-    // The weight gradient's kept values before they are added in; one buffer per thread, grown as needed.
-    [ThreadStatic]
-    private static float[]? t_sparseValues;
-
-    private static Span<float> Scratch(int length)
-    {
-        if (t_sparseValues is null || t_sparseValues.Length < length)
-        {
-            t_sparseValues = new float[length];
-        }
-
-        return t_sparseValues.AsSpan(0, length);
-    }
 }

@@ -10,6 +10,7 @@ internal sealed class CpuSparseMatrix(SparseRows rows, Device device) : SparseMa
 {
     private SparseRows? _transposed;
     private bool _transposedStale = true;
+    private float[]? _gradValues;
 
     /// <summary>The structure and values, row by row.</summary>
     public SparseRows Matrix { get; } = rows;
@@ -25,6 +26,9 @@ internal sealed class CpuSparseMatrix(SparseRows rows, Device device) : SparseMa
 
     /// <inheritdoc />
     public override Device Device { get; } = device;
+
+    /// <summary>The weight gradient at the kept positions, in entry order, as the last backward pass computed it.</summary>
+    public float[] GradValues => _gradValues ??= new float[Count];
 
     /// <summary>Loads the kept values from a dense [rows, columns] array.</summary>
     public void Load(ReadOnlySpan<float> dense)

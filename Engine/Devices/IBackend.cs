@@ -194,20 +194,28 @@ public interface IBackend
     /// <summary>
     /// The gradients of <see cref="SparseLinearForward"/> given dy [batch, out]: dx = dy·W [batch, in] unless
     /// <paramref name="dx"/> is null, and dW = dyᵀ·x at the kept positions only, written into the dense
-    /// <paramref name="weightGrad"/> [out, in] (zeros at pruned positions), or added there at the kept positions when
-    /// <paramref name="accumulate"/>; skipped when null. <paramref name="dyWorkspace"/> has
+    /// <paramref name="weightGrad"/> [out, in] as <paramref name="write"/> says (skipped when null); the backend keeps
+    /// those kept values too (see <see cref="SparseAdamStep"/>). <paramref name="dyWorkspace"/> has
     /// <see cref="SparseWorkspaceLength"/>(out, batch) elements.
     /// </summary>
-    void SparseLinearBackward(SparseMatrix weight, Tensor workspace, Tensor dy, Tensor dyWorkspace, Tensor? dx, Tensor? weightGrad, bool accumulate) =>
+    void SparseLinearBackward(SparseMatrix weight, Tensor workspace, Tensor dy, Tensor dyWorkspace, Tensor? dx, Tensor? weightGrad, SparseGradWrite write) =>
         throw SparseUnsupported();
 
     /// <summary>
-    /// <see cref="AdamStep"/> at the kept positions of <paramref name="kept"/> only (the flat positions of its
-    /// entries); every other element of theta, m and v is left as it is. Each kept element gets exactly the value the
-    /// dense step gives it.
+    /// <see cref="AdamStep"/> at the kept positions of <paramref name="kept"/> only, with the moments
+    /// <paramref name="m"/> and <paramref name="v"/> stored compressed ([kept.Count], in entry order); theta and grad
+    /// are dense, and theta's other elements are left as they are. When <paramref name="grad"/> is the buffer a sparse
+    /// primitive of this matrix last wrote, unchanged since, its kept values are read from the matrix. Each kept
+    /// element gets exactly the value the dense step gives it.
     /// </summary>
     void SparseAdamStep(SparseMatrix kept, Tensor theta, Tensor grad, Tensor m, Tensor v, float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2) =>
         throw SparseUnsupported();
+
+    /// <summary>values[e] = dense at the position of entry e of <paramref name="kept"/> ([kept.Count] values in entry order).</summary>
+    void GatherKept(SparseMatrix kept, Tensor dense, Tensor values) => throw SparseUnsupported();
+
+    /// <summary>dense = values at the kept positions and zeros elsewhere: the inverse of <see cref="GatherKept"/>.</summary>
+    void ScatterKept(SparseMatrix kept, Tensor values, Tensor dense) => throw SparseUnsupported();
 
     /// <summary><see cref="SgdStep"/> at the kept positions of <paramref name="kept"/> only, each with the dense step's value.</summary>
     void SparseSgdStep(SparseMatrix kept, Tensor theta, Tensor grad, Tensor? velocity, float learningRate, float momentum, bool nesterov, float weightDecay, bool firstStep) =>
@@ -227,10 +235,9 @@ public interface IBackend
 
     /// <summary>
     /// <see cref="Conv2dWeightGrad"/> at the kept positions of <paramref name="weight"/> only, written into the dense
-    /// <paramref name="result"/> (zeros at pruned positions), or added there at the kept positions when
-    /// <paramref name="accumulate"/>.
+    /// <paramref name="result"/> as <paramref name="write"/> says; the backend keeps the kept values too.
     /// </summary>
-    void SparseConv2dWeightGrad(SparseMatrix weight, Tensor x, Tensor dy, Conv2dGeometry g, Tensor result, bool accumulate) => throw SparseUnsupported();
+    void SparseConv2dWeightGrad(SparseMatrix weight, Tensor x, Tensor dy, Conv2dGeometry g, Tensor result, SparseGradWrite write) => throw SparseUnsupported();
 
     private static NotSupportedException SparseUnsupported() => new("this backend has no sparse primitives (SupportsSparse is false)");
 }

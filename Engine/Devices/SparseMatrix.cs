@@ -20,6 +20,30 @@ public abstract class SparseMatrix
     /// <summary>The device that owns this matrix.</summary>
     public abstract Device Device { get; }
 
+    /// <summary>
+    /// The dense gradient buffer a sparse primitive last wrote whole or at the kept positions, and its version then:
+    /// while that buffer is unchanged (<see cref="GradVersion"/>), it holds zeros at every pruned position and this
+    /// matrix's backend holds its kept values in entry order.
+    /// </summary>
+    internal Tensors.Tensor? GradTensor { get; set; }
+
+    /// <summary>The version of <see cref="GradTensor"/> just after that write.</summary>
+    internal long GradVersion { get; set; }
+
+    /// <summary>How a gradient write into <paramref name="destination"/> may go: only the kept positions when the buffer is the one last written here and unchanged since.</summary>
+    internal SparseGradWrite WriteModeFor(Tensors.Tensor destination, bool accumulate) =>
+        accumulate ? SparseGradWrite.Add
+        : ReferenceEquals(GradTensor, destination) && GradVersion == destination.Version ? SparseGradWrite.Kept
+        : SparseGradWrite.Overwrite;
+
+    /// <summary>Records a gradient write into <paramref name="destination"/> (made with <paramref name="write"/>): marks it written and remembers it.</summary>
+    internal void Wrote(Tensors.Tensor destination, SparseGradWrite write)
+    {
+        destination.MarkWritten();
+        GradTensor = write == SparseGradWrite.Add ? null : destination;
+        GradVersion = destination.Version;
+    }
+
     /// <summary>Kept positions over all positions (1 for an empty matrix).</summary>
     public double Density => Rows == 0 || Columns == 0 ? 1 : Count / ((double)Rows * Columns);
 }

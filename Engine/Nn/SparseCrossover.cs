@@ -154,7 +154,7 @@ public static class SparseCrossover
         {
             backend.LoadSparseValues(m, w);
             backend.SparseLinearForward(m, x, xWork, y);
-            backend.SparseLinearBackward(m, xWork, dy, dyWork, dx, dw, accumulate: false);
+            backend.SparseLinearBackward(m, xWork, dy, dyWork, dx, dw, SparseGradWrite.Overwrite);
         };
 
         var times = TimeInterleaved(
@@ -208,7 +208,7 @@ public static class SparseCrossover
             backend.LoadSparseValues(m, w);
             backend.SparseConv2d(m, x, null, g, y, relu: false);
             backend.SparseConv2dInputGrad(m, dy, g, dx);
-            backend.SparseConv2dWeightGrad(m, x, dy, g, dw, accumulate: false);
+            backend.SparseConv2dWeightGrad(m, x, dy, g, dw, SparseGradWrite.Overwrite);
         };
 
         var times = TimeInterleaved(

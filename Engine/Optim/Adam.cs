@@ -12,6 +12,10 @@ public sealed class Adam : Optimizer
     private readonly Tensor?[] _m;
     private readonly Tensor?[] _v;
 
+    // For a parameter updated at its kept positions only, the compressed form its moments are stored against
+    // ([kept.Count] values in entry order); null while they are dense.
+    private readonly Devices.SparseMatrix?[] _keptOf;
+
     /// <summary>Creates the optimizer.</summary>
     public Adam(IEnumerable<Parameter> parameters, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f, float weightDecay = 0f)
         : base(parameters, learningRate)
@@ -27,6 +31,7 @@ public sealed class Adam : Optimizer
         WeightDecay = weightDecay;
         _m = new Tensor?[Parameters.Count];
         _v = new Tensor?[Parameters.Count];
+        _keptOf = new Devices.SparseMatrix?[Parameters.Count];
     }
 
     /// <summary>First-moment decay.</summary>
@@ -42,10 +47,10 @@ public sealed class Adam : Optimizer
     public float WeightDecay { get; }
 
     /// <summary>First moment of parameter <paramref name="index"/>, or null before its first update.</summary>
-    internal float[]? FirstMoment(int index) => _m[index]?.ToArray();
+    internal float[]? FirstMoment(int index) => Dense(index, _m[index])?.ToArray();
 
     /// <summary>Second moment of parameter <paramref name="index"/>, or null before its first update.</summary>
-    internal float[]? SecondMoment(int index) => _v[index]?.ToArray();
+    internal float[]? SecondMoment(int index) => Dense(index, _v[index])?.ToArray();
 
     /// <inheritdoc />
     public override void Step()
@@ -61,20 +66,55 @@ public sealed class Adam : Optimizer
                 continue;
             }
 
-            // Moments live where the parameter does, made on its first update.
+            // Moments live where the parameter does, made on its first update: compressed to the kept positions
+            // while the parameter is updated there only (a pruned position's moment is zero and stays zero), dense
+            // otherwise; a change of form carries the values over.
             var theta = p.Value;
-            var m = _m[i] ??= Tensor.Zeros(theta.Shape, theta.Device);
-            var v = _v[i] ??= Tensor.Zeros(theta.Shape, theta.Device);
             if (KeptPositions(p) is { } kept)
             {
-                theta.Device.Backend.SparseAdamStep(kept, theta, p.Grad, m, v, Beta1, Beta2, Eps, WeightDecay, stepSize, invRootC2);
+                if (!ReferenceEquals(_keptOf[i], kept))
+                {
+                    _m[i] = Compress(kept, Dense(i, _m[i]));
+                    _v[i] = Compress(kept, Dense(i, _v[i]));
+                    _keptOf[i] = kept;
+                }
+
+                theta.Device.Backend.SparseAdamStep(kept, theta, p.Grad, _m[i]!, _v[i]!, Beta1, Beta2, Eps, WeightDecay, stepSize, invRootC2);
             }
             else
             {
+                (_m[i], _v[i], _keptOf[i]) = (Dense(i, _m[i]), Dense(i, _v[i]), null);
+                var m = _m[i] ??= Tensor.Zeros(theta.Shape, theta.Device);
+                var v = _v[i] ??= Tensor.Zeros(theta.Shape, theta.Device);
                 theta.Device.Backend.AdamStep(theta, MaskedGradient(p), m, v, Beta1, Beta2, Eps, WeightDecay, stepSize, invRootC2);
             }
 
             theta.MarkWritten();
         }
+    }
+
+    // A moment in its dense form (shaped as the parameter): as it is when dense, scattered when compressed.
+    private Tensor? Dense(int index, Tensor? moment)
+    {
+        if (moment is null || _keptOf[index] is not { } kept)
+        {
+            return moment;
+        }
+
+        var theta = Parameters[index].Value;
+        var dense = Tensor.Zeros(theta.Shape, theta.Device);
+        theta.Device.Backend.ScatterKept(kept, moment, dense);
+        return dense;
+    }
+
+    private static Tensor Compress(Devices.SparseMatrix kept, Tensor? dense)
+    {
+        var values = Tensor.Zeros([kept.Count], kept.Device);
+        if (dense is not null)
+        {
+            kept.Device.Backend.GatherKept(kept, dense, values);
+        }
+
+        return values;
     }
 }

@@ -54,7 +54,11 @@ public sealed partial class Tensor
                 var dw = wantW ? weight.NewEmpty([outputs, inputs]) : null;
                 if (dx is not null || dw is not null)
                 {
-                    backend.SparseLinearBackward(compressed, workspace, g, g.NewEmpty([backend.SparseWorkspaceLength(outputs, batch)]), dx, dw, accumulate: false);
+                    backend.SparseLinearBackward(compressed, workspace, g, g.NewEmpty([backend.SparseWorkspaceLength(outputs, batch)]), dx, dw, SparseGradWrite.Overwrite);
+                    if (dw is not null)
+                    {
+                        compressed.Wrote(dw, SparseGradWrite.Overwrite);
+                    }
                 }
 
                 return [dx, dw];
@@ -67,8 +71,9 @@ public sealed partial class Tensor
                 }
 
                 var dx = x.RequiresGrad ? x.NewEmpty([batch, inputs]) : null;
-                backend.SparseLinearBackward(compressed, workspace, g, g.NewEmpty([backend.SparseWorkspaceLength(outputs, batch)]), dx, destination, accumulate);
-                destination.MarkWritten();
+                var write = compressed.WriteModeFor(destination, accumulate);
+                backend.SparseLinearBackward(compressed, workspace, g, g.NewEmpty([backend.SparseWorkspaceLength(outputs, batch)]), dx, destination, write);
+                compressed.Wrote(destination, write);
                 (pendingDx, pendingFor) = (dx, g);
                 return true;
             });
@@ -111,7 +116,8 @@ public sealed partial class Tensor
                 if (w.RequiresGrad && !(skip?[1] ?? false))
                 {
                     dw = w.NewEmpty([geo.O, geo.C, geo.KH, geo.KW]);
-                    backend.SparseConv2dWeightGrad(compressed, x, g, geo, dw, accumulate: false);
+                    backend.SparseConv2dWeightGrad(compressed, x, g, geo, dw, SparseGradWrite.Overwrite);
+                    compressed.Wrote(dw, SparseGradWrite.Overwrite);
                 }
 
                 return bias is null ? [dx, dw] : [dx, dw, db];
@@ -125,8 +131,9 @@ public sealed partial class Tensor
 
                 // With a fused ReLU the gradient is masked by the output first; the rule above does the same again
                 // for the other inputs.
-                backend.SparseConv2dWeightGrad(compressed, x, relu ? g.WherePositive(y) : g, geo, destination, accumulate);
-                destination.MarkWritten();
+                var write = compressed.WriteModeFor(destination, accumulate);
+                backend.SparseConv2dWeightGrad(compressed, x, relu ? g.WherePositive(y) : g, geo, destination, write);
+                compressed.Wrote(destination, write);
                 return true;
             });
     }

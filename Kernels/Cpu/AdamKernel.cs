@@ -74,18 +74,21 @@ public static class AdamKernel
     }
 
     /// <summary>
-    /// <see cref="Step"/> at the kept positions of a pruned parameter only: the flat positions r·
-    /// <paramref name="rowLength"/> + columns[e] for the entries e of each row r of a CSR structure
-    /// (<see cref="SparseRows"/>). Every other element is left as it is, and each kept element gets exactly the bits
-    /// <see cref="Step"/> gives it, so the two agree wherever a pruned element's gradient and moments are zero.
+    /// <see cref="Step"/> at the kept positions of a pruned parameter only: entry e of row r of a CSR structure
+    /// (<see cref="SparseRows"/>) is the element at flat position r·<paramref name="rowLength"/> + columns[e] of the
+    /// dense <paramref name="theta"/>, and element e of the moments <paramref name="m"/> and <paramref name="v"/>,
+    /// which are stored compressed (one per kept entry, in entry order). The gradient is dense, or compressed like the
+    /// moments when <paramref name="gradIsCompressed"/>. Every other element of θ is left as it is, and each kept
+    /// element gets exactly the bits <see cref="Step"/> gives it. Only θ (and a dense gradient) is read at scattered
+    /// positions; the moments stream.
     /// </summary>
-    public static unsafe void StepAt(ReadOnlySpan<int> rowStarts, ReadOnlySpan<int> columns, int rowLength, Span<float> theta, ReadOnlySpan<float> grad, Span<float> m, Span<float> v,
-        float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2)
+    public static unsafe void StepKept(ReadOnlySpan<int> rowStarts, ReadOnlySpan<int> columns, int rowLength, Span<float> theta, ReadOnlySpan<float> grad, bool gradIsCompressed,
+        Span<float> m, Span<float> v, float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2)
     {
-        int n = theta.Length;
-        if (grad.Length != n || m.Length != n || v.Length != n)
+        int n = theta.Length, count = columns.Length;
+        if (grad.Length != (gradIsCompressed ? count : n) || m.Length != count || v.Length != count)
         {
-            throw new ArgumentException($"adam: θ has {n} elements but g {grad.Length}, m {m.Length}, v {v.Length}");
+            throw new ArgumentException($"adam: θ has {n} elements and {count} are kept, but g has {grad.Length}{(gradIsCompressed ? " (compressed)" : string.Empty)}, m {m.Length}, v {v.Length}");
         }
 
         int rows = SparseSteps.CheckStructure("adam", rowStarts, columns, rowLength, n);
@@ -93,22 +96,32 @@ public static class AdamKernel
         fixed (int* starts = rowStarts, cols = columns)
         fixed (float* t = theta, g = grad, mm = m, vv = v)
         {
-            SparseSteps.Run(new Kept(starts, cols, rowLength, t, g, mm, vv, k), rows, columns.Length);
+            SparseSteps.Run(new Kept(starts, cols, rowLength, t, g, gradIsCompressed, mm, vv, k), rows, count);
         }
     }
 
-    /// <summary>Rows of kept positions, updated one element at a time.</summary>
-    private readonly unsafe struct Kept(int* starts, int* cols, int rowLength, float* t, float* g, float* m, float* v, Constants k) : IRangeWork
+    /// <summary>
+    /// Rows of kept positions, updated one element at a time. In a large sparse parameter each kept element of θ sits on
+    /// a cache line of its own, so the loop waits on memory, not arithmetic: the θ (and dense gradient) lines of the
+    /// element <see cref="SparseSteps.PrefetchDistance"/> entries ahead are requested early.
+    /// </summary>
+    private readonly unsafe struct Kept(int* starts, int* cols, int rowLength, float* t, float* g, bool gradIsCompressed, float* m, float* v, Constants k) : IRangeWork
     {
         public void Run(int start, int end)
         {
+            var ahead = new SparseSteps.Lookahead(starts, cols, rowLength, start, end);
             for (int r = start; r < end; r++)
             {
                 nint row = (nint)r * rowLength;
                 for (int e = starts[r]; e < starts[r + 1]; e++)
                 {
+                    if (ahead.Next(e) is var next and >= 0)
+                    {
+                        SparseSteps.Prefetch(t + next, gradIsCompressed ? null : g + next, null, null);
+                    }
+
                     nint i = row + cols[e];
-                    One(ref t[i], g[i], ref m[i], ref v[i], k);
+                    One(ref t[i], gradIsCompressed ? g[e] : g[i], ref m[e], ref v[e], k);
                 }
             }
         }

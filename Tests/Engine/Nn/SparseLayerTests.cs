@@ -325,4 +325,31 @@ public class SparseLayerTests
         Gradients.Backward((relu ? sparse.ForwardRelu(x2) : sparse.Forward(x2)).Sum());
         Assert.That(sparse.Weight.Grad!.ToArray().Where((g, i) => mask[i] == 0f), Is.All.EqualTo(0f), "the sparse weight gradient is zero where pruned");
     }
+
+    [Test]
+    public void AdamMoments_CarryOver_WhenAParameterTurnsSparseAndBackDense()
+    {
+        // One parameter gets a sparse mask after two dense steps and loses it after two more; a second one takes the
+        // dense step all along on the masked gradient. Pruned moments start at zero (pruned gradients were zero from
+        // the start), so every bit of θ, m and v must agree.
+        var rng = new Random(9);
+        var mask = RandomMask(rng, 20, 30, 0.1, true);
+        var initial = RandomValues(rng, 600).Select((w, i) => w * mask[i]).ToArray();
+        var (switching, dense) = (new Parameter(Tensor.FromArray(initial, 20, 30)), new Parameter(Tensor.FromArray(initial, 20, 30)));
+        var a = new Adam([switching], learningRate: 0.01f, weightDecay: 0.001f);
+        var b = new Adam([dense], learningRate: 0.01f, weightDecay: 0.001f);
+        for (int step = 0; step < 6; step++)
+        {
+            switching.Mask = step is >= 2 and < 4 ? Tensor.FromArray(mask, 20, 30) : null;
+            var grad = RandomValues(rng, 600).Select((g, i) => g * mask[i]).ToArray();
+            switching.Grad = Tensor.FromArray(grad, 20, 30);
+            dense.Grad = Tensor.FromArray(grad, 20, 30);
+            a.Step();
+            b.Step();
+            Assert.That(a.FirstMoment(0), Is.EqualTo(b.FirstMoment(0)), $"m after step {step}");
+            Assert.That(a.SecondMoment(0), Is.EqualTo(b.SecondMoment(0)), $"v after step {step}");
+        }
+
+        Assert.That(switching.Value.ToArray(), Is.EqualTo(dense.Value.ToArray()), "θ");
+    }
 }
