@@ -1,6 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using SparseNet.Engine.Autograd;
-using SparseNet.Engine.Devices;
 using SparseNet.Engine.Nn;
 using SparseNet.Engine.Optim;
 using SparseNet.Engine.Random;
@@ -17,11 +15,7 @@ namespace SparseNet.Benchmarks;
 [MemoryDiagnoser]
 public class SparseStepBenchmark
 {
-    private readonly TensorArena _arena = new();
-    private Module _model = null!;
-    private Optimizer _optimizer = null!;
-    private Tensor _x = null!;
-    private int[] _y = null!;
+    private StepRunner _step = null!;
 
     /// <summary>The network.</summary>
     [Params("lenet_300_100", "conv2")]
@@ -39,11 +33,11 @@ public class SparseStepBenchmark
     public void Setup()
     {
         int[] shape = Model == "conv2" ? [3, 32, 32] : [784];
-        _model = ModelZoo.Create(Model, shape, 10, InitScheme.GlorotNormal, 1);
+        var net = ModelZoo.Create(Model, shape, 10, InitScheme.GlorotNormal, 1);
         var rng = new Philox(2, 7);
         if (Sparsity > 0)
         {
-            foreach (var (name, p) in _model.NamedParameters())
+            foreach (var (name, p) in net.NamedParameters())
             {
                 if (!name.EndsWith("weight", StringComparison.Ordinal) || p.Shape.Length < 2)
                 {
@@ -57,27 +51,11 @@ public class SparseStepBenchmark
             }
         }
 
-        _model.UseSparse(Path);
-        _optimizer = new Adam(_model.Parameters(), 1.2e-3f);
-        var x = new float[60 * shape.Aggregate(1, (a, b) => a * b)];
-        rng.FillUniform(x, 0f, 1f);
-        _x = Tensor.FromArray(x, [60, .. shape]);
-        _y = Enumerable.Range(0, 60).Select(i => i % 10).ToArray();
+        net.UseSparse(Path);
+        var (x, y) = StepRunner.RandomBatch(rng, 60, shape);
+        _step = new StepRunner(net, new Adam(net.Parameters(), 1.2e-3f), x, y);
     }
 
     [Benchmark]
-    public float TrainStep()
-    {
-        _optimizer.ZeroGrad();
-        float value;
-        using (_arena.Enter())
-        {
-            var loss = Tensor.SoftmaxCrossEntropy(_model.Forward(_x), _y);
-            value = loss.Item();
-            Gradients.Backward(loss);
-        }
-
-        _optimizer.Step();
-        return value;
-    }
+    public float TrainStep() => _step.Run();
 }

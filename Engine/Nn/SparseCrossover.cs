@@ -117,110 +117,98 @@ public static class SparseCrossover
 
     private static double MeasureLinear(int inputs, int outputs, int batch)
     {
-        using var noGrad = GradMode.NoGrad();
-        var backend = Device.Cpu.Backend;
-        var rng = new System.Random(12345);
-        Tensor Uniform(params int[] shape)
-        {
-            var data = new float[Tensors.Shape.Size(shape)];
-            for (int i = 0; i < data.Length; i++)
-            {
-                data[i] = (float)(rng.NextDouble() - 0.5);
-            }
-
-            return Tensor.FromArray(data, shape);
-        }
-
-        var x = Uniform(batch, inputs);
-        var dy = Uniform(batch, outputs);
-        var w = Uniform(outputs, inputs);
+        var bench = new Bench();
+        var x = bench.Uniform(batch, inputs);
+        var dy = bench.Uniform(batch, outputs);
+        var w = bench.Uniform(outputs, inputs);
         var y = Tensor.Zeros(batch, outputs);
         var dx = Tensor.Zeros(batch, inputs);
         var dw = Tensor.Zeros(outputs, inputs);
+        var backend = Bench.Backend;
         var xWork = Tensor.Zeros(backend.SparseWorkspaceLength(inputs, batch));
         var dyWork = Tensor.Zeros(backend.SparseWorkspaceLength(outputs, batch));
-        SparseMatrix Pattern(double density)
-        {
-            var mask = new float[outputs * inputs];
-            for (int i = 0; i < mask.Length; i++)
-            {
-                mask[i] = rng.NextDouble() < density ? 1f : 0f;
-            }
-
-            return backend.CompressRows(Tensor.FromArray(mask, outputs, inputs), outputs, inputs);
-        }
-
-        Action Sparse(SparseMatrix m) => () =>
-        {
-            backend.LoadSparseValues(m, w);
-            backend.SparseLinearForward(m, x, xWork, y);
-            backend.SparseLinearBackward(m, xWork, dy, dyWork, dx, dw, SparseGradWrite.Overwrite);
-        };
-
-        var times = TimeInterleaved(
+        return bench.Crossover(
             () =>
             {
                 backend.MatMul(x, w, false, true, y);
                 backend.MatMul(dy, w, false, false, dx);
                 backend.MatMul(dy, x, true, false, dw);
             },
-            Sparse(Pattern(LowDensity)),
-            Sparse(Pattern(HighDensity)));
-        return Crossover(times[0], LowDensity, times[1], HighDensity, times[2]);
+            outputs,
+            inputs,
+            m =>
+            {
+                backend.LoadSparseValues(m, w);
+                backend.SparseLinearForward(m, x, xWork, y);
+                backend.SparseLinearBackward(m, xWork, dy, dyWork, dx, dw, SparseGradWrite.Overwrite);
+            });
     }
 
     private static double MeasureConv(Conv2dGeometry g)
     {
-        using var noGrad = GradMode.NoGrad();
-        var backend = Device.Cpu.Backend;
-        var rng = new System.Random(12345);
-        Tensor Uniform(params int[] shape)
-        {
-            var data = new float[Tensors.Shape.Size(shape)];
-            for (int i = 0; i < data.Length; i++)
-            {
-                data[i] = (float)(rng.NextDouble() - 0.5);
-            }
-
-            return Tensor.FromArray(data, shape);
-        }
-
-        var x = Uniform(g.N, g.C, g.H, g.W);
-        var dy = Uniform(g.N, g.O, g.OH, g.OW);
-        var w = Uniform(g.O, g.C, g.KH, g.KW);
+        var bench = new Bench();
+        var x = bench.Uniform(g.N, g.C, g.H, g.W);
+        var dy = bench.Uniform(g.N, g.O, g.OH, g.OW);
+        var w = bench.Uniform(g.O, g.C, g.KH, g.KW);
         var y = Tensor.Zeros(g.N, g.O, g.OH, g.OW);
         var dx = Tensor.Zeros(g.N, g.C, g.H, g.W);
         var dw = Tensor.Zeros(g.O, g.C, g.KH, g.KW);
-        int taps = g.C * g.KH * g.KW;
-        SparseMatrix Pattern(double density)
-        {
-            var mask = new float[g.O * taps];
-            for (int i = 0; i < mask.Length; i++)
-            {
-                mask[i] = rng.NextDouble() < density ? 1f : 0f;
-            }
-
-            return backend.CompressRows(Tensor.FromArray(mask, g.O, taps), g.O, taps);
-        }
-
-        Action Sparse(SparseMatrix m) => () =>
-        {
-            backend.LoadSparseValues(m, w);
-            backend.SparseConv2d(m, x, null, g, y, relu: false);
-            backend.SparseConv2dInputGrad(m, dy, g, dx);
-            backend.SparseConv2dWeightGrad(m, x, dy, g, dw, SparseGradWrite.Overwrite);
-        };
-
-        var times = TimeInterleaved(
+        var backend = Bench.Backend;
+        return bench.Crossover(
             () =>
             {
                 backend.Conv2d(x, w, null, g, y, relu: false);
                 backend.Conv2dInputGrad(dy, w, g, dx);
                 backend.Conv2dWeightGrad(x, dy, g, dw);
             },
-            Sparse(Pattern(LowDensity)),
-            Sparse(Pattern(HighDensity)));
-        return Crossover(times[0], LowDensity, times[1], HighDensity, times[2]);
+            g.O,
+            g.C * g.KH * g.KW,
+            m =>
+            {
+                backend.LoadSparseValues(m, w);
+                backend.SparseConv2d(m, x, null, g, y, relu: false);
+                backend.SparseConv2dInputGrad(m, dy, g, dx);
+                backend.SparseConv2dWeightGrad(m, x, dy, g, dw, SparseGradWrite.Overwrite);
+            });
+    }
+
+    /// <summary>The inputs and the timing of one crossover measurement on the CPU, from a fixed seed.</summary>
+    private sealed class Bench
+    {
+        private readonly System.Random _rng = new(12345);
+
+        public static IBackend Backend => Device.Cpu.Backend;
+
+        public Tensor Uniform(params int[] shape)
+        {
+            var data = new float[Tensors.Shape.Size(shape)];
+            for (int i = 0; i < data.Length; i++)
+            {
+                data[i] = (float)(_rng.NextDouble() - 0.5);
+            }
+
+            return Tensor.FromArray(data, shape);
+        }
+
+        /// <summary>Times the dense step against the sparse one at two densities of a random [rows, columns] mask; the crossover density.</summary>
+        public double Crossover(Action dense, int rows, int columns, Action<SparseMatrix> sparse)
+        {
+            using var noGrad = GradMode.NoGrad();
+            Action At(double density)
+            {
+                var mask = new float[rows * columns];
+                for (int i = 0; i < mask.Length; i++)
+                {
+                    mask[i] = _rng.NextDouble() < density ? 1f : 0f;
+                }
+
+                var m = Backend.CompressRows(Tensor.FromArray(mask, rows, columns), rows, columns);
+                return () => sparse(m);
+            }
+
+            var times = TimeInterleaved(dense, At(LowDensity), At(HighDensity));
+            return SparseCrossover.Crossover(times[0], LowDensity, times[1], HighDensity, times[2]);
+        }
     }
 
     private const double LowDensity = 0.05;
