@@ -46,9 +46,8 @@ public class SparseLinearBenchmark
         dw = new float[outputs * inputs];
         rows = SparseRows.FromMask(mask, outputs, inputs);
         transposed = rows.Transpose();
-        int ld = SparseLinear.TransposedStride(batch);
-        xT = new float[inputs * ld];
-        dyT = new float[outputs * ld];
+        xT = new float[SparseLinear.WorkspaceLength(inputs, batch)];
+        dyT = new float[SparseLinear.WorkspaceLength(outputs, batch)];
         dwValues = new float[rows.Count];
     }
 
