@@ -148,7 +148,7 @@ public static unsafe partial class SparseLinear
             s = TOps.Fma(d1, x1, s);
             s = TOps.Fma(d2, x2, s);
             s = TOps.Fma(d3, x3, s);
-            sums[e] = firstPiece ? TOps.Sum(s) : sums[e] + TOps.Sum(s);
+            sums[e] = firstPiece ? Reduce(s) : sums[e] + Reduce(s);
         }
 
         TOps.Store(a0, target);
@@ -181,7 +181,7 @@ public static unsafe partial class SparseLinear
                 s = TOps.Fma(dv, TOps.Load(x + (v * c)), s);
             }
 
-            sums[e] = firstPiece ? TOps.Sum(s) : sums[e] + TOps.Sum(s);
+            sums[e] = firstPiece ? Reduce(s) : sums[e] + Reduce(s);
         }
     }
 }
