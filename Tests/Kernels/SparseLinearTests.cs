@@ -446,6 +446,40 @@ public class SparseLinearTests
     }
 
     [Test]
+    public void SparseRows_ScatterOfALargeMatrix_WritesEveryPosition()
+    {
+        // Over 16 MiB the dense form is streamed from a row buffer; an odd row length puts the rows at every alignment.
+        var rng = new Random(11);
+        int r = 2100, c = 2001;
+        var mask = new float[r * c];
+        for (int i = 0; i < mask.Length; i++)
+        {
+            mask[i] = rng.NextDouble() < 0.01 || i % 2003 == 0 ? 1 : 0;
+        }
+
+        var rows = SparseRows.FromMask(mask, r, c);
+        var values = Reference.Random(rng, rows.Count);
+        for (int pass = 0; pass < 2; pass++)
+        {
+            var dense = Enumerable.Repeat(float.NaN, r * c).ToArray();
+            rows.Scatter(values, dense);
+            var starts = rows.RowStarts;
+            var columns = rows.ColumnIndices;
+            var expected = new float[r * c];
+            for (int i = 0; i < r; i++)
+            {
+                for (int e = starts[i]; e < starts[i + 1]; e++)
+                {
+                    expected[(i * c) + columns[e]] = values[e];
+                }
+            }
+
+            Assert.That(dense, Is.EqualTo(expected), $"pass {pass}");
+            values = values.Select(v => -v).ToArray();
+        }
+    }
+
+    [Test]
     public void SparseRows_Parts_AreWholeGroupsCoveringEveryRow()
     {
         var rng = new Random(9);
