@@ -22,7 +22,8 @@ namespace SparseNet.Kernels.Cpu;
 /// exactly. Each value of <see cref="SampledProduct"/> (and dW of <see cref="Backward"/>, which gives the same bits) is
 /// summed over pieces of the batch in batch order: a piece is up to 4 vectors of the SIMD width chosen at run time
 /// (64 floats at AVX-512, 32 at AVX2, never across a batch tile), its products one FMA chain per lane reduced to a
-/// float, each piece's float added to the running sum. Threads split the rows at <see cref="SparseRows"/>' fixed part
+/// float in a fixed tree (halves added down to 4 lanes, then (l0 + l2) + (l1 + l3)), each piece's float added to the
+/// running sum. Threads split the rows at <see cref="SparseRows"/>' fixed part
 /// boundaries and each output is computed whole by one thread, so all results are bit-identical run to run.</para>
 /// </remarks>
 public static unsafe partial class SparseLinear
