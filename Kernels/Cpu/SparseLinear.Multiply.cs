@@ -11,11 +11,10 @@ public static unsafe partial class SparseLinear
     private const int TileVectors = 8;
 
     /// <summary>
-    /// The most bytes the input's batch tile (its rows × the tile's columns) may span: the tile is halved (8, 4, 2, 1
-    /// vectors) until it fits. Set well above a core's L2 (1 MiB on Zen 4): a narrow tile reads only one or two cache
-    /// lines of a row per entry, so each load pays a TLB miss (every row of xT lies on its own page) and the index and
-    /// broadcast for little work. Measured on Zen 4, the input gradient of 768→3072 at batch 2048 (dyT's 3072 rows ×
-    /// 8 vectors, 1.5 MiB) ran 41 → 34 ms and both products of 4096² at batch 256 24 → 19 ms, against 384 KiB tiles.
+    /// The most bytes the input's kernel tile (its rows × the tile's columns) may span: the tile is halved (8, 4, 2, 1
+    /// vectors) until it fits. Set above a core's L2 (1 MiB on Zen 4): a narrow tile spends the index load, address and
+    /// broadcast of an entry on few multiply-adds. The batch tiles of the layout are contiguous, so a kernel tile of two
+    /// of them is two streams, not one page per row as in a strided layout.
     /// </summary>
     private const int TileBytes = 2048 * 1024;
 
@@ -25,7 +24,7 @@ public static unsafe partial class SparseLinear
     [ThreadStatic]
     private static float[]? scratchStore;
 
-    private static void RunMultiply(SparseRows a, ReadOnlySpan<float> xT, int padded, int ldx, int batch, Span<float> y, int ldy, bool transposedOutput)
+    private static void RunMultiply(SparseRows a, ReadOnlySpan<float> xT, int batch, Span<float> y, bool transposedOutput)
     {
         if (a.Rows == 0 || batch == 0)
         {
@@ -35,15 +34,18 @@ public static unsafe partial class SparseLinear
         fixed (int* rs = a.RowStarts, ci = a.ColumnIndices, ps = a.PartStarts)
         fixed (float* v = a.Values, px = xT, py = y)
         {
-            int width = SelectWidth();
+            int width = SelectWidth(), padded = PaddedBatch(batch);
             int tileVectors = TileVectors;
             while (tileVectors > 1 && (long)a.Columns * tileVectors * width * sizeof(float) > TileBytes)
             {
                 tileVectors /= 2;
             }
 
-            int tiles = (padded / width + tileVectors - 1) / tileVectors;
-            var work = new MultiplyWork(rs, ci, v, ps, a.PartCount, px, ldx, batch, padded, py, ldy, transposedOutput, width, tileVectors);
+            int vectors = padded / width;
+            tileVectors = Math.Min(tileVectors, vectors);
+            int tiles = (vectors + tileVectors - 1) / tileVectors;
+            var layout = new Layout(batch, a.Columns, width);
+            var work = new MultiplyWork(rs, ci, v, ps, a.PartCount, px, layout, batch, vectors, py, a.Rows, transposedOutput, tileVectors);
             int units = tiles * a.PartCount;
             int parts = (long)a.Count * padded < ParallelThreshold ? 1 : KernelWorkers.BalancedParts;
             KernelWorkers.RunRanges(work, units, parts);
@@ -59,24 +61,47 @@ public static unsafe partial class SparseLinear
     }
 
     /// <summary>
-    /// Units of work numbered tile-major: unit u is the rows of part u % parts of the structure over batch tile
-    /// u / parts, a tile being 8 vectors of batch columns (4 where xT has so many rows that 8 would not stay in L2
-    /// while every row reads them). Contiguous ranges of units therefore split the batch first: each thread writes
-    /// whole rows of y, so no two threads write into one cache line of it (split by output rows, the threads wrote
-    /// neighbouring pieces of every row of y and fought over the lines between them). Within a unit the rows go in
-    /// groups of 16, whose tiles pass through the scratch and are transposed into y in blocks, so y is written
-    /// row-major without a separate pass over it.
+    /// Where the vectors of the batch lie in a transposed operand of the tile-major layout, for one SIMD width: vector v
+    /// (batch columns [v·width, (v+1)·width)) of feature f is at <see cref="Offset"/>(v) + f·<see cref="Tile"/>.
+    /// </summary>
+    private readonly struct Layout(int batch, int features, int width)
+    {
+        /// <summary>The batch tile width T: the stride between features within a tile.</summary>
+        public readonly int Tile = TileWidth(batch);
+
+        /// <summary>Floats of one whole batch tile (all features).</summary>
+        public readonly nint TileStride = (nint)features * TileWidth(batch);
+
+        /// <summary>The SIMD width in floats.</summary>
+        public readonly int Width = width;
+
+        /// <summary>The offset of vector <paramref name="v"/> of feature 0.</summary>
+        public nint Offset(int v)
+        {
+            int column = v * Width;
+            return (column / Tile * TileStride) + (column % Tile);
+        }
+    }
+
+    /// <summary>
+    /// Units of work numbered tile-major: unit u is the rows of part u % parts of the structure over kernel tile
+    /// u / parts, a kernel tile being 8 vectors of batch columns (fewer where the input has so many rows that 8 would
+    /// not stay in cache while every row reads them). Contiguous ranges of units therefore split the batch first: each
+    /// thread writes whole rows of y, so no two threads write into one cache line of it (split by output rows, the
+    /// threads wrote neighbouring pieces of every row of y and fought over the lines between them). Within a unit the
+    /// rows go in groups of 16, whose tiles pass through the scratch and are transposed into y in blocks, so y is
+    /// written row-major without a separate pass over it.
     /// </summary>
     private readonly struct MultiplyWork(
-        int* rowStarts, int* columns, float* values, int* partStarts, int partCount, float* xT, nint ldx, int batch, int padded,
-        float* y, nint ldy, bool transposedOutput, int width, int tileVectors) : IRangeWork
+        int* rowStarts, int* columns, float* values, int* partStarts, int partCount, float* xT, Layout layout, int batch, int vectors,
+        float* y, int ldy, bool transposedOutput, int tileVectors) : IRangeWork
     {
         public void Run(int start, int end)
         {
             for (int u = start; u < end; u++)
             {
                 int p = u % partCount, v0 = u / partCount * tileVectors;
-                switch (width)
+                switch (layout.Width)
                 {
                     case 16: Part<Vector512<float>, Ops512>(partStarts[p], partStarts[p + 1], v0); break;
                     case 8: Part<Vector256<float>, Ops256>(partStarts[p], partStarts[p + 1], v0); break;
@@ -90,64 +115,75 @@ public static unsafe partial class SparseLinear
             where TV : struct
             where TOps : struct, IVectorOps<TV>
         {
-            int count = TOps.Count, vectors = padded / count, tile = tileVectors * count;
+            int count = TOps.Count, tile = tileVectors * count;
             float* scratch = Scratch();
+            int thisTile = Math.Min(tileVectors, vectors - v0), col = v0 * count;
+            for (int g = first; g < last; g += SparseRows.RowGroup)
             {
-                int thisTile = Math.Min(tileVectors, vectors - v0), col = v0 * count;
-                for (int g = first; g < last; g += SparseRows.RowGroup)
+                int groupRows = Math.Min(SparseRows.RowGroup, last - g);
+                for (int r = 0; r < groupRows; r++)
                 {
-                    int groupRows = Math.Min(SparseRows.RowGroup, last - g);
+                    int s = rowStarts[g + r], n = rowStarts[g + r + 1] - s;
+                    RowTile<TV, TOps>(columns + s, values + s, n, xT, layout, v0, scratch + (r * tile), thisTile);
+                }
+
+                if (transposedOutput)
+                {
+                    // yT has the layout of xT with ldy features: copy each row's vectors to where they belong.
+                    var outLayout = new Layout(batch, ldy, count);
                     for (int r = 0; r < groupRows; r++)
                     {
-                        int s = rowStarts[g + r], n = rowStarts[g + r + 1] - s;
-                        float* target = transposedOutput ? y + ((g + r) * ldy) + col : scratch + (r * tile);
-                        RowTile<TV, TOps>(columns + s, values + s, n, xT + col, ldx, target, thisTile);
+                        for (int k = 0; k < thisTile; k++)
+                        {
+                            TOps.Store(TOps.Load(scratch + (r * tile) + (k * count)), y + outLayout.Offset(v0 + k) + ((g + r) * outLayout.Tile));
+                        }
                     }
-
-                    if (!transposedOutput)
-                    {
-                        TransposeBlock(scratch, tile, groupRows, Math.Min(thisTile * count, batch - col), y + (col * ldy) + g, ldy, width);
-                    }
+                }
+                else
+                {
+                    TransposeBlock(scratch, tile, groupRows, Math.Min(thisTile * count, batch - col), y + (col * ldy) + g, ldy, count);
                 }
             }
         }
     }
 
     /// <summary>
-    /// target[0, vectors·Count) = Σ_e values[e]·xT[columns[e], same columns], one FMA chain per lane over the entries
-    /// in order (the first product rounded alone, as a scalar loop from 0 would).
+    /// target[0, vectors·Count) = Σ_e values[e]·xT[columns[e], vectors v0 onwards], one FMA chain per lane over the
+    /// entries in order (the first product rounded alone, as a scalar loop from 0 would).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void RowTile<TV, TOps>(int* columns, float* values, int n, float* xT, nint ldx, float* target, int vectors)
+    private static void RowTile<TV, TOps>(int* columns, float* values, int n, float* xT, Layout layout, int v0, float* target, int vectors)
         where TV : struct
         where TOps : struct, IVectorOps<TV>
     {
         int count = TOps.Count, v = 0;
+        nint ld = layout.Tile;
         if (vectors == TileVectors)
         {
-            Row8<TV, TOps>(columns, values, n, xT, ldx, target);
+            Row8<TV, TOps>(columns, values, n, xT + layout.Offset(v0), xT + layout.Offset(v0 + 4), ld, target);
             return;
         }
 
         if (vectors >= 4)
         {
-            Row4<TV, TOps>(columns, values, n, xT, ldx, target);
+            Row4<TV, TOps>(columns, values, n, xT + layout.Offset(v0), ld, target);
             v = 4;
         }
 
         if (vectors - v >= 2)
         {
-            Row2<TV, TOps>(columns, values, n, xT + (v * count), ldx, target + (v * count));
+            Row2<TV, TOps>(columns, values, n, xT + layout.Offset(v0 + v), ld, target + (v * count));
             v += 2;
         }
 
         for (; v < vectors; v++)
         {
-            Row1<TV, TOps>(columns, values, n, xT + (v * count), ldx, target + (v * count));
+            Row1<TV, TOps>(columns, values, n, xT + layout.Offset(v0 + v), ld, target + (v * count));
         }
     }
 
-    private static void Row8<TV, TOps>(int* columns, float* values, int n, float* xT, nint ldx, float* target)
+    /// <summary>Eight vectors: four contiguous ones at <paramref name="xa"/>, four at <paramref name="xb"/> (the next tile, or the same tile further on).</summary>
+    private static void Row8<TV, TOps>(int* columns, float* values, int n, float* xa, float* xb, nint ldx, float* target)
         where TV : struct
         where TOps : struct, IVectorOps<TV>
     {
@@ -156,16 +192,17 @@ public static unsafe partial class SparseLinear
         TV a0 = zero, a1 = zero, a2 = zero, a3 = zero, a4 = zero, a5 = zero, a6 = zero, a7 = zero;
         for (int e = 0; e < n; e++)
         {
-            float* x = xT + (columns[e] * ldx);
+            nint at = columns[e] * ldx;
+            float* x = xa + at, z = xb + at;
             TV w = TOps.Create(values[e]);
             a0 = TOps.Fma(w, TOps.Load(x), a0);
             a1 = TOps.Fma(w, TOps.Load(x + c), a1);
             a2 = TOps.Fma(w, TOps.Load(x + (2 * c)), a2);
             a3 = TOps.Fma(w, TOps.Load(x + (3 * c)), a3);
-            a4 = TOps.Fma(w, TOps.Load(x + (4 * c)), a4);
-            a5 = TOps.Fma(w, TOps.Load(x + (5 * c)), a5);
-            a6 = TOps.Fma(w, TOps.Load(x + (6 * c)), a6);
-            a7 = TOps.Fma(w, TOps.Load(x + (7 * c)), a7);
+            a4 = TOps.Fma(w, TOps.Load(z), a4);
+            a5 = TOps.Fma(w, TOps.Load(z + c), a5);
+            a6 = TOps.Fma(w, TOps.Load(z + (2 * c)), a6);
+            a7 = TOps.Fma(w, TOps.Load(z + (3 * c)), a7);
         }
 
         TOps.Store(a0, target);
@@ -233,16 +270,16 @@ public static unsafe partial class SparseLinear
         TOps.Store(a0, target);
     }
 
-    private static void TransposeUnchecked(ReadOnlySpan<float> source, int rows, int columns, Span<float> target, int ld)
+    private static void TransposeUnchecked(ReadOnlySpan<float> source, int rows, int columns, Span<float> target)
     {
-        if (columns == 0)
+        if (columns == 0 || rows == 0)
         {
             return;
         }
 
         fixed (float* s = source, t = target)
         {
-            var work = new TransposeWork(s, rows, columns, t, ld, SelectWidth());
+            var work = new TransposeWork(s, rows, columns, t, SelectWidth());
             int strips = (columns + TransposeStrip - 1) / TransposeStrip;
             int parts = (long)rows * columns < ParallelThreshold ? 1 : KernelWorkers.MaxParts;
             KernelWorkers.RunRanges(work, strips, parts);
@@ -253,29 +290,37 @@ public static unsafe partial class SparseLinear
     private const int TransposeStrip = 64;
 
     /// <summary>
-    /// Strips of 64 source columns (64 target rows): each walks the source rows 16 at a time, 256 bytes from each,
-    /// and fills its target rows front to back in 16×16 blocks, then zeros their padding.
+    /// Strips of 64 source columns (64 features): each walks the source rows 16 at a time, 256 bytes from each, and
+    /// fills its features' runs of each batch tile in 16×16 blocks (a block never straddles tiles: tiles are 16, 32 or
+    /// 64 wide), then zeros the padding of the last tile.
     /// </summary>
-    private readonly struct TransposeWork(float* source, int rows, int columns, float* target, nint ld, int width) : IRangeWork
+    private readonly struct TransposeWork(float* source, int rows, int columns, float* target, int width) : IRangeWork
     {
         public void Run(int start, int end)
         {
+            int tile = TileWidth(rows), padded = PaddedBatch(rows);
+            nint tileStride = (nint)columns * tile;
             int first = start * TransposeStrip, last = Math.Min(end * TransposeStrip, columns);
             for (int c = first; c < last; c += TransposeStrip)
             {
                 int stripColumns = Math.Min(TransposeStrip, last - c);
                 for (int r = 0; r < rows; r += SparseRows.RowGroup)
                 {
+                    float* tileBase = target + (r / tile * tileStride) + (r % tile);
                     for (int j = 0; j < stripColumns; j += SparseRows.RowGroup)
                     {
                         TransposeBlock(
-                            source + ((nint)r * columns) + c + j, columns, Math.Min(SparseRows.RowGroup, rows - r), Math.Min(SparseRows.RowGroup, stripColumns - j), target + ((c + j) * ld) + r, ld, width);
+                            source + ((nint)r * columns) + c + j, columns, Math.Min(SparseRows.RowGroup, rows - r), Math.Min(SparseRows.RowGroup, stripColumns - j), tileBase + ((c + j) * tile), tile, width);
                     }
                 }
 
-                for (int k = c; k < c + stripColumns; k++)
+                if (padded > rows)
                 {
-                    new Span<float>(target + (k * ld) + rows, (int)ld - rows).Clear();
+                    float* lastTile = target + ((rows / tile) * tileStride) + (rows % tile);
+                    for (int k = c; k < c + stripColumns; k++)
+                    {
+                        new Span<float>(lastTile + (k * tile), padded - rows).Clear();
+                    }
                 }
             }
         }

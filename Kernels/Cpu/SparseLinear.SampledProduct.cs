@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SparseNet.Kernels.Cpu;
 
@@ -7,14 +8,53 @@ namespace SparseNet.Kernels.Cpu;
 public static unsafe partial class SparseLinear
 {
     /// <summary>
-    /// Vectors of batch columns per tile of the sampled product: 2048 floats (8 KiB of a row) at AVX-512, so each
-    /// value's partial sum is reduced to a float once per 128 FMAs rather than per 16. The horizontal sums, not the
-    /// reads, were the limit: on Zen 4 at 768→3072, batch 2048, 90% sparse, 16-vector tiles (xT's tile in L2) took
-    /// 21 ms, 32 vectors 17 ms, 128 vectors 15 ms; the long contiguous runs of xT's rows stream well from L3.
+    /// Vectors of one piece of the batch: up to 4, fewer where the batch tile is narrower. Each value of the sampled
+    /// product is summed piece by piece (see the class remarks); the fused backward pass holds a piece of one row's
+    /// operand in registers, its input-gradient accumulators beside it, so at AVX2 4 + 4 of the 16 registers.
     /// </summary>
-    private const int DotTileVectors = 128;
+    private static int PieceVectors(int batch, int width) => Math.Min(4, TileWidth(batch) / width);
 
-    private static void RunSampledProduct(SparseRows pattern, ReadOnlySpan<float> aT, ReadOnlySpan<float> bT, int padded, int ld, int batch, Span<float> values, Span<float> dense)
+    /// <summary>
+    /// The lanes of <paramref name="v"/> summed in one fixed tree: halves added while wider than 4 lanes, then
+    /// (l0 + l2) + (l1 + l3). Eight instructions for a Vector512 where <see cref="Vector512.Sum{T}"/> took 25 (four
+    /// 4-lane sums, then combined): the sampled product reduces one vector per entry per 64 floats, so this is a good
+    /// part of its work. Every width and instruction set gives the same bits for the same lanes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Reduce<TV>(TV v)
+        where TV : struct
+    {
+        Vector128<float> x;
+        if (typeof(TV) == typeof(Vector512<float>))
+        {
+            var z = (Vector512<float>)(object)v;
+            var y = z.GetLower() + z.GetUpper();
+            x = y.GetLower() + y.GetUpper();
+        }
+        else if (typeof(TV) == typeof(Vector256<float>))
+        {
+            var y = (Vector256<float>)(object)v;
+            x = y.GetLower() + y.GetUpper();
+        }
+        else if (typeof(TV) == typeof(Vector128<float>))
+        {
+            x = (Vector128<float>)(object)v;
+        }
+        else
+        {
+            return (float)(object)v;
+        }
+
+        if (Sse3.IsSupported)
+        {
+            var pairs = Sse.Add(x, Sse.MoveHighToLow(x, x));
+            return Sse.AddScalar(pairs, Sse3.MoveHighAndDuplicate(pairs)).ToScalar();
+        }
+
+        return (x.GetElement(0) + x.GetElement(2)) + (x.GetElement(1) + x.GetElement(3));
+    }
+
+    private static void RunSampledProduct(SparseRows pattern, ReadOnlySpan<float> aT, ReadOnlySpan<float> bT, int batch, Span<float> values, Span<float> dense)
     {
         if (pattern.Rows == 0)
         {
@@ -24,38 +64,38 @@ public static unsafe partial class SparseLinear
         fixed (int* rs = pattern.RowStarts, ci = pattern.ColumnIndices, ps = pattern.PartStarts)
         fixed (float* pa = aT, pb = bT, pv = values, pd = dense)
         {
-            var work = new SampledProductWork(pattern, rs, ci, ps, pa, pb, ld, batch == 0 ? 0 : padded, pv, pd, SelectWidth());
-            int parts = (long)pattern.Count * padded < ParallelThreshold ? 1 : pattern.PartCount;
+            int width = SelectWidth();
+            var work = new SampledProductWork(
+                pattern, rs, ci, ps, pa, pb, new Layout(batch, pattern.Rows, width), new Layout(batch, pattern.Columns, width), PaddedBatch(batch), pv, pd);
+            int parts = (long)pattern.Count * PaddedBatch(batch) < ParallelThreshold ? 1 : KernelWorkers.MaxParts;
             KernelWorkers.RunRanges(work, pattern.PartCount, parts);
         }
     }
 
     /// <summary>
-    /// The entries of some parts of the structure: the batch in tiles of 128 vectors, each entry's dot product over a
-    /// tile one FMA chain across the tile's vectors (four entries side by side, sharing the load of aT's row) reduced
-    /// to a float and added to the entry's sum in tile order; then the part's rows of the dense gradient.
+    /// The entries of some parts of the structure, piece by piece of the batch: a row's piece of aT in registers,
+    /// each entry's product with bT's piece one FMA chain reduced to a float and added to the entry's sum in piece
+    /// order; then the part's rows of the dense gradient.
     /// </summary>
     private readonly struct SampledProductWork(
-        SparseRows pattern, int* rowStarts, int* columns, int* partStarts, float* aT, float* bT, nint ld, int padded,
-        float* values, float* dense, int width) : IRangeWork
+        SparseRows pattern, int* rowStarts, int* columns, int* partStarts, float* aT, float* bT, Layout aLayout, Layout bLayout, int padded,
+        float* values, float* dense) : IRangeWork
     {
         public void Run(int start, int end)
         {
-            for (int p = start; p < end; p++)
+            // All of the range's rows per piece of the batch, so bT's piece is read from cache by all of them.
+            int first = partStarts[start], last = partStarts[end];
+            switch (aLayout.Width)
             {
-                int first = partStarts[p], last = partStarts[p + 1];
-                switch (width)
-                {
-                    case 16: Part<Vector512<float>, Ops512>(first, last); break;
-                    case 8: Part<Vector256<float>, Ops256>(first, last); break;
-                    case 4: Part<Vector128<float>, Ops128>(first, last); break;
-                    default: Part<float, OpsScalar>(first, last); break;
-                }
+                case 16: Part<Vector512<float>, Ops512>(first, last); break;
+                case 8: Part<Vector256<float>, Ops256>(first, last); break;
+                case 4: Part<Vector128<float>, Ops128>(first, last); break;
+                default: Part<float, OpsScalar>(first, last); break;
+            }
 
-                if (dense != null)
-                {
-                    pattern.ScatterRows(new ReadOnlySpan<float>(values, pattern.Count), new Span<float>(dense, pattern.Rows * pattern.Columns), first, last);
-                }
+            if (dense != null)
+            {
+                pattern.ScatterRows(new ReadOnlySpan<float>(values, pattern.Count), new Span<float>(dense, pattern.Rows * pattern.Columns), first, last);
             }
         }
 
@@ -66,76 +106,49 @@ public static unsafe partial class SparseLinear
             int count = TOps.Count, vectors = padded / count;
             if (vectors == 0)
             {
-                for (int e = rowStarts[first]; e < rowStarts[last]; e++)
-                {
-                    values[e] = 0f;
-                }
-
+                new Span<float>(values + rowStarts[first], rowStarts[last] - rowStarts[first]).Clear();
                 return;
             }
 
-            for (int v0 = 0; v0 < vectors; v0 += DotTileVectors)
+            int pv = Math.Min(4, aLayout.Tile / count);
+            nint lda = aLayout.Tile, ldb = bLayout.Tile;
+            for (int v0 = 0; v0 < vectors; v0 += pv)
             {
-                int tileVectors = Math.Min(DotTileVectors, vectors - v0), col = v0 * count;
-                bool firstTile = v0 == 0;
+                float* aPiece = aT + aLayout.Offset(v0), bPiece = bT + bLayout.Offset(v0);
+                bool firstPiece = v0 == 0;
                 for (int r = first; r < last; r++)
                 {
-                    float* a = aT + (r * ld) + col;
+                    float* a = aPiece + (r * lda);
                     int e = rowStarts[r], end = rowStarts[r + 1];
-                    for (; e + 4 <= end; e += 4)
+                    if (pv == 4)
                     {
-                        Dot4<TV, TOps>(a, bT + col, ld, columns + e, tileVectors, values + e, firstTile);
-                    }
-
-                    for (; e < end; e++)
-                    {
-                        float* b = bT + (columns[e] * ld) + col;
-                        TV sum = TOps.Mul(TOps.Load(a), TOps.Load(b));
-                        for (int v = 1; v < tileVectors; v++)
+                        TV a0 = TOps.Load(a), a1 = TOps.Load(a + count), a2 = TOps.Load(a + (2 * count)), a3 = TOps.Load(a + (3 * count));
+                        for (; e < end; e++)
                         {
-                            sum = TOps.Fma(TOps.Load(a + (v * count)), TOps.Load(b + (v * count)), sum);
+                            float* b = bPiece + (columns[e] * ldb);
+                            TV s = TOps.Mul(a0, TOps.Load(b));
+                            s = TOps.Fma(a1, TOps.Load(b + count), s);
+                            s = TOps.Fma(a2, TOps.Load(b + (2 * count)), s);
+                            s = TOps.Fma(a3, TOps.Load(b + (3 * count)), s);
+                            values[e] = firstPiece ? Reduce(s) : values[e] + Reduce(s);
                         }
+                    }
+                    else
+                    {
+                        for (; e < end; e++)
+                        {
+                            float* b = bPiece + (columns[e] * ldb);
+                            TV s = TOps.Mul(TOps.Load(a), TOps.Load(b));
+                            for (int v = 1; v < pv; v++)
+                            {
+                                s = TOps.Fma(TOps.Load(a + (v * count)), TOps.Load(b + (v * count)), s);
+                            }
 
-                        values[e] = firstTile ? TOps.Sum(sum) : values[e] + TOps.Sum(sum);
+                            values[e] = firstPiece ? Reduce(s) : values[e] + Reduce(s);
+                        }
                     }
                 }
             }
-        }
-    }
-
-    /// <summary>Four entries of one row over one tile: the same operations per entry as the one-entry loop, interleaved so four FMA chains run at once.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Dot4<TV, TOps>(float* a, float* bT, nint ld, int* columns, int vectors, float* values, bool firstTile)
-        where TV : struct
-        where TOps : struct, IVectorOps<TV>
-    {
-        int count = TOps.Count;
-        float* b0 = bT + (columns[0] * ld), b1 = bT + (columns[1] * ld), b2 = bT + (columns[2] * ld), b3 = bT + (columns[3] * ld);
-        TV av = TOps.Load(a);
-        TV s0 = TOps.Mul(av, TOps.Load(b0)), s1 = TOps.Mul(av, TOps.Load(b1)), s2 = TOps.Mul(av, TOps.Load(b2)), s3 = TOps.Mul(av, TOps.Load(b3));
-        for (int v = 1; v < vectors; v++)
-        {
-            int at = v * count;
-            av = TOps.Load(a + at);
-            s0 = TOps.Fma(av, TOps.Load(b0 + at), s0);
-            s1 = TOps.Fma(av, TOps.Load(b1 + at), s1);
-            s2 = TOps.Fma(av, TOps.Load(b2 + at), s2);
-            s3 = TOps.Fma(av, TOps.Load(b3 + at), s3);
-        }
-
-        if (firstTile)
-        {
-            values[0] = TOps.Sum(s0);
-            values[1] = TOps.Sum(s1);
-            values[2] = TOps.Sum(s2);
-            values[3] = TOps.Sum(s3);
-        }
-        else
-        {
-            values[0] += TOps.Sum(s0);
-            values[1] += TOps.Sum(s1);
-            values[2] += TOps.Sum(s2);
-            values[3] += TOps.Sum(s3);
         }
     }
 }

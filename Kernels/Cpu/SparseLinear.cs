@@ -7,23 +7,32 @@ namespace SparseNet.Kernels.Cpu;
 /// (<see cref="SparseRows"/>): the forward product (SpMM), the input gradient dx = dy·W (SpMM with the transposed
 /// structure) and the weight gradient at the kept positions only (SDDMM). The batch is the vectorised dimension, as
 /// in SparseProp (Nikdan et al., 2023): activations are transposed to [features, batch] first, so each kept weight
-/// multiplies a contiguous row of the batch, and the work scales with the number of kept weights rather than with
+/// multiplies a contiguous run of the batch, and the work scales with the number of kept weights rather than with
 /// in·out.
 /// </summary>
 /// <remarks>
-/// <para>Layouts: a transposed operand (xT, dyT) is [features, ld] with ld ≥ <see cref="PaddedBatch"/>(batch); its
-/// columns [batch, PaddedBatch(batch)) are read as whole vectors and must be zero (finite at least, for
-/// <see cref="Multiply"/>), which <see cref="Transpose"/> guarantees.</para>
-/// <para>Bits: each output of <see cref="Multiply"/> is one chain of fused multiply-adds over its row's entries in
-/// column order, at every SIMD width, thread count and partition, so it equals a scalar FMA loop exactly. Each value
-/// of <see cref="SampledProduct"/> is summed in a fixed order set by the batch size and the SIMD width chosen at run
-/// time. Threads split the rows at <see cref="SparseRows"/>' fixed part boundaries and each output is computed whole
-/// by one thread, so all results are bit-identical run to run.</para>
+/// <para>Layout: a transposed operand (xT, dyT) is tile-major, [batch tiles][features][<see cref="TileWidth"/>(batch)]:
+/// element (f, b) lies at (b / T)·features·T + f·T + b % T for T = TileWidth(batch), and the batch is padded to
+/// <see cref="PaddedBatch"/>(batch) with zeros, which <see cref="Transpose"/> writes. Each batch tile of the operand is
+/// one contiguous block, so the kernels can choose tiles that stay in L2 while every output row reads them, with no
+/// page or cache-set conflicts between the rows of a tile; <see cref="WorkspaceLength"/> gives the size.</para>
+/// <para>Bits: each output of <see cref="Multiply"/> and <see cref="MultiplyTransposed"/> (and dx of
+/// <see cref="Backward"/>, which is <see cref="Multiply"/> with W's transpose) is one chain of fused multiply-adds over
+/// its row's entries in column order, at every SIMD width, thread count and partition, so it equals a scalar FMA loop
+/// exactly. Each value of <see cref="SampledProduct"/> (and dW of <see cref="Backward"/>, which gives the same bits) is
+/// summed over pieces of the batch in batch order: a piece is up to 4 vectors of the SIMD width chosen at run time
+/// (64 floats at AVX-512, 32 at AVX2, never across a batch tile), its products one FMA chain per lane reduced to a
+/// float in a fixed tree (halves added down to 4 lanes, then (l0 + l2) + (l1 + l3)), each piece's float added to the
+/// running sum. Threads split the rows at <see cref="SparseRows"/>' fixed part
+/// boundaries and each output is computed whole by one thread, so all results are bit-identical run to run.</para>
 /// </remarks>
 public static unsafe partial class SparseLinear
 {
-    /// <summary>Transposed operands are padded to a multiple of this many batch columns (a Vector512 of floats).</summary>
+    /// <summary>The narrowest batch tile: a Vector512 of floats.</summary>
     public const int BatchAlignment = 16;
+
+    /// <summary>The widest batch tile: 4 Vector512s, 8 Vector256s.</summary>
+    private const int MaxTileWidth = 64;
 
     /// <summary>Below this many multiply-adds a call runs on the calling thread alone.</summary>
     internal const long ParallelThreshold = 1L << 16;
@@ -34,60 +43,68 @@ public static unsafe partial class SparseLinear
     /// </summary>
     internal static int ForcedWidth { get; set; }
 
-    /// <summary>The batch rounded up to <see cref="BatchAlignment"/>: the smallest leading dimension of a transposed operand.</summary>
+    /// <summary>
+    /// The width (floats) of one batch tile of a transposed operand: 16, 32 or 64, the smallest of them that holds the
+    /// whole batch, else 64. A 64-float tile of 3,072 features is 768 KiB, so the tile every output row of the input
+    /// gradient reads stays in a 1 MiB L2.
+    /// </summary>
+    /// <param name="batch">The batch size.</param>
+    /// <returns>The tile width.</returns>
+    public static int TileWidth(int batch)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        return batch <= 16 ? 16 : batch <= 32 ? 32 : MaxTileWidth;
+    }
+
+    /// <summary>The batch rounded up to whole tiles of <see cref="TileWidth"/>(batch).</summary>
     /// <param name="batch">The batch size.</param>
     /// <returns>The padded batch size.</returns>
     public static int PaddedBatch(int batch)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(batch);
-        return (batch + BatchAlignment - 1) / BatchAlignment * BatchAlignment;
+        int tile = TileWidth(batch);
+        return (batch + tile - 1) / tile * tile;
     }
 
     /// <summary>
-    /// The row stride <see cref="Forward"/> and <see cref="Backward"/> use for the transposed operands: the padded batch,
-    /// plus one cache line when the padded batch is a multiple of 256 floats. Rows a power-of-two number of kilobytes
-    /// apart map to the same few cache sets, so the rows of a batch tile, read over and over by every output row, would
-    /// evict each other from L1 and L2 long before the caches are full.
+    /// The length of a transposed operand (the workspaces xT and dyT of <see cref="Forward"/> and
+    /// <see cref="Backward"/>) with <paramref name="features"/> rows for <paramref name="batch"/>: features ·
+    /// <see cref="PaddedBatch"/>(batch).
     /// </summary>
+    /// <param name="features">The features of the operand (in for xT, out for dyT).</param>
     /// <param name="batch">The batch size.</param>
-    /// <returns>The leading dimension of the workspaces xT and dyT.</returns>
-    public static int TransposedStride(int batch)
+    /// <returns>The number of floats the operand takes.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">A size is negative.</exception>
+    public static int WorkspaceLength(int features, int batch)
     {
-        int padded = PaddedBatch(batch);
-        return padded % 256 == 0 && padded > 0 ? padded + BatchAlignment : padded;
+        ArgumentOutOfRangeException.ThrowIfNegative(features);
+        return checked(features * PaddedBatch(batch));
     }
 
     /// <summary>
-    /// Writes target[c, r] = source[r, c] for the row-major <paramref name="source"/> [<paramref name="rows"/>,
-    /// <paramref name="columns"/>] into <paramref name="target"/> [<paramref name="columns"/>, <paramref name="ld"/>],
-    /// and zeros into its columns [rows, ld): x [batch, in] becomes the xT [in, ld] the other kernels read.
+    /// Writes the row-major <paramref name="source"/> [<paramref name="rows"/>, <paramref name="columns"/>] transposed
+    /// into <paramref name="target"/> in the tile-major layout of the class remarks (features = columns, batch =
+    /// rows), padding included: x [batch, in] becomes the xT the other kernels read.
     /// </summary>
     /// <param name="source">The matrix to transpose.</param>
     /// <param name="rows">Rows of <paramref name="source"/> (the batch).</param>
     /// <param name="columns">Columns of <paramref name="source"/> (the features).</param>
-    /// <param name="target">The transposed matrix; must not overlap <paramref name="source"/>.</param>
-    /// <param name="ld">Row stride of <paramref name="target"/>, at least <paramref name="rows"/>.</param>
-    /// <exception cref="ArgumentException">A dimension is negative, <paramref name="ld"/> is too small, a span is too short, or the spans overlap.</exception>
-    public static void Transpose(ReadOnlySpan<float> source, int rows, int columns, Span<float> target, int ld)
+    /// <param name="target">The transposed matrix, at least <see cref="WorkspaceLength"/>(columns, rows) long; must not overlap <paramref name="source"/>.</param>
+    /// <exception cref="ArgumentException">A dimension is negative, a span is too short, or the spans overlap.</exception>
+    public static void Transpose(ReadOnlySpan<float> source, int rows, int columns, Span<float> target)
     {
         if (rows < 0 || columns < 0)
         {
             throw new ArgumentException($"sparse transpose: dimensions must be non-negative, got [{rows},{columns}]");
         }
 
-        if (ld < rows)
-        {
-            throw new ArgumentException($"sparse transpose: ld={ld} is smaller than the {rows} rows of the source");
-        }
-
         CheckLength("sparse transpose", "source", source.Length, (long)rows * columns, rows, columns);
-        CheckLength("sparse transpose", "target", target.Length, (long)columns * ld, columns, ld);
-        if (target[..(columns * ld)].Overlaps(source))
+        CheckTransposed("sparse transpose", "target", target.Length, columns, rows);
+        if (target[..WorkspaceLength(columns, rows)].Overlaps(source))
         {
             throw new ArgumentException("sparse transpose: target overlaps source");
         }
 
-        TransposeUnchecked(source, rows, columns, target, ld);
+        TransposeUnchecked(source, rows, columns, target);
     }
 
     /// <summary>
@@ -96,15 +113,14 @@ public static unsafe partial class SparseLinear
     /// W's transpose and dyT it is the input gradient dx = dy·W.
     /// </summary>
     /// <param name="a">The sparse matrix [rows, columns] and its values.</param>
-    /// <param name="xT">The transposed input [a.Columns, <paramref name="ldx"/>] (see the class remarks for its padding).</param>
+    /// <param name="xT">The transposed input, a.Columns features in the layout of the class remarks, padding finite.</param>
     /// <param name="batch">The batch size.</param>
-    /// <param name="ldx">Row stride of <paramref name="xT"/>, at least <see cref="PaddedBatch"/>(batch).</param>
     /// <param name="y">The output [batch, a.Rows], overwritten; must not overlap <paramref name="xT"/>.</param>
-    /// <exception cref="ArgumentException">A size does not match, <paramref name="ldx"/> is too small, or the spans overlap.</exception>
-    public static void Multiply(SparseRows a, ReadOnlySpan<float> xT, int batch, int ldx, Span<float> y)
+    /// <exception cref="ArgumentException">A size does not match or the spans overlap.</exception>
+    public static void Multiply(SparseRows a, ReadOnlySpan<float> xT, int batch, Span<float> y)
     {
         ArgumentNullException.ThrowIfNull(a);
-        int padded = CheckTransposed("sparse multiply", "xT", xT.Length, a.Columns, batch, ldx);
+        CheckTransposed("sparse multiply", "xT", xT.Length, a.Columns, batch);
         CheckLength("sparse multiply", "y", y.Length, (long)batch * a.Rows, batch, a.Rows);
         y = y[..(batch * a.Rows)];
         if (y.Overlaps(xT))
@@ -112,33 +128,31 @@ public static unsafe partial class SparseLinear
             throw new ArgumentException("sparse multiply: y overlaps xT");
         }
 
-        RunMultiply(a, xT, padded, ldx, batch, y, a.Rows, transposedOutput: false);
+        RunMultiply(a, xT, batch, y, transposedOutput: false);
     }
 
     /// <summary>
-    /// yT[r, b] = Σ over the entries (r, c, v) of <paramref name="a"/> of v·xT[c, b], written transposed [a.Rows,
-    /// <paramref name="ldy"/>]: <see cref="Multiply"/> for a caller that keeps activations in the [features, batch]
-    /// layout, which saves the transpose of the output. Columns [batch, PaddedBatch(batch)) of yT receive the products
-    /// of xT's padding (zeros when that padding is zero).
+    /// yT[r, b] = Σ over the entries (r, c, v) of <paramref name="a"/> of v·xT[c, b], written transposed in the layout
+    /// of the class remarks (a.Rows features): <see cref="Multiply"/> for a caller that keeps activations transposed,
+    /// which saves the transpose of the output. The padding of yT receives the products of xT's padding (zeros when
+    /// that padding is zero).
     /// </summary>
     /// <param name="a">The sparse matrix [rows, columns] and its values.</param>
-    /// <param name="xT">The transposed input [a.Columns, <paramref name="ldx"/>].</param>
+    /// <param name="xT">The transposed input, a.Columns features.</param>
     /// <param name="batch">The batch size.</param>
-    /// <param name="ldx">Row stride of <paramref name="xT"/>, at least <see cref="PaddedBatch"/>(batch).</param>
-    /// <param name="yT">The transposed output [a.Rows, <paramref name="ldy"/>]; must not overlap <paramref name="xT"/>.</param>
-    /// <param name="ldy">Row stride of <paramref name="yT"/>, at least <see cref="PaddedBatch"/>(batch).</param>
-    /// <exception cref="ArgumentException">A size does not match, a stride is too small, or the spans overlap.</exception>
-    public static void MultiplyTransposed(SparseRows a, ReadOnlySpan<float> xT, int batch, int ldx, Span<float> yT, int ldy)
+    /// <param name="yT">The transposed output, <see cref="WorkspaceLength"/>(a.Rows, batch) long at least; must not overlap <paramref name="xT"/>.</param>
+    /// <exception cref="ArgumentException">A size does not match or the spans overlap.</exception>
+    public static void MultiplyTransposed(SparseRows a, ReadOnlySpan<float> xT, int batch, Span<float> yT)
     {
         ArgumentNullException.ThrowIfNull(a);
-        int padded = CheckTransposed("sparse multiply", "xT", xT.Length, a.Columns, batch, ldx);
-        CheckTransposed("sparse multiply", "yT", yT.Length, a.Rows, batch, ldy);
+        CheckTransposed("sparse multiply", "xT", xT.Length, a.Columns, batch);
+        CheckTransposed("sparse multiply", "yT", yT.Length, a.Rows, batch);
         if (yT.Overlaps(xT))
         {
             throw new ArgumentException("sparse multiply: yT overlaps xT");
         }
 
-        RunMultiply(a, xT, padded, ldx, batch, yT, ldy, transposedOutput: true);
+        RunMultiply(a, xT, batch, yT, transposedOutput: true);
     }
 
     /// <summary>
@@ -147,35 +161,24 @@ public static unsafe partial class SparseLinear
     /// dW = dyᵀ·x of a sparse linear layer, computed only where the mask keeps a weight.
     /// </summary>
     /// <param name="pattern">The positions to compute; its values are not read.</param>
-    /// <param name="aT">[pattern.Rows, <paramref name="ld"/>], padding columns zero.</param>
-    /// <param name="bT">[pattern.Columns, <paramref name="ld"/>], padding columns zero.</param>
+    /// <param name="aT">Transposed, pattern.Rows features, padding zero.</param>
+    /// <param name="bT">Transposed, pattern.Columns features, padding zero.</param>
     /// <param name="batch">The length of the sums.</param>
-    /// <param name="ld">Row stride of <paramref name="aT"/> and <paramref name="bT"/>, at least <see cref="PaddedBatch"/>(batch).</param>
     /// <param name="values">The results in entry order (pattern.Count of them), overwritten.</param>
     /// <param name="dense">Empty, or [pattern.Rows, pattern.Columns] to receive the results at their positions and zeros elsewhere.</param>
-    /// <exception cref="ArgumentException">A size does not match, <paramref name="ld"/> is too small, or an output overlaps an input.</exception>
-    public static void SampledProduct(SparseRows pattern, ReadOnlySpan<float> aT, ReadOnlySpan<float> bT, int batch, int ld, Span<float> values, Span<float> dense)
+    /// <exception cref="ArgumentException">A size does not match or an output overlaps an input.</exception>
+    public static void SampledProduct(SparseRows pattern, ReadOnlySpan<float> aT, ReadOnlySpan<float> bT, int batch, Span<float> values, Span<float> dense)
     {
         ArgumentNullException.ThrowIfNull(pattern);
-        int padded = CheckTransposed("sparse sampled product", "aT", aT.Length, pattern.Rows, batch, ld);
-        CheckTransposed("sparse sampled product", "bT", bT.Length, pattern.Columns, batch, ld);
-        if (values.Length != pattern.Count)
-        {
-            throw new ArgumentException($"sparse sampled product: values has {values.Length} elements for {pattern.Count} entries");
-        }
-
-        if (!dense.IsEmpty)
-        {
-            CheckLength("sparse sampled product", "dense", dense.Length, (long)pattern.Rows * pattern.Columns, pattern.Rows, pattern.Columns);
-            dense = dense[..(pattern.Rows * pattern.Columns)];
-        }
-
-        if (values.Overlaps(aT) || values.Overlaps(bT) || dense.Overlaps(aT) || dense.Overlaps(bT) || values.Overlaps(dense))
+        CheckTransposed("sparse sampled product", "aT", aT.Length, pattern.Rows, batch);
+        CheckTransposed("sparse sampled product", "bT", bT.Length, pattern.Columns, batch);
+        CheckGradient("sparse sampled product", pattern, values, ref dense);
+        if (values.Overlaps(aT) || values.Overlaps(bT) || dense.Overlaps(aT) || dense.Overlaps(bT))
         {
             throw new ArgumentException("sparse sampled product: an output overlaps an input or the other output");
         }
 
-        RunSampledProduct(pattern, aT, bT, padded, ld, batch, values, dense);
+        RunSampledProduct(pattern, aT, bT, batch, values, dense);
     }
 
     /// <summary>
@@ -185,27 +188,27 @@ public static unsafe partial class SparseLinear
     /// <param name="weight">W [out, in] in CSR form with current values.</param>
     /// <param name="x">The input [batch, in].</param>
     /// <param name="batch">The batch size.</param>
-    /// <param name="xT">Workspace [in, <see cref="TransposedStride"/>(batch)], overwritten with the transposed input.</param>
+    /// <param name="xT">Workspace of <see cref="WorkspaceLength"/>(in, batch) floats, overwritten with the transposed input.</param>
     /// <param name="y">The output [batch, out], overwritten.</param>
     /// <exception cref="ArgumentException">A size does not match or spans overlap.</exception>
     public static void Forward(SparseRows weight, ReadOnlySpan<float> x, int batch, Span<float> xT, Span<float> y)
     {
         ArgumentNullException.ThrowIfNull(weight);
-        int ld = TransposedStride(batch);
-        Transpose(x, batch, weight.Columns, xT, ld);
-        Multiply(weight, xT, batch, ld, y);
+        Transpose(x, batch, weight.Columns, xT);
+        Multiply(weight, xT, batch, y);
     }
 
     /// <summary>
     /// The backward pass of a sparse linear layer: transposes <paramref name="dy"/> into <paramref name="dyT"/>, then
-    /// the input gradient dx = dy·W and the weight gradient dW = dyᵀ·x at the kept positions.
+    /// the input gradient dx = dy·W and the weight gradient dW = dyᵀ·x at the kept positions, in one pass over dyT
+    /// (each dyT row a kept weight reads serves both products).
     /// </summary>
     /// <param name="weight">W [out, in] in CSR form with current values.</param>
     /// <param name="weightTransposed">W's <see cref="SparseRows.Transpose"/> with current values (<see cref="SparseRows.LoadValuesFrom"/>); may be null when <paramref name="dx"/> is empty.</param>
-    /// <param name="xT">The transposed input that <see cref="Forward"/> wrote [in, TransposedStride(batch)].</param>
+    /// <param name="xT">The transposed input that <see cref="Forward"/> wrote (<see cref="WorkspaceLength"/>(in, batch) floats).</param>
     /// <param name="dy">The output gradient [batch, out].</param>
     /// <param name="batch">The batch size.</param>
-    /// <param name="dyT">Workspace [out, TransposedStride(batch)], overwritten with the transposed output gradient.</param>
+    /// <param name="dyT">Workspace of <see cref="WorkspaceLength"/>(out, batch) floats, overwritten with the transposed output gradient.</param>
     /// <param name="dx">The input gradient [batch, in], overwritten; empty to skip it (a first layer).</param>
     /// <param name="weightGradValues">dW at the kept positions, in W's entry order (weight.Count values), overwritten.</param>
     /// <param name="weightGrad">Empty, or the dense dW [out, in]: overwritten, zero at pruned positions.</param>
@@ -220,27 +223,34 @@ public static unsafe partial class SparseLinear
             throw new ArgumentException("sparse backward: the input gradient needs the transposed weight");
         }
 
-        if (weightTransposed is not null && (weightTransposed.Rows != weight.Columns || weightTransposed.Columns != weight.Rows || weightTransposed.Count != weight.Count))
+        if (weightTransposed is not null
+            && (weightTransposed.Rows != weight.Columns || weightTransposed.Columns != weight.Rows || weightTransposed.Count != weight.Count
+                || weightTransposed.SourceSlots.Length != weight.Count))
         {
             throw new ArgumentException(
-                $"sparse backward: transposed weight [{weightTransposed!.Rows},{weightTransposed.Columns}] with {weightTransposed.Count} entries does not match weight [{weight.Rows},{weight.Columns}] with {weight.Count}");
+                $"sparse backward: transposed weight [{weightTransposed.Rows},{weightTransposed.Columns}] with {weightTransposed.Count} entries ({weightTransposed.SourceSlots.Length} source slots) does not match weight [{weight.Rows},{weight.Columns}] with {weight.Count}");
         }
 
-        int ld = TransposedStride(batch);
-        Transpose(dy, batch, weight.Rows, dyT, ld);
-        if (!dx.IsEmpty)
+        Transpose(dy, batch, weight.Rows, dyT);
+        if (dx.IsEmpty)
         {
-            Multiply(weightTransposed!, dyT, batch, ld, dx);
+            SampledProduct(weight, dyT, xT, batch, weightGradValues, weightGrad);
+            return;
         }
 
-        SampledProduct(weight, dyT, xT, batch, ld, weightGradValues, weightGrad);
-    }
+        CheckTransposed("sparse backward", "xT", xT.Length, weight.Columns, batch);
+        CheckLength("sparse backward", "dx", dx.Length, (long)batch * weight.Columns, batch, weight.Columns);
+        dx = dx[..(batch * weight.Columns)];
+        CheckGradient("sparse backward", weight, weightGradValues, ref weightGrad);
+        dyT = dyT[..WorkspaceLength(weight.Rows, batch)];
+        if (dx.Overlaps(xT) || dx.Overlaps(dyT) || dx.Overlaps(weightGradValues) || dx.Overlaps(weightGrad)
+            || weightGradValues.Overlaps(xT) || weightGradValues.Overlaps(dyT) || weightGrad.Overlaps(xT) || weightGrad.Overlaps(dyT))
+        {
+            throw new ArgumentException("sparse backward: an output overlaps an input or another output");
+        }
 
-    /// <summary>The length of the workspace (xT or dyT) <see cref="Forward"/> and <see cref="Backward"/> need for an operand of <paramref name="features"/> columns and <paramref name="batch"/> rows.</summary>
-    /// <param name="features">The operand's features (in for x, out for dy).</param>
-    /// <param name="batch">The batch size.</param>
-    /// <returns>The number of floats.</returns>
-    public static int WorkspaceLength(int features, int batch) => checked(features * TransposedStride(batch));
+        RunBackward(weight, weightTransposed!, xT, dyT, batch, dx, weightGradValues, weightGrad);
+    }
 
     /// <summary>The SIMD width (floats) the kernels run at: the widest accelerated, or a narrower forced one.</summary>
     internal static int SelectWidth()
@@ -258,26 +268,38 @@ public static unsafe partial class SparseLinear
         }
     }
 
-    /// <summary>Checks a transposed operand [features, ld] and returns the padded batch.</summary>
-    private static int CheckTransposed(string op, string name, int length, int features, int batch, int ld)
+    /// <summary>Checks the length of a transposed operand of <paramref name="features"/> rows and the batch.</summary>
+    private static void CheckTransposed(string op, string name, int length, int features, int batch)
     {
         if (batch < 0)
         {
             throw new ArgumentException($"{op}: batch must be non-negative, got {batch}");
         }
 
-        int padded = PaddedBatch(batch);
-        if (ld < padded)
-        {
-            throw new ArgumentException($"{op}: ld{name}={ld} is smaller than the padded batch {padded} (batch {batch})");
-        }
-
-        long needed = features == 0 || padded == 0 ? 0 : ((long)(features - 1) * ld) + padded;
+        long needed = (long)features * PaddedBatch(batch);
         if (length < needed)
         {
-            throw new ArgumentException($"{op}: {name} has {length} elements, expected at least {needed} for [{features},{padded}] ld{name}={ld}");
+            throw new ArgumentException($"{op}: {name} has {length} elements, expected at least {needed} for {features} features at padded batch {PaddedBatch(batch)} (batch {batch})");
+        }
+    }
+
+    /// <summary>Checks the weight gradient's outputs and trims the dense one to its size.</summary>
+    private static void CheckGradient(string op, SparseRows pattern, Span<float> values, ref Span<float> dense)
+    {
+        if (values.Length != pattern.Count)
+        {
+            throw new ArgumentException($"{op}: values has {values.Length} elements for {pattern.Count} entries");
         }
 
-        return padded;
+        if (!dense.IsEmpty)
+        {
+            CheckLength(op, "dense", dense.Length, (long)pattern.Rows * pattern.Columns, pattern.Rows, pattern.Columns);
+            dense = dense[..(pattern.Rows * pattern.Columns)];
+        }
+
+        if (values.Overlaps(dense))
+        {
+            throw new ArgumentException($"{op}: the weight gradient's values overlap its dense form");
+        }
     }
 }

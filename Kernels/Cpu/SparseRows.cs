@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace SparseNet.Kernels.Cpu;
 
 /// <summary>
@@ -241,6 +245,12 @@ public sealed unsafe class SparseRows
     /// <summary>Rows [start, end) of <see cref="Scatter"/>, unchecked.</summary>
     internal void ScatterRows(ReadOnlySpan<float> entryValues, Span<float> dense, int start, int end)
     {
+        if ((long)Rows * Columns >= StreamFloats && Avx.IsSupported && Columns >= 64)
+        {
+            StreamRows(entryValues, dense, start, end);
+            return;
+        }
+
         for (int r = start; r < end; r++)
         {
             var row = dense.Slice(r * Columns, Columns);
@@ -250,6 +260,72 @@ public sealed unsafe class SparseRows
                 row[columnIndices[e]] = entryValues[e];
             }
         }
+    }
+
+    /// <summary>
+    /// Dense matrices of at least this many floats (16 MiB) are written with non-temporal stores: far larger than the
+    /// L2s, they go to memory anyway, and streaming whole lines saves reading each line in before overwriting it.
+    /// </summary>
+    private const long StreamFloats = 4L << 20;
+
+    [ThreadStatic]
+    private static float[]? rowBufferStore;
+
+    /// <summary>
+    /// <see cref="ScatterRows"/> for a large dense matrix: each row is built in a zeroed buffer that stays in L1/L2,
+    /// then streamed to the matrix in 32-byte non-temporal stores, and its entries zeroed again in the buffer.
+    /// </summary>
+    private void StreamRows(ReadOnlySpan<float> entryValues, Span<float> dense, int start, int end)
+    {
+        var store = rowBufferStore;
+        if (store == null || store.Length < Columns + 8)
+        {
+            store = rowBufferStore = GC.AllocateArray<float>(Columns + 8, pinned: true);
+        }
+
+        fixed (float* d = dense, v = entryValues)
+        fixed (int* rs = rowStarts, ci = columnIndices)
+        {
+            float* unaligned = (float*)Unsafe.AsPointer(ref store[0]);
+            for (int r = start; r < end; r++)
+            {
+                float* row = d + ((nint)r * Columns);
+
+                // Align the buffer like the row, so both are read and written in the same 32-byte blocks.
+                int head = (int)(((32 - ((nint)row & 31)) & 31) / sizeof(float));
+                int misalignment = (int)(((nint)unaligned & 31) / sizeof(float));
+                float* buffer = unaligned + (-(head + misalignment) & 7);
+                for (int e = rs[r]; e < rs[r + 1]; e++)
+                {
+                    buffer[ci[e]] = v[e];
+                }
+
+                int j = 0;
+                for (; j < head; j++)
+                {
+                    row[j] = buffer[j];
+                }
+
+                for (; j + 8 <= Columns; j += 8)
+                {
+                    Avx.StoreAlignedNonTemporal(row + j, Avx.LoadAlignedVector256(buffer + j));
+                }
+
+                for (; j < Columns; j++)
+                {
+                    row[j] = buffer[j];
+                }
+
+                for (int e = rs[r]; e < rs[r + 1]; e++)
+                {
+                    buffer[ci[e]] = 0f;
+                }
+            }
+        }
+
+        // Non-temporal stores are weakly ordered: make them visible before the caller reads the matrix or signals
+        // other threads.
+        Sse.StoreFence();
     }
 
     private void CheckDense(string name, int length)

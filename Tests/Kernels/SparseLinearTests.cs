@@ -58,13 +58,11 @@ public class SparseLinearTests
 
         public int Padded => SparseLinear.PaddedBatch(Batch);
 
-        public int Stride => SparseLinear.TransposedStride(Batch);
-
         /// <summary>Forward then backward through the public one-call entry points.</summary>
         public (float[] Y, float[] Dx, float[] DwValues, float[] Dw) Run()
         {
-            var xT = new float[In * Stride];
-            var dyT = new float[Out * Stride];
+            var xT = new float[SparseLinear.WorkspaceLength(In, Batch)];
+            var dyT = new float[SparseLinear.WorkspaceLength(Out, Batch)];
             var y = new float[Batch * Out];
             var dx = new float[Batch * In];
             var dwValues = new float[Rows.Count];
@@ -165,6 +163,13 @@ public class SparseLinearTests
         {
             SparseLinear.ForcedWidth = 0;
         }
+    }
+
+    /// <summary>Where element (feature, b) of a transposed operand lies: the tile-major layout of the SparseLinear remarks.</summary>
+    private static int At(int features, int batch, int feature, int b)
+    {
+        int tile = SparseLinear.TileWidth(batch);
+        return (b / tile * features * tile) + (feature * tile) + (b % tile);
     }
 
     [Test]
@@ -292,19 +297,18 @@ public class SparseLinearTests
             foreach (int batch in Batches)
             {
                 var l = new Layer(rng, batch, 40, 35, RandomMask(rng, 35, 40, 0.3));
-                int ld = l.Padded + 16;
-                var xT = new float[l.In * ld];
-                SparseLinear.Transpose(l.X, batch, l.In, xT, ld);
+                var xT = new float[SparseLinear.WorkspaceLength(l.In, batch)];
+                SparseLinear.Transpose(l.X, batch, l.In, xT);
                 var y = new float[batch * l.Out];
-                var yT = new float[l.Out * ld];
-                SparseLinear.Multiply(l.Rows, xT, batch, ld, y);
-                SparseLinear.MultiplyTransposed(l.Rows, xT, batch, ld, yT, ld);
+                var yT = new float[SparseLinear.WorkspaceLength(l.Out, batch)];
+                SparseLinear.Multiply(l.Rows, xT, batch, y);
+                SparseLinear.MultiplyTransposed(l.Rows, xT, batch, yT);
                 for (int o = 0; o < l.Out; o++)
                 {
                     for (int b = 0; b < l.Padded; b++)
                     {
                         float expected = b < batch ? y[(b * l.Out) + o] : 0f;
-                        Assert.That(yT[(o * ld) + b], Is.EqualTo(expected), $"batch {batch}: yT[{o},{b}]");
+                        Assert.That(yT[At(l.Out, batch, o, b)], Is.EqualTo(expected), $"batch {batch}: yT[{o},{b}]");
                     }
                 }
             }
@@ -312,29 +316,72 @@ public class SparseLinearTests
     }
 
     [Test]
-    public void Transpose_EveryShapeUpTo40_ZerosThePadding()
+    public void Backward_EqualsMultiplyAndSampledProduct_BitForBit_AtEveryWidth()
+    {
+        // The fused backward pass must give dx exactly as the SpMM with W's transpose and dW exactly as the SDDMM (which
+        // a first layer, with no dx, runs alone): the same layer gives the same gradient whichever path computes it.
+        var rng = new Random(10);
+        AtEveryWidth(() =>
+        {
+            foreach (int batch in new[] { 1, 17, 33, 60, 100, 257 })
+            {
+                var l = new Layer(rng, batch, 70, 45, RandomMask(rng, 45, 70, 0.2));
+                var (_, dx, dwValues, dw) = l.Run();
+                var xT = new float[SparseLinear.WorkspaceLength(l.In, batch)];
+                var dyT = new float[SparseLinear.WorkspaceLength(l.Out, batch)];
+                SparseLinear.Transpose(l.X, batch, l.In, xT);
+                SparseLinear.Transpose(l.Dy, batch, l.Out, dyT);
+                var expectedDx = new float[batch * l.In];
+                SparseLinear.Multiply(l.Transposed, dyT, batch, expectedDx);
+                var expectedValues = new float[l.Rows.Count];
+                var expectedDense = new float[l.Out * l.In];
+                SparseLinear.SampledProduct(l.Rows, dyT, xT, batch, expectedValues, expectedDense);
+                string label = $"width {SparseLinear.SelectWidth()} batch {batch}";
+                Assert.That(dx, Is.EqualTo(expectedDx), $"{label}: dx");
+                Assert.That(dwValues, Is.EqualTo(expectedValues), $"{label}: dW values");
+                Assert.That(dw, Is.EqualTo(expectedDense), $"{label}: dense dW");
+
+                var firstLayerValues = new float[l.Rows.Count];
+                SparseLinear.Backward(l.Rows, l.Transposed, xT, l.Dy, batch, new float[dyT.Length], default, firstLayerValues, default);
+                Assert.That(firstLayerValues, Is.EqualTo(expectedValues), $"{label}: dW values without dx");
+            }
+        });
+    }
+
+    [Test]
+    public void Layout_TileWidthsAndWorkspaceLengths()
+    {
+        Assert.That(new[] { 0, 1, 16, 17, 32, 33, 60, 64, 65, 2048 }.Select(SparseLinear.TileWidth), Is.EqualTo(new[] { 16, 16, 16, 32, 32, 64, 64, 64, 64, 64 }));
+        Assert.That(new[] { 0, 1, 16, 17, 32, 33, 60, 64, 65, 2048 }.Select(SparseLinear.PaddedBatch), Is.EqualTo(new[] { 0, 16, 16, 32, 32, 64, 64, 64, 128, 2048 }));
+        Assert.That(SparseLinear.WorkspaceLength(3072, 2048), Is.EqualTo(3072 * 2048));
+        Assert.That(SparseLinear.WorkspaceLength(784, 60), Is.EqualTo(784 * 64));
+        Assert.That(SparseLinear.WorkspaceLength(5, 0), Is.EqualTo(0));
+    }
+
+    [Test]
+    public void Transpose_EveryShapeUpTo70_ZerosThePadding()
     {
         var rng = new Random(7);
         AtEveryWidth(() =>
         {
-            for (int rows = 0; rows <= 40; rows++)
+            for (int rows = 0; rows <= 70; rows++)
             {
                 foreach (int columns in new[] { 1, 5, 16, 23, 40 })
                 {
                     var source = Reference.Random(rng, rows * columns);
-                    int ld = SparseLinear.PaddedBatch(rows) + (rows % 3);
-                    var target = Enumerable.Repeat(float.NaN, (columns * ld) + 5).ToArray();
-                    SparseLinear.Transpose(source, rows, columns, target, ld);
+                    int length = SparseLinear.WorkspaceLength(columns, rows);
+                    var target = Enumerable.Repeat(float.NaN, length + 5).ToArray();
+                    SparseLinear.Transpose(source, rows, columns, target);
                     for (int c = 0; c < columns; c++)
                     {
-                        for (int r = 0; r < ld; r++)
+                        for (int r = 0; r < SparseLinear.PaddedBatch(rows); r++)
                         {
                             float expected = r < rows ? source[(r * columns) + c] : 0f;
-                            Assert.That(target[(c * ld) + r], Is.EqualTo(expected), $"[{rows},{columns}] ld={ld}: target[{c},{r}]");
+                            Assert.That(target[At(columns, rows, c, r)], Is.EqualTo(expected), $"[{rows},{columns}]: target[{c},{r}]");
                         }
                     }
 
-                    Assert.That(target[(columns * ld)..].All(float.IsNaN), $"[{rows},{columns}]: wrote past the target");
+                    Assert.That(target[length..].All(float.IsNaN), $"[{rows},{columns}]: wrote past the target");
                 }
             }
         });
@@ -344,17 +391,17 @@ public class SparseLinearTests
     public void Transpose_LargeParallel_MatchesElementwise()
     {
         var rng = new Random(8);
-        int rows = 333, columns = 517, ld = SparseLinear.PaddedBatch(rows);
+        int rows = 333, columns = 517;
         var source = Reference.Random(rng, rows * columns);
-        var target = new float[columns * ld];
-        SparseLinear.Transpose(source, rows, columns, target, ld);
+        var target = new float[SparseLinear.WorkspaceLength(columns, rows)];
+        SparseLinear.Transpose(source, rows, columns, target);
         for (int c = 0; c < columns; c++)
         {
             for (int r = 0; r < rows; r++)
             {
-                if (target[(c * ld) + r] != source[(r * columns) + c])
+                if (target[At(columns, rows, c, r)] != source[(r * columns) + c])
                 {
-                    Assert.Fail($"target[{c},{r}] = {target[(c * ld) + r]}, expected {source[(r * columns) + c]}");
+                    Assert.Fail($"target[{c},{r}] = {target[At(columns, rows, c, r)]}, expected {source[(r * columns) + c]}");
                 }
             }
         }
@@ -396,6 +443,40 @@ public class SparseLinearTests
         var back = Enumerable.Repeat(float.NaN, 12).ToArray();
         rows.Scatter(rows.Values, back);
         Assert.That(back, Is.EqualTo(new float[] { 0, -2, 0, -4, 0, 0, 0, 0, -9, 0, 0, -12 }));
+    }
+
+    [Test]
+    public void SparseRows_ScatterOfALargeMatrix_WritesEveryPosition()
+    {
+        // Over 16 MiB the dense form is streamed from a row buffer; an odd row length puts the rows at every alignment.
+        var rng = new Random(11);
+        int r = 2100, c = 2001;
+        var mask = new float[r * c];
+        for (int i = 0; i < mask.Length; i++)
+        {
+            mask[i] = rng.NextDouble() < 0.01 || i % 2003 == 0 ? 1 : 0;
+        }
+
+        var rows = SparseRows.FromMask(mask, r, c);
+        var values = Reference.Random(rng, rows.Count);
+        for (int pass = 0; pass < 2; pass++)
+        {
+            var dense = Enumerable.Repeat(float.NaN, r * c).ToArray();
+            rows.Scatter(values, dense);
+            var starts = rows.RowStarts;
+            var columns = rows.ColumnIndices;
+            var expected = new float[r * c];
+            for (int i = 0; i < r; i++)
+            {
+                for (int e = starts[i]; e < starts[i + 1]; e++)
+                {
+                    expected[(i * c) + columns[e]] = values[e];
+                }
+            }
+
+            Assert.That(dense, Is.EqualTo(expected), $"pass {pass}");
+            values = values.Select(v => -v).ToArray();
+        }
     }
 
     [Test]
@@ -446,17 +527,19 @@ public class SparseLinearTests
 
         int batch = 5, padded = SparseLinear.PaddedBatch(batch);
         Assert.That(padded, Is.EqualTo(16));
-        Assert.That(() => SparseLinear.Transpose(new float[15], 5, 3, new float[3 * 4], 4), Throws.ArgumentException.With.Message.Contains("ld=4").And.Message.Contains("5 rows"));
-        Assert.That(() => SparseLinear.Transpose(new float[14], 5, 3, new float[3 * 16], 16), Throws.ArgumentException.With.Message.Contains("14 elements").And.Message.Contains("[5,3]"));
-        Assert.That(() => SparseLinear.Multiply(rows, new float[3 * 16], batch, 8, new float[10]), Throws.ArgumentException.With.Message.Contains("ldxT=8").And.Message.Contains("padded batch 16 (batch 5)"));
-        Assert.That(() => SparseLinear.Multiply(rows, new float[40], batch, 16, new float[10]), Throws.ArgumentException.With.Message.Contains("xT has 40 elements").And.Message.Contains("expected at least 48"));
-        Assert.That(() => SparseLinear.Multiply(rows, new float[48], batch, 16, new float[9]), Throws.ArgumentException.With.Message.Contains("y has 9 elements").And.Message.Contains("[5,2]"));
-        Assert.That(() => SparseLinear.Multiply(rows, new float[48], -2, 16, new float[9]), Throws.ArgumentException.With.Message.Contains("-2"));
-        Assert.That(() => SparseLinear.SampledProduct(rows, new float[32], new float[48], batch, 16, new float[3], default), Throws.ArgumentException.With.Message.Contains("values has 3 elements for 4 entries"));
-        Assert.That(() => SparseLinear.SampledProduct(rows, new float[32], new float[48], batch, 16, new float[4], new float[5]), Throws.ArgumentException.With.Message.Contains("dense has 5 elements"));
+        Assert.That(() => SparseLinear.Transpose(new float[15], 5, 3, new float[3 * 4]), Throws.ArgumentException.With.Message.Contains("target has 12 elements").And.Message.Contains("padded batch 16 (batch 5)"));
+        Assert.That(() => SparseLinear.Transpose(new float[14], 5, 3, new float[3 * 16]), Throws.ArgumentException.With.Message.Contains("14 elements").And.Message.Contains("[5,3]"));
+        Assert.That(() => SparseLinear.Multiply(rows, new float[40], batch, new float[10]), Throws.ArgumentException.With.Message.Contains("xT has 40 elements").And.Message.Contains("expected at least 48"));
+        Assert.That(() => SparseLinear.Multiply(rows, new float[48], batch, new float[9]), Throws.ArgumentException.With.Message.Contains("y has 9 elements").And.Message.Contains("[5,2]"));
+        Assert.That(() => SparseLinear.Multiply(rows, new float[48], -2, new float[9]), Throws.ArgumentException.With.Message.Contains("-2"));
+        Assert.That(() => SparseLinear.SampledProduct(rows, new float[32], new float[48], batch, new float[3], default), Throws.ArgumentException.With.Message.Contains("values has 3 elements for 4 entries"));
+        Assert.That(() => SparseLinear.SampledProduct(rows, new float[32], new float[48], batch, new float[4], new float[5]), Throws.ArgumentException.With.Message.Contains("dense has 5 elements"));
         Assert.That(() => SparseLinear.Backward(rows, rows, new float[48], new float[10], batch, new float[32], new float[15], new float[4], default), Throws.ArgumentException.With.Message.Contains("transposed weight [2,3]"));
+        Assert.That(() => SparseLinear.Backward(rows, rows.Transpose(), new float[48], new float[10], batch, new float[32], new float[14], new float[4], default), Throws.ArgumentException.With.Message.Contains("dx has 14 elements"));
+        Assert.That(() => SparseLinear.WorkspaceLength(-1, 5), Throws.InstanceOf<ArgumentOutOfRangeException>());
 
         var shared = new float[100];
-        Assert.That(() => SparseLinear.Multiply(rows, shared.AsSpan(0, 48), batch, 16, shared.AsSpan(40, 10)), Throws.ArgumentException.With.Message.Contains("overlaps"));
+        Assert.That(() => SparseLinear.Multiply(rows, shared.AsSpan(0, 48), batch, shared.AsSpan(40, 10)), Throws.ArgumentException.With.Message.Contains("overlaps"));
+        Assert.That(() => SparseLinear.Backward(rows, rows.Transpose(), shared.AsSpan(0, 48), new float[10], batch, new float[32], shared.AsSpan(40, 15), new float[4], default), Throws.ArgumentException.With.Message.Contains("overlaps"));
     }
 }
