@@ -1,27 +1,10 @@
 using SparseNet.Kernels.Cpu;
+using static SparseNet.Tests.Kernels.SparseKernelChecks;
 
 namespace SparseNet.Tests.Kernels;
 
 public class SparseConvolutionTests
 {
-    private static readonly int[] Widths = [16, 8, 4, 1];
-
-    /// <summary>A mask [O, C·KH·KW] of the given density, with optional whole output channels or whole taps pruned.</summary>
-    private static float[] RandomMask(Random rng, int rows, int columns, double density, bool emptyRows = false, bool emptyColumns = false)
-    {
-        var mask = new float[rows * columns];
-        for (int r = 0; r < rows; r++)
-        {
-            for (int c = 0; c < columns; c++)
-            {
-                bool pruned = (emptyRows && r % 3 == 1) || (emptyColumns && c % 4 == 2);
-                mask[(r * columns) + c] = !pruned && rng.NextDouble() < density ? 1f : 0f;
-            }
-        }
-
-        return mask;
-    }
-
     /// <summary>One layer: the masked weight, its CSR form and transpose, and fresh inputs.</summary>
     private sealed class Layer
     {
@@ -82,69 +65,16 @@ public class SparseConvolutionTests
         double Xv(int n, int c, int i, int j) => i < 0 || i >= s.H || j < 0 || j >= s.W ? 0 : l.X[(((n * s.C) + c) * s.H * s.W) + (i * s.W) + j];
         double Dyv(int n, int o, int i, int j) => i < 0 || i >= s.OH || j < 0 || j >= s.OW ? 0 : l.Dy[(((n * s.O) + o) * s.Positions) + (i * s.OW) + j];
 
-        for (int n = 0; n < s.N; n++)
-        {
-            for (int o = 0; o < s.O; o++)
-            {
-                for (int i = 0; i < s.OH; i++)
-                {
-                    for (int j = 0; j < s.OW; j++)
-                    {
-                        double sum = 0, magnitude = 0;
-                        for (int c = 0; c < s.C; c++)
-                        {
-                            for (int ky = 0; ky < s.KH; ky++)
-                            {
-                                for (int kx = 0; kx < s.KW; kx++)
-                                {
-                                    double term = Wm(o, c, ky, kx) * Xv(n, c, i + ky - s.PH, j + kx - s.PW);
-                                    sum += term;
-                                    magnitude += Math.Abs(term);
-                                }
-                            }
-                        }
+        // y and dx are one sum over the other side's channels and the taps: dx correlates dy with the flipped kernel.
+        Correlate(y, s.O, s.C, s.OH, s.OW, (n, o, c, i, j, ky, kx) => Wm(o, c, ky, kx) * Xv(n, c, i + ky - s.PH, j + kx - s.PW), "y");
+        Correlate(dx, s.C, s.O, s.H, s.W, (n, c, o, i, j, ky, kx) => Wm(o, c, ky, kx) * Dyv(n, o, i + s.PH - ky, j + s.PW - kx), "dx");
 
-                        Near(y[(((n * s.O) + o) * s.Positions) + (i * s.OW) + j], sum, magnitude, s.Taps, $"{label}: y[{n},{o},{i},{j}]");
-                    }
-                }
-            }
-
-            for (int c = 0; c < s.C; c++)
-            {
-                for (int i = 0; i < s.H; i++)
-                {
-                    for (int j = 0; j < s.W; j++)
-                    {
-                        double sum = 0, magnitude = 0;
-                        for (int o = 0; o < s.O; o++)
-                        {
-                            for (int ky = 0; ky < s.KH; ky++)
-                            {
-                                for (int kx = 0; kx < s.KW; kx++)
-                                {
-                                    double term = Wm(o, c, ky, kx) * Dyv(n, o, i + s.PH - ky, j + s.PW - kx);
-                                    sum += term;
-                                    magnitude += Math.Abs(term);
-                                }
-                            }
-                        }
-
-                        Near(dx[(((n * s.C) + c) * s.H * s.W) + (i * s.W) + j], sum, magnitude, s.O * kk, $"{label}: dx[{n},{c},{i},{j}]");
-                    }
-                }
-            }
-        }
-
-        var starts = l.Rows.RowStarts;
-        var columns = l.Rows.ColumnIndices;
         for (int o = 0; o < s.O; o++)
         {
             for (int t = 0; t < s.Taps; t++)
             {
-                float got = dw[(o * s.Taps) + t];
                 if (l.Mask[(o * s.Taps) + t] == 0f)
                 {
-                    Assert.That(got, Is.EqualTo(0f), $"{label}: dW[{o},{t}] is pruned");
                     continue;
                 }
 
@@ -163,40 +93,55 @@ public class SparseConvolutionTests
                     }
                 }
 
-                Near(got, sum, magnitude, s.N * s.Positions, $"{label}: dW[{o},{c},{ky},{kx}]");
+                Near(dw[(o * s.Taps) + t], sum, magnitude, s.N * s.Positions, $"{label}: dW[{o},{c},{ky},{kx}]");
             }
+        }
 
-            for (int e = starts[o]; e < starts[o + 1]; e++)
+        CheckEntriesAndPruned(l.Rows, l.Mask, dwValues, dw, label);
+
+        // got[n,a,i,j] against Σ over the other side's channel b and the taps ky, kx of term(n, a, b, i, j, ky, kx).
+        void Correlate(float[] got, int planes, int others, int rows, int columns, Func<int, int, int, int, int, int, int, double> term, string name)
+        {
+            for (int n = 0; n < s.N; n++)
             {
-                Assert.That(dwValues[e], Is.EqualTo(dw[(o * s.Taps) + columns[e]]), $"{label}: dW value of entry {e} differs from its dense position");
+                for (int a = 0; a < planes; a++)
+                {
+                    for (int i = 0; i < rows; i++)
+                    {
+                        for (int j = 0; j < columns; j++)
+                        {
+                            double sum = 0, magnitude = 0;
+                            for (int b = 0; b < others; b++)
+                            {
+                                for (int ky = 0; ky < s.KH; ky++)
+                                {
+                                    for (int kx = 0; kx < s.KW; kx++)
+                                    {
+                                        double t = term(n, a, b, i, j, ky, kx);
+                                        sum += t;
+                                        magnitude += Math.Abs(t);
+                                    }
+                                }
+                            }
+
+                            Near(got[(((n * planes) + a) * rows * columns) + (i * columns) + j], sum, magnitude, others * kk, $"{label}: {name}[{n},{a},{i},{j}]");
+                        }
+                    }
+                }
             }
         }
     }
 
-    private static void Near(float got, double expected, double magnitude, int terms, string what)
-    {
-        double tolerance = ((terms + 2) * 1.2e-7 * magnitude) + (1e-6 * Math.Abs(expected)) + 1e-30;
-        if (!(Math.Abs(got - expected) <= tolerance))
-        {
-            Assert.Fail($"{what} = {got}, expected {expected} (tolerance {tolerance:g3})");
-        }
-    }
+    private static void AtEveryWidth(Action body) => SparseKernelChecks.AtEveryWidth(width => SparseConvolution.ForcedWidth = width, body);
 
-    private static void AtEveryWidth(Action body)
+    /// <summary>Runs <paramref name="body"/> on each shape at every vector width, with a label naming both.</summary>
+    private static void AtEveryWidth(IEnumerable<ConvShape> shapes, Action<ConvShape, string> body) => AtEveryWidth(() =>
     {
-        try
+        foreach (var s in shapes)
         {
-            foreach (int width in Widths)
-            {
-                SparseConvolution.ForcedWidth = width;
-                body();
-            }
+            body(s, $"width {SparseConvolution.ForcedWidth} {s}");
         }
-        finally
-        {
-            SparseConvolution.ForcedWidth = 0;
-        }
-    }
+    });
 
     /// <summary>Random small shapes: odd sizes, 1 to 3 images, 3×3, 5×5 and 3×5 kernels, padding 0 to 2.</summary>
     private static List<ConvShape> RandomShapes(Random rng, int count)
@@ -229,15 +174,11 @@ public class SparseConvolutionTests
         shapes.Add(new ConvShape(2, 3, 5, 17, 4, 3, 3, 1, 1, 1, 1));
         shapes.Add(new ConvShape(1, 2, 4, 33, 3, 3, 5, 1, 1, 0, 2));
         shapes.Add(new ConvShape(3, 2, 6, 20, 2, 5, 5, 1, 1, 2, 1));
-        AtEveryWidth(() =>
+        AtEveryWidth(shapes, (s, label) =>
         {
-            foreach (var s in shapes)
+            foreach (double density in new[] { 0.1, 0.5 })
             {
-                foreach (double density in new[] { 0.1, 0.5 })
-                {
-                    var mask = RandomMask(rng, s.O, s.Taps, density);
-                    Check(new Layer(rng, s, mask), $"width {SparseConvolution.ForcedWidth} {s} density {density}");
-                }
+                Check(new Layer(rng, s, RandomMask(rng, s.O, s.Taps, density)), $"{label} density {density}");
             }
         });
     }
@@ -253,16 +194,12 @@ public class SparseConvolutionTests
             new(3, 2, 3, 3, 6, 3, 5, 1, 1, 0, 1),
             new(1, 2, 1, 1, 3, 3, 3, 1, 1, 1, 1),
         ];
-        AtEveryWidth(() =>
+        AtEveryWidth(shapes, (s, label) =>
         {
-            foreach (var s in shapes)
-            {
-                string label = $"width {SparseConvolution.ForcedWidth} {s}";
-                Check(new Layer(rng, s, RandomMask(rng, s.O, s.Taps, 0.4, emptyRows: true)), $"{label} empty output channels");
-                Check(new Layer(rng, s, RandomMask(rng, s.O, s.Taps, 0.4, emptyColumns: true)), $"{label} empty taps");
-                Check(new Layer(rng, s, new float[s.O * s.Taps]), $"{label} fully pruned");
-                Check(new Layer(rng, s, Enumerable.Repeat(1f, s.O * s.Taps).ToArray()), $"{label} fully dense");
-            }
+            Check(new Layer(rng, s, RandomMask(rng, s.O, s.Taps, 0.4, emptyRows: true)), $"{label} empty output channels");
+            Check(new Layer(rng, s, RandomMask(rng, s.O, s.Taps, 0.4, emptyColumns: true)), $"{label} empty taps");
+            Check(new Layer(rng, s, new float[s.O * s.Taps]), $"{label} fully pruned");
+            Check(new Layer(rng, s, Enumerable.Repeat(1f, s.O * s.Taps).ToArray()), $"{label} fully dense");
         });
     }
 
@@ -279,13 +216,7 @@ public class SparseConvolutionTests
             new(2, 2, 5, 10, 3, 1, 3, 1, 1, 1, 1),
             new(1, 3, 8, 8, 2, 7, 7, 1, 1, 3, 3),
         ];
-        AtEveryWidth(() =>
-        {
-            foreach (var s in shapes)
-            {
-                Check(new Layer(rng, s, RandomMask(rng, s.O, s.Taps, 0.5)), $"width {SparseConvolution.ForcedWidth} {s}");
-            }
-        });
+        AtEveryWidth(shapes, (s, label) => Check(new Layer(rng, s, RandomMask(rng, s.O, s.Taps, 0.5)), label));
     }
 
     [Test]
@@ -315,13 +246,6 @@ public class SparseConvolutionTests
         AssertClose(l.Run(bias: true, relu: true).Y, yBiasRelu, "y with bias and ReLU");
         AssertClose(sdx, dx, "dx");
         AssertClose(sdw, dw, "dW");
-
-        static void AssertClose(float[] sparse, float[] dense, string name)
-        {
-            double scale = dense.Max(v => Math.Abs((double)v));
-            double worst = sparse.Zip(dense, (s, d) => Math.Abs((double)s - d)).Max();
-            Assert.That(worst, Is.LessThanOrEqualTo(1e-5 * scale), $"{name}: largest |sparse - dense| {worst:g3}, scale {scale:g3}");
-        }
     }
 
     [Test]

@@ -1,28 +1,11 @@
 using SparseNet.Kernels.Cpu;
+using static SparseNet.Tests.Kernels.SparseKernelChecks;
 
 namespace SparseNet.Tests.Kernels;
 
 public class SparseLinearTests
 {
     private static readonly int[] Batches = [1, 3, 17, 60, 257];
-
-    private static readonly int[] Widths = [16, 8, 4, 1];
-
-    /// <summary>A mask of the given density, with optional whole rows or columns pruned.</summary>
-    private static float[] RandomMask(Random rng, int rows, int columns, double density, bool emptyRows = false, bool emptyColumns = false)
-    {
-        var mask = new float[rows * columns];
-        for (int r = 0; r < rows; r++)
-        {
-            for (int c = 0; c < columns; c++)
-            {
-                bool pruned = (emptyRows && r % 3 == 1) || (emptyColumns && c % 4 == 2);
-                mask[(r * columns) + c] = !pruned && rng.NextDouble() < density ? 1f : 0f;
-            }
-        }
-
-        return mask;
-    }
 
     /// <summary>The layer of one case: the masked weight, its CSR form and transpose, and fresh inputs.</summary>
     private sealed class Layer
@@ -109,16 +92,12 @@ public class SparseLinearTests
             }
         }
 
-        var starts = l.Rows.RowStarts;
-        var columns = l.Rows.ColumnIndices;
         for (int o = 0; o < l.Out; o++)
         {
             for (int i = 0; i < l.In; i++)
             {
-                float got = dw[(o * l.In) + i];
                 if (l.Mask[(o * l.In) + i] == 0f)
                 {
-                    Assert.That(got, Is.EqualTo(0f), $"{label}: dW[{o},{i}] is pruned");
                     continue;
                 }
 
@@ -130,40 +109,14 @@ public class SparseLinearTests
                     magnitude += Math.Abs(term);
                 }
 
-                Near(got, sum, magnitude, l.Batch, $"{label}: dW[{o},{i}]");
-            }
-
-            for (int e = starts[o]; e < starts[o + 1]; e++)
-            {
-                Assert.That(dwValues[e], Is.EqualTo(dw[(o * l.In) + columns[e]]), $"{label}: dW value of entry {e} differs from its dense position");
+                Near(dw[(o * l.In) + i], sum, magnitude, l.Batch, $"{label}: dW[{o},{i}]");
             }
         }
+
+        CheckEntriesAndPruned(l.Rows, l.Mask, dwValues, dw, label);
     }
 
-    private static void Near(float got, double expected, double magnitude, int terms, string what)
-    {
-        double tolerance = ((terms + 2) * 1.2e-7 * magnitude) + (1e-6 * Math.Abs(expected)) + 1e-30;
-        if (!(Math.Abs(got - expected) <= tolerance))
-        {
-            Assert.Fail($"{what} = {got}, expected {expected} (tolerance {tolerance:g3})");
-        }
-    }
-
-    private static void AtEveryWidth(Action body)
-    {
-        try
-        {
-            foreach (int width in Widths)
-            {
-                SparseLinear.ForcedWidth = width;
-                body();
-            }
-        }
-        finally
-        {
-            SparseLinear.ForcedWidth = 0;
-        }
-    }
+    private static void AtEveryWidth(Action body) => SparseKernelChecks.AtEveryWidth(width => SparseLinear.ForcedWidth = width, body);
 
     /// <summary>Where element (feature, b) of a transposed operand lies: the tile-major layout of the SparseLinear remarks.</summary>
     private static int At(int features, int batch, int feature, int b)
@@ -234,13 +187,6 @@ public class SparseLinearTests
         AssertClose(sdx, dx, "dx");
         AssertClose(sdw, dw, "dW");
         Check(l, "large layer");
-
-        static void AssertClose(float[] sparse, float[] dense, string name)
-        {
-            double scale = dense.Max(v => Math.Abs((double)v));
-            double worst = sparse.Zip(dense, (s, d) => Math.Abs((double)s - d)).Max();
-            Assert.That(worst, Is.LessThanOrEqualTo(1e-5 * scale), $"{name}: largest |sparse - dense| {worst:g3}, scale {scale:g3}");
-        }
     }
 
     [Test]
