@@ -20,12 +20,18 @@ public class SparseConvBenchmark
     private float[] x = null!, dy = null!, weight = null!, y = null!, dx = null!, dw = null!, dwValues = null!;
     private ConvShape shape;
 
+    /// <summary>The layers measured (<c>SPARSENET_BENCH_LAYERS</c> narrows them).</summary>
+    public static IEnumerable<string> Layers => BenchSelection.Layers("conv2/4/6 64→64 @32 b60", "resnet20 16→16 @32 b128", "resnet20 32→32 @16 b128", "resnet20 64→64 @8 b128");
+
+    /// <summary>The sparsities measured (<c>SPARSENET_BENCH_SPARSITIES</c> narrows them).</summary>
+    public static IEnumerable<int> Sparsities => BenchSelection.Sparsities(90, 95, 98);
+
     /// <summary>The layer, by its name in <see cref="ConvCase.All"/>.</summary>
-    [Params("conv2/4/6 64→64 @32 b60", "resnet20 16→16 @32 b128", "resnet20 32→32 @16 b128", "resnet20 64→64 @8 b128")]
+    [ParamsSource(nameof(Layers))]
     public string Layer { get; set; } = "conv2/4/6 64→64 @32 b60";
 
     /// <summary>The percentage of weights pruned.</summary>
-    [Params(90, 95, 98)]
+    [ParamsSource(nameof(Sparsities))]
     public int Sparsity { get; set; }
 
     [GlobalSetup]

@@ -21,12 +21,18 @@ public class SparseLinearBenchmark
     private float[] x = null!, dy = null!, weight = null!, y = null!, dx = null!, dw = null!, xT = null!, dyT = null!, dwValues = null!;
     private int batch, inputs, outputs;
 
+    /// <summary>The layers measured (<c>SPARSENET_BENCH_LAYERS</c> narrows them).</summary>
+    public static IEnumerable<string> Layers => BenchSelection.Layers("768->3072@2048", "4096->4096@256", "784->300@60", "300->100@60");
+
+    /// <summary>The sparsities measured (<c>SPARSENET_BENCH_SPARSITIES</c> narrows them).</summary>
+    public static IEnumerable<int> Sparsities => BenchSelection.Sparsities(0, 50, 80, 90, 95, 98, 99);
+
     /// <summary>The layer, as "in->out@batch".</summary>
-    [Params("768->3072@2048", "4096->4096@256", "784->300@60", "300->100@60")]
+    [ParamsSource(nameof(Layers))]
     public string Layer { get; set; } = "768->3072@2048";
 
     /// <summary>The percentage of weights pruned.</summary>
-    [Params(0, 50, 80, 90, 95, 98, 99)]
+    [ParamsSource(nameof(Sparsities))]
     public int Sparsity { get; set; }
 
     [GlobalSetup]
