@@ -8,7 +8,8 @@ namespace SparseNet.Benchmarks;
 /// One training step of a linear layer y = x·Wᵀ with a masked weight, all threads: the dense path (three SGEMMs:
 /// y = x·Wᵀ, dx = dy·W, dW = dyᵀ·x on the masked dense weight) against the sparse path (refresh the CSR values and
 /// their transpose from the dense weight, transpose x, SpMM forward, transpose dy, transposed SpMM for dx, SDDMM for
-/// dW at the kept positions scattered into the dense gradient). The Ratio column is sparse time / dense time; its
+/// dW at the kept positions scattered into the dense gradient), and that sparse path as it runs inside training
+/// (<see cref="SparseInTraining"/>). The Ratio column is sparse time / dense time; its
 /// inverse is the speed-up. Shapes are SparseProp's (Nikdan et al., 2023) 768→3072 at batch 2048 and a 4096×4096
 /// layer at batch 256, and the two larger layers of LeNet-300-100 at batch 60, the lottery-ticket experiments' own
 /// model, where a step takes tens of microseconds and thread wake-ups and transposes weigh as much as the products.
@@ -52,6 +53,7 @@ public class SparseLinearBenchmark
         dx = new float[batch * inputs];
         dw = new float[outputs * inputs];
         rows = SparseRows.FromMask(mask, outputs, inputs);
+        rows.LoadValues(weight);
         transposed = rows.Transpose();
         xT = new float[SparseLinear.WorkspaceLength(inputs, batch)];
         dyT = new float[SparseLinear.WorkspaceLength(outputs, batch)];
@@ -73,6 +75,30 @@ public class SparseLinearBenchmark
         transposed.LoadValuesFrom(rows);
         SparseLinear.Forward(rows, x, batch, xT, y);
         SparseLinear.Backward(rows, transposed, xT, dy, batch, dyT, dx, dwValues, dw);
+    }
+
+    /// <summary>
+    /// The sparse path as training runs it step after step: the optimizer's sparse step has already written the new
+    /// kept weights into the CSR values (so no gather from the dense weight), and the gradient buffer already holds
+    /// zeros at every pruned position (so only the kept values are written into it). The transpose's values are
+    /// refreshed, as every backward pass after an optimizer step does.
+    /// </summary>
+    [Benchmark]
+    public void SparseInTraining()
+    {
+        transposed.LoadValuesFrom(rows);
+        SparseLinear.Forward(rows, x, batch, xT, y);
+        SparseLinear.Backward(rows, transposed, xT, dy, batch, dyT, dx, dwValues, []);
+        var starts = rows.RowStarts;
+        var columns = rows.ColumnIndices;
+        for (int r = 0; r < outputs; r++)
+        {
+            var row = dw.AsSpan(r * inputs, inputs);
+            for (int e = starts[r]; e < starts[r + 1]; e++)
+            {
+                row[columns[e]] = dwValues[e];
+            }
+        }
     }
 
     private sealed class Config : ManualConfig

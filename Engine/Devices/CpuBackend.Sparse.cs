@@ -58,7 +58,7 @@ internal sealed partial class CpuBackend
         // The gradient's kept values in entry order, when the matrix holds them for this very buffer; else read at
         // their positions in the dense gradient.
         bool compressed = ReferenceEquals(kept.GradTensor, grad) && kept.GradVersion == grad.Version;
-        AdamKernel.StepKept(rows.RowStarts, rows.ColumnIndices, rows.Columns, D(theta), compressed ? k.GradValues : D(grad), compressed, D(m), D(v), beta1, beta2, eps, weightDecay, stepSize, invRootC2);
+        AdamKernel.StepKept(rows.RowStarts, rows.ColumnIndices, rows.Columns, D(theta), compressed ? k.GradValues : D(grad), compressed, D(m), D(v), k.StepValues(), beta1, beta2, eps, weightDecay, stepSize, invRootC2);
     }
 
     public void GatherKept(SparseMatrix kept, Tensor dense, Tensor values)
@@ -81,8 +81,9 @@ internal sealed partial class CpuBackend
 
     public void SparseSgdStep(SparseMatrix kept, Tensor theta, Tensor grad, Tensor? velocity, float learningRate, float momentum, bool nesterov, float weightDecay, bool firstStep)
     {
-        var rows = S(kept).Matrix;
-        SparseSteps.Sgd(rows.RowStarts, rows.ColumnIndices, rows.Columns, D(theta), D(grad), velocity is null ? [] : D(velocity), learningRate, momentum, nesterov, weightDecay, firstStep);
+        var k = S(kept);
+        var rows = k.Matrix;
+        SparseSteps.Sgd(rows.RowStarts, rows.ColumnIndices, rows.Columns, D(theta), D(grad), velocity is null ? [] : D(velocity), learningRate, momentum, nesterov, weightDecay, firstStep, k.StepValues());
     }
 
     public bool SupportsSparseConv(Conv2dGeometry g) => SparseConvolution.Supports(g.ToKernelShape());

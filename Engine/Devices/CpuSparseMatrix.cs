@@ -37,6 +37,13 @@ internal sealed class CpuSparseMatrix(SparseRows rows, Device device) : SparseMa
         _transposedStale = true;
     }
 
+    /// <summary>The values, for an optimizer step to write the new kept weights into as it updates them (the transpose's go stale).</summary>
+    public Span<float> StepValues()
+    {
+        _transposedStale = true;
+        return Matrix.Values;
+    }
+
     /// <summary>The transposed matrix with the current values.</summary>
     public SparseRows Transposed()
     {

@@ -206,7 +206,8 @@ public interface IBackend
     /// <paramref name="m"/> and <paramref name="v"/> stored compressed ([kept.Count], in entry order); theta and grad
     /// are dense, and theta's other elements are left as they are. When <paramref name="grad"/> is the buffer a sparse
     /// primitive of this matrix last wrote, unchanged since, its kept values are read from the matrix. Each kept
-    /// element gets exactly the value the dense step gives it.
+    /// element gets exactly the value the dense step gives it, and the matrix's values become the new kept weights (no
+    /// <see cref="LoadSparseValues"/> is needed before the next pass).
     /// </summary>
     void SparseAdamStep(SparseMatrix kept, Tensor theta, Tensor grad, Tensor m, Tensor v, float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2) =>
         throw SparseUnsupported();
@@ -217,7 +218,10 @@ public interface IBackend
     /// <summary>dense = values at the kept positions and zeros elsewhere: the inverse of <see cref="GatherKept"/>.</summary>
     void ScatterKept(SparseMatrix kept, Tensor values, Tensor dense) => throw SparseUnsupported();
 
-    /// <summary><see cref="SgdStep"/> at the kept positions of <paramref name="kept"/> only, each with the dense step's value.</summary>
+    /// <summary>
+    /// <see cref="SgdStep"/> at the kept positions of <paramref name="kept"/> only, each with the dense step's value; the
+    /// matrix's values become the new kept weights.
+    /// </summary>
     void SparseSgdStep(SparseMatrix kept, Tensor theta, Tensor grad, Tensor? velocity, float learningRate, float momentum, bool nesterov, float weightDecay, bool firstStep) =>
         throw SparseUnsupported();
 

@@ -104,6 +104,18 @@ public sealed class Parameter
     }
 
     /// <summary>
+    /// Records that <paramref name="compressed"/>, this parameter's compressed form, holds the current values of
+    /// <see cref="Value"/> (an optimizer step wrote both), so the next pass loads nothing.
+    /// </summary>
+    internal void CompressedValuesWritten(SparseMatrix compressed)
+    {
+        if (ReferenceEquals(compressed, _compressed))
+        {
+            _loadedValueVersion = Value.Version;
+        }
+    }
+
+    /// <summary>
     /// Whether an optimizer may update only the kept positions of this parameter when its mask is sparse enough (see
     /// <see cref="Optim.Optimizer"/>); false under <see cref="SparseMode.Off"/>, which keeps everything dense.
     /// </summary>

@@ -80,6 +80,8 @@ public sealed class Adam : Optimizer
                 }
 
                 theta.Device.Backend.SparseAdamStep(kept, theta, p.Grad, _m[i]!, _v[i]!, Beta1, Beta2, Eps, WeightDecay, stepSize, invRootC2);
+                theta.MarkWritten();
+                p.CompressedValuesWritten(kept);
             }
             else
             {
@@ -87,9 +89,8 @@ public sealed class Adam : Optimizer
                 var m = _m[i] ??= Tensor.Zeros(theta.Shape, theta.Device);
                 var v = _v[i] ??= Tensor.Zeros(theta.Shape, theta.Device);
                 theta.Device.Backend.AdamStep(theta, MaskedGradient(p), m, v, Beta1, Beta2, Eps, WeightDecay, stepSize, invRootC2);
+                theta.MarkWritten();
             }
-
-            theta.MarkWritten();
         }
     }
 

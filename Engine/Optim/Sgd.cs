@@ -63,13 +63,14 @@ public sealed class Sgd : Optimizer
             if (KeptPositions(p) is { } kept)
             {
                 theta.Device.Backend.SparseSgdStep(kept, theta, p.Grad, _velocity[i], LearningRate, Momentum, Nesterov, WeightDecay, first);
+                theta.MarkWritten();
+                p.CompressedValuesWritten(kept);
             }
             else
             {
                 theta.Device.Backend.SgdStep(theta, MaskedGradient(p), _velocity[i], LearningRate, Momentum, Nesterov, WeightDecay, first);
+                theta.MarkWritten();
             }
-
-            theta.MarkWritten();
         }
 
         StepCount++;

@@ -80,23 +80,24 @@ public static class AdamKernel
     /// which are stored compressed (one per kept entry, in entry order). The gradient is dense, or compressed like the
     /// moments when <paramref name="gradIsCompressed"/>. Every other element of θ is left as it is, and each kept
     /// element gets exactly the bits <see cref="Step"/> gives it. Only θ (and a dense gradient) is read at scattered
-    /// positions; the moments stream.
+    /// positions; the moments stream. <paramref name="keptValues"/>, when not empty, receives the new θ of each kept
+    /// element in entry order as well (the values of a <see cref="SparseRows"/>, kept current without a gather).
     /// </summary>
     public static unsafe void StepKept(ReadOnlySpan<int> rowStarts, ReadOnlySpan<int> columns, int rowLength, Span<float> theta, ReadOnlySpan<float> grad, bool gradIsCompressed,
-        Span<float> m, Span<float> v, float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2)
+        Span<float> m, Span<float> v, Span<float> keptValues, float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2)
     {
         int n = theta.Length, count = columns.Length;
-        if (grad.Length != (gradIsCompressed ? count : n) || m.Length != count || v.Length != count)
+        if (grad.Length != (gradIsCompressed ? count : n) || m.Length != count || v.Length != count || (!keptValues.IsEmpty && keptValues.Length != count))
         {
-            throw new ArgumentException($"adam: θ has {n} elements and {count} are kept, but g has {grad.Length}{(gradIsCompressed ? " (compressed)" : string.Empty)}, m {m.Length}, v {v.Length}");
+            throw new ArgumentException($"adam: θ has {n} elements and {count} are kept, but g has {grad.Length}{(gradIsCompressed ? " (compressed)" : string.Empty)}, m {m.Length}, v {v.Length}, kept values {keptValues.Length}");
         }
 
         int rows = SparseSteps.CheckStructure("adam", rowStarts, columns, rowLength, n);
         var k = new Constants(beta1, beta2, eps, weightDecay, stepSize, invRootC2);
         fixed (int* starts = rowStarts, cols = columns)
-        fixed (float* t = theta, g = grad, mm = m, vv = v)
+        fixed (float* t = theta, g = grad, mm = m, vv = v, kv = keptValues)
         {
-            SparseSteps.Run(new Kept(starts, cols, rowLength, t, g, gradIsCompressed, mm, vv, k), rows, count);
+            SparseSteps.Run(new Kept(starts, cols, rowLength, t, g, gradIsCompressed, mm, vv, keptValues.IsEmpty ? null : kv, k), rows, count);
         }
     }
 
@@ -105,7 +106,7 @@ public static class AdamKernel
     /// a cache line of its own, so the loop waits on memory, not arithmetic: the θ (and dense gradient) lines of the
     /// element <see cref="SparseSteps.PrefetchDistance"/> entries ahead are requested early.
     /// </summary>
-    private readonly unsafe struct Kept(int* starts, int* cols, int rowLength, float* t, float* g, bool gradIsCompressed, float* m, float* v, Constants k) : IRangeWork
+    private readonly unsafe struct Kept(int* starts, int* cols, int rowLength, float* t, float* g, bool gradIsCompressed, float* m, float* v, float* kv, Constants k) : IRangeWork
     {
         public void Run(int start, int end)
         {
@@ -122,6 +123,10 @@ public static class AdamKernel
 
                     nint i = row + cols[e];
                     One(ref t[i], gradIsCompressed ? g[e] : g[i], ref m[e], ref v[e], k);
+                    if (kv != null)
+                    {
+                        kv[e] = t[i];
+                    }
                 }
             }
         }

@@ -26,21 +26,22 @@ public static class SparseSteps
     /// <param name="nesterov">Whether the step uses Nesterov momentum.</param>
     /// <param name="weightDecay">L2 weight decay λ.</param>
     /// <param name="firstStep">Whether this is the first step (the velocity starts at g).</param>
+    /// <param name="keptValues">Empty, or one float per entry to receive the new θ of each kept element in entry order.</param>
     /// <exception cref="ArgumentException">A length does not match or an entry lies outside the parameter.</exception>
     public static unsafe void Sgd(ReadOnlySpan<int> rowStarts, ReadOnlySpan<int> columns, int rowLength, Span<float> theta, ReadOnlySpan<float> grad, Span<float> velocity,
-        float learningRate, float momentum, bool nesterov, float weightDecay, bool firstStep)
+        float learningRate, float momentum, bool nesterov, float weightDecay, bool firstStep, Span<float> keptValues = default)
     {
         int n = theta.Length;
-        if (grad.Length != n || (!velocity.IsEmpty && velocity.Length != n))
+        if (grad.Length != n || (!velocity.IsEmpty && velocity.Length != n) || (!keptValues.IsEmpty && keptValues.Length != columns.Length))
         {
-            throw new ArgumentException($"sgd: θ has {n} elements but g {grad.Length} and velocity {velocity.Length}");
+            throw new ArgumentException($"sgd: θ has {n} elements but g {grad.Length}, velocity {velocity.Length}, kept values {keptValues.Length} for {columns.Length} kept");
         }
 
         int rows = CheckStructure("sgd", rowStarts, columns, rowLength, n);
         fixed (int* starts = rowStarts, cols = columns)
-        fixed (float* t = theta, g = grad, v = velocity)
+        fixed (float* t = theta, g = grad, v = velocity, kv = keptValues)
         {
-            Run(new SgdRows(starts, cols, rowLength, t, g, velocity.IsEmpty ? null : v, new SgdConstants(learningRate, momentum, nesterov, weightDecay, firstStep)), rows, columns.Length);
+            Run(new SgdRows(starts, cols, rowLength, t, g, velocity.IsEmpty ? null : v, keptValues.IsEmpty ? null : kv, new SgdConstants(learningRate, momentum, nesterov, weightDecay, firstStep)), rows, columns.Length);
         }
     }
 
@@ -126,7 +127,7 @@ public static class SparseSteps
 
     private readonly record struct SgdConstants(float LearningRate, float Momentum, bool Nesterov, float WeightDecay, bool FirstStep);
 
-    private readonly unsafe struct SgdRows(int* starts, int* cols, int rowLength, float* t, float* g, float* v, SgdConstants k) : IRangeWork
+    private readonly unsafe struct SgdRows(int* starts, int* cols, int rowLength, float* t, float* g, float* v, float* kv, SgdConstants k) : IRangeWork
     {
         public void Run(int start, int end)
         {
@@ -157,6 +158,10 @@ public static class SparseSteps
                     }
 
                     t[i] = (direction * -k.LearningRate) + t[i];
+                    if (kv != null)
+                    {
+                        kv[e] = t[i];
+                    }
                 }
             }
         }
