@@ -43,7 +43,7 @@ internal static class TrainCommand
 
         train = s.SelectTrainExamples(train, seed);
 
-        var model = ModelZoo.Create(s.Model, train.FeatureShape, train.NumClasses, s.Init, seed);
+        var model = ModelZoo.Create(s.Model, train.FeatureShape, train.NumClasses, s.Init, seed).UseSparse(s.Sparse);
         if (transfer is { } t)
         {
             CliRunner.Say("training " + TransferOptions.Apply(t, model, s, seed, outDir));
