@@ -9,9 +9,9 @@ import torch
 import steptime
 
 
-def main():
-    args = steptime.parse(threads=1, steps=50)
-    model = torch.nn.Sequential(
+def build():
+    """The model, also used by masked_step.py."""
+    return torch.nn.Sequential(
         torch.nn.Conv2d(3, 64, 3, padding=1), torch.nn.ReLU(),
         torch.nn.Conv2d(64, 64, 3, padding=1), torch.nn.ReLU(),
         torch.nn.MaxPool2d(2),
@@ -19,6 +19,11 @@ def main():
         torch.nn.Linear(64 * 16 * 16, 256), torch.nn.ReLU(),
         torch.nn.Linear(256, 256), torch.nn.ReLU(),
         torch.nn.Linear(256, 10))
+
+
+def main():
+    args = steptime.parse(threads=1, steps=50)
+    model = build()
     step = steptime.adam_step(model, 2e-4, torch.rand(60, 3, 32, 32), torch.arange(60) % 10)
     steptime.report("conv2", step, warmup=5, steps=args.steps)
 

@@ -8,13 +8,18 @@ import torch
 import steptime
 
 
-def main():
-    args = steptime.parse(threads=2, steps=3000)
-    model = torch.nn.Sequential(
+def build():
+    """The model, also used by masked_step.py."""
+    return torch.nn.Sequential(
         torch.nn.Flatten(),
         torch.nn.Linear(784, 300), torch.nn.ReLU(),
         torch.nn.Linear(300, 100), torch.nn.ReLU(),
         torch.nn.Linear(100, 10))
+
+
+def main():
+    args = steptime.parse(threads=2, steps=3000)
+    model = build()
     step = steptime.adam_step(model, 1.2e-3, torch.rand(60, 784), torch.arange(60) % 10)
     steptime.report("lenet", step, warmup=500, steps=args.steps)
 

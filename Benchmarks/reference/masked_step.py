@@ -37,6 +37,8 @@ import torch.nn.functional as F
 from torch.nn.utils import prune
 
 import steptime
+from conv2_step import build as conv2
+from lenet_step import build as lenet
 
 CASES = ("lenet", "conv2", "linear", "conv")
 LINEAR_SHAPES = ((768, 3072, 2048), (4096, 4096, 256))  # (inputs, outputs, batch), as SparseLinearBenchmark
@@ -62,25 +64,6 @@ def parse():
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     return args
-
-
-def lenet():
-    return torch.nn.Sequential(
-        torch.nn.Flatten(),
-        torch.nn.Linear(784, 300), torch.nn.ReLU(),
-        torch.nn.Linear(300, 100), torch.nn.ReLU(),
-        torch.nn.Linear(100, 10))
-
-
-def conv2():
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(3, 64, 3, padding=1), torch.nn.ReLU(),
-        torch.nn.Conv2d(64, 64, 3, padding=1), torch.nn.ReLU(),
-        torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(),
-        torch.nn.Linear(64 * 16 * 16, 256), torch.nn.ReLU(),
-        torch.nn.Linear(256, 256), torch.nn.ReLU(),
-        torch.nn.Linear(256, 10))
 
 
 def random_mask(weight, sparsity):
