@@ -146,6 +146,23 @@ public sealed class TensorArena
         _handedOutByPools.Clear();
     }
 
+    /// <summary>
+    /// Leaves the calling thread's arena scope, if any, until the result is disposed: work done meanwhile (a measurement
+    /// with an arena of its own) neither rents from it nor nests in it.
+    /// </summary>
+    internal static Suspension Suspend()
+    {
+        var outer = current;
+        current = null;
+        return new Suspension(outer);
+    }
+
+    /// <summary>The extent of one <see cref="Suspend"/>; disposing it restores the scope that was left.</summary>
+    internal readonly struct Suspension(TensorArena? outer) : IDisposable
+    {
+        public void Dispose() => current = outer;
+    }
+
     /// <summary>The extent of one <see cref="Enter"/>; dispose it to recycle the scope's buffers.</summary>
     public readonly struct Scope : IDisposable
     {

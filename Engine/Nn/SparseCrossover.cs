@@ -16,9 +16,10 @@ namespace SparseNet.Engine.Nn;
 /// guess, and chooses the same way in every later run on the machine.
 /// </summary>
 /// <remarks>
-/// <para>A measurement times the dense training step of the shape (forward, input gradient and weight gradient) and
-/// the sparse one at two densities, fits the sparse time as a line in the density, and keeps the density where the
-/// line meets the dense time. It takes from milliseconds (LeNet's layers) to about a second (the largest layers).</para>
+/// <para>A measurement times the layer's training pass through the engine (forward, input gradient and weight gradient,
+/// under a tensor arena) dense and sparse at two densities, fits the sparse time as a line in the density, and keeps
+/// the density where that line comes down to 70% of the dense time. After a second of warm-up (so every kernel runs
+/// optimised code) it takes a fraction of a second per shape.</para>
 /// <para>The file is <c>sparse-crossover.json</c> in <see cref="CacheDirectory"/>, one section per machine (CPU model,
 /// SIMD width and thread count), written atomically; two processes measuring at once keep one of the two values.
 /// Delete it to measure again.</para>
@@ -29,6 +30,7 @@ public static class SparseCrossover
     private static readonly object Gate = new();
     private static readonly Dictionary<string, double> Known = new(StringComparer.Ordinal);
     private static string? s_cacheDirectory;
+    private static long s_measuringTicks;
 
     /// <summary>
     /// Where the measurements are kept: <c>$SPARSENET_CACHE_DIR</c> if set, else <c>$XDG_CACHE_HOME/sparsenet</c>, else
@@ -47,6 +49,12 @@ public static class SparseCrossover
             }
         }
     }
+
+    /// <summary>
+    /// The time this process has spent measuring crossovers so far, which a caller timing its own work (a unit's
+    /// training) can leave out: it is spent once per machine and layer shape.
+    /// </summary>
+    public static TimeSpan MeasuringTime => TimeSpan.FromTicks(Interlocked.Read(ref s_measuringTicks));
 
     /// <summary>The machine a measurement belongs to: CPU model, SIMD width and threads.</summary>
     public static string Machine { get; } = $"{CpuModel()} | {KernelInfo.VectorWidth * 32}-bit | {Environment.ProcessorCount} threads";
@@ -108,129 +116,116 @@ public static class SparseCrossover
                 return known;
             }
 
+            var clock = Stopwatch.StartNew();
             double measured = Math.Round(measure(), 4);
+            s_measuringTicks += clock.Elapsed.Ticks;
             Known[key] = measured;
             Save(key, measured);
             return measured;
         }
     }
 
-    private static double MeasureLinear(int inputs, int outputs, int batch)
+    // The layers are timed as training runs them: the module's forward pass and the backward pass through it (input
+    // gradient included) under a tensor arena, so the sparse path's workspaces, transposes and bookkeeping count too.
+    private static double MeasureLinear(int inputs, int outputs, int batch) =>
+        MeasureLayer(() => new Linear(inputs, outputs), [batch, inputs]);
+
+    private static double MeasureConv(Conv2dGeometry g) =>
+        MeasureLayer(() => new Conv2d(g.C, g.O, g.KH, g.StrideH, g.PadH), [g.N, g.C, g.H, g.W]);
+
+    /// <summary>
+    /// Times a layer's training pass dense (no mask) against the same layer pruned at two densities (random masks)
+    /// on the sparse path, and returns the density where the sparse time, a line in the density, meets the dense time.
+    /// </summary>
+    private static double MeasureLayer(Func<Module> create, int[] inputShape)
     {
-        var bench = new Bench();
-        var x = bench.Uniform(batch, inputs);
-        var dy = bench.Uniform(batch, outputs);
-        var w = bench.Uniform(outputs, inputs);
-        var y = Tensor.Zeros(batch, outputs);
-        var dx = Tensor.Zeros(batch, inputs);
-        var dw = Tensor.Zeros(outputs, inputs);
-        var backend = Bench.Backend;
-        var xWork = Tensor.Zeros(backend.SparseWorkspaceLength(inputs, batch));
-        var dyWork = Tensor.Zeros(backend.SparseWorkspaceLength(outputs, batch));
-        return bench.Crossover(
-            () =>
-            {
-                backend.MatMul(x, w, false, true, y);
-                backend.MatMul(dy, w, false, false, dx);
-                backend.MatMul(dy, x, true, false, dw);
-            },
-            outputs,
-            inputs,
-            m =>
-            {
-                backend.LoadSparseValues(m, w);
-                backend.SparseLinearForward(m, x, xWork, y);
-                backend.SparseLinearBackward(m, xWork, dy, dyWork, dx, dw, SparseGradWrite.Overwrite);
-            });
-    }
-
-    private static double MeasureConv(Conv2dGeometry g)
-    {
-        var bench = new Bench();
-        var x = bench.Uniform(g.N, g.C, g.H, g.W);
-        var dy = bench.Uniform(g.N, g.O, g.OH, g.OW);
-        var w = bench.Uniform(g.O, g.C, g.KH, g.KW);
-        var y = Tensor.Zeros(g.N, g.O, g.OH, g.OW);
-        var dx = Tensor.Zeros(g.N, g.C, g.H, g.W);
-        var dw = Tensor.Zeros(g.O, g.C, g.KH, g.KW);
-        var backend = Bench.Backend;
-        return bench.Crossover(
-            () =>
-            {
-                backend.Conv2d(x, w, null, g, y, relu: false);
-                backend.Conv2dInputGrad(dy, w, g, dx);
-                backend.Conv2dWeightGrad(x, dy, g, dw);
-            },
-            g.O,
-            g.C * g.KH * g.KW,
-            m =>
-            {
-                backend.LoadSparseValues(m, w);
-                backend.SparseConv2d(m, x, null, g, y, relu: false);
-                backend.SparseConv2dInputGrad(m, dy, g, dx);
-                backend.SparseConv2dWeightGrad(m, x, dy, g, dw, SparseGradWrite.Overwrite);
-            });
-    }
-
-    /// <summary>The inputs and the timing of one crossover measurement on the CPU, from a fixed seed.</summary>
-    private sealed class Bench
-    {
-        private readonly System.Random _rng = new(12345);
-
-        public static IBackend Backend => Device.Cpu.Backend;
-
-        public Tensor Uniform(params int[] shape)
+        // Measured on first use, which may be inside a training step's arena scope or an evaluation without a graph.
+        using var outside = TensorArena.Suspend();
+        using var grad = GradMode.EnableGrad();
+        var rng = new System.Random(12345);
+        float[] Uniform(int n)
         {
-            var data = new float[Tensors.Shape.Size(shape)];
+            var data = new float[n];
             for (int i = 0; i < data.Length; i++)
             {
-                data[i] = (float)(_rng.NextDouble() - 0.5);
+                data[i] = (float)(rng.NextDouble() - 0.5);
             }
 
-            return Tensor.FromArray(data, shape);
+            return data;
         }
 
-        /// <summary>Times the dense step against the sparse one at two densities of a random [rows, columns] mask; the crossover density.</summary>
-        public double Crossover(Action dense, int rows, int columns, Action<SparseMatrix> sparse)
+        var x = Tensor.FromArray(Uniform(Tensors.Shape.Size(inputShape)), inputShape);
+        x.RequiresGrad = true;
+        Action Pass(SparseMode mode, double density)
         {
-            using var noGrad = GradMode.NoGrad();
-            Action At(double density)
+            var layer = create().UseSparse(mode);
+            foreach (var p in layer.Parameters())
             {
-                var mask = new float[rows * columns];
-                for (int i = 0; i < mask.Length; i++)
-                {
-                    mask[i] = _rng.NextDouble() < density ? 1f : 0f;
-                }
-
-                var m = Backend.CompressRows(Tensor.FromArray(mask, rows, columns), rows, columns);
-                return () => sparse(m);
+                Uniform(p.Size).CopyTo(p.Value.Span);
             }
 
-            var times = TimeInterleaved(dense, At(LowDensity), At(HighDensity));
-            return SparseCrossover.Crossover(times[0], LowDensity, times[1], HighDensity, times[2]);
+            var weight = layer.NamedParameters().First(p => p.Name == "weight").Parameter;
+            if (density < 1)
+            {
+                weight.Mask = Tensor.FromArray(Uniform(weight.Size).Select(_ => rng.NextDouble() < density ? 1f : 0f).ToArray(), weight.Shape);
+                weight.ApplyMask();
+            }
+
+            var arena = new TensorArena();
+            return () =>
+            {
+                weight.ClearGrad();
+                x.Grad = null;
+                using (arena.Enter())
+                {
+                    Gradients.Backward(layer.Forward(x).Sum());
+                }
+            };
         }
+
+        var times = TimeInterleaved(Pass(SparseMode.Off, 1), Pass(SparseMode.On, LowDensity), Pass(SparseMode.On, HighDensity));
+        return Crossover(times[0] * SparseShare, LowDensity, times[1], HighDensity, times[2]);
     }
+
+    // The first measurement of a process also waits for the engine's own code to be recompiled; later ones only for
+    // their kernels'.
+    private const double LaterWarmUpSeconds = 0.25;
+    private static double s_warmUpSeconds = 1.0;
+
+    /// <summary>
+    /// The share of the dense time the sparse path must come under, measured alone, to be chosen: a layer timed alone
+    /// has its data warm in cache, while inside a training step the other layers evict it and the sparse path's
+    /// scattered reads lose more than the dense path's streams. With LeNet-300-100 on the 2-core Zen 4, a whole step
+    /// ran faster sparse from about 20% density while its layers alone crossed over at 30–38%.
+    /// </summary>
+    private const double SparseShare = 0.7;
 
     private const double LowDensity = 0.05;
     private const double HighDensity = 0.25;
 
     /// <summary>
     /// The median time in seconds of each of <paramref name="runs"/>, timed in turns (one of each, then again), so a
-    /// load that comes and goes on a shared machine slows them alike and their ratios hold. One warm-up turn first;
-    /// more turns when a turn is short.
+    /// load that comes and goes on a shared machine slows them alike and their ratios hold. Turns are run untimed for
+    /// a second first (a quarter of one after the first measurement of the process; at least two turns): code called for the first time runs unoptimised until the
+    /// runtime has recompiled it, and a kernel timed then would look several times slower than it is. More turns are
+    /// timed when a turn is short.
     /// </summary>
     internal static double[] TimeInterleaved(params Action[] runs)
     {
-        var clock = new Stopwatch();
-        double turn = 0;
-        foreach (var run in runs)
+        var clock = Stopwatch.StartNew();
+        int warm = 0;
+        double warmUp = Interlocked.Exchange(ref s_warmUpSeconds, LaterWarmUpSeconds);
+        while (warm < 2 || clock.Elapsed.TotalSeconds < warmUp)
         {
-            run();
-            clock.Restart();
-            run();
-            turn += clock.Elapsed.TotalSeconds;
+            foreach (var run in runs)
+            {
+                run();
+            }
+
+            warm++;
         }
 
+        double turn = clock.Elapsed.TotalSeconds / warm;
         int turns = Math.Clamp((int)(0.2 / Math.Max(turn, 1e-6)), 5, 41);
         var times = new double[runs.Length][];
         for (int r = 0; r < runs.Length; r++)

@@ -111,6 +111,7 @@ internal sealed class ExperimentContext
 
         trainer.StartAt(startIteration);
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        var measuringBefore = Engine.Nn.SparseCrossover.MeasuringTime;
         var metrics = new StringBuilder();
         var best = (Iteration: 0, ValLoss: double.PositiveInfinity, TestAccuracy: double.NaN);
         EvalResult lastTest = default;
@@ -184,7 +185,8 @@ internal sealed class ExperimentContext
 
         // Wall-clock time is not a result: it lives beside result.json, outside its checked files, so that a resumed
         // run still ends with the same result bytes as an uninterrupted one.
-        UnitTime.Write(dir, clock.Elapsed.TotalSeconds);
+        // A first measurement of the sparse crossovers is this machine's one-time cost, not the unit's.
+        UnitTime.Write(dir, (clock.Elapsed - (Engine.Nn.SparseCrossover.MeasuringTime - measuringBefore)).TotalSeconds);
 
         // Written last: its presence marks the unit as finished.
         AtomicFile.WriteAllText(resultPath, result.ToJson());
