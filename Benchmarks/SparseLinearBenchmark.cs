@@ -89,16 +89,7 @@ public class SparseLinearBenchmark
         transposed.LoadValuesFrom(rows);
         SparseLinear.Forward(rows, x, batch, xT, y);
         SparseLinear.Backward(rows, transposed, xT, dy, batch, dyT, dx, dwValues, []);
-        var starts = rows.RowStarts;
-        var columns = rows.ColumnIndices;
-        for (int r = 0; r < outputs; r++)
-        {
-            var row = dw.AsSpan(r * inputs, inputs);
-            for (int e = starts[r]; e < starts[r + 1]; e++)
-            {
-                row[columns[e]] = dwValues[e];
-            }
-        }
+        rows.ScatterKept(dwValues, dw, add: false);
     }
 
     private sealed class Config : ManualConfig

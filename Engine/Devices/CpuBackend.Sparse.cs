@@ -35,20 +35,7 @@ internal sealed partial class CpuBackend
             return;
         }
 
-        var rows = w.Matrix;
-        var starts = rows.RowStarts;
-        var columns = rows.ColumnIndices;
-        ReadOnlySpan<float> values = w.GradValues;
-        Span<float> dense = D(weightGrad);
-        bool add = write == SparseGradWrite.Add;
-        for (int r = 0; r < rows.Rows; r++)
-        {
-            var row = dense.Slice(r * rows.Columns, rows.Columns);
-            for (int e = starts[r]; e < starts[r + 1]; e++)
-            {
-                row[columns[e]] = add ? row[columns[e]] + values[e] : values[e];
-            }
-        }
+        w.Matrix.ScatterKept(w.GradValues, D(weightGrad), add: write == SparseGradWrite.Add);
     }
 
     public void SparseAdamStep(SparseMatrix kept, Tensor theta, Tensor grad, Tensor m, Tensor v, float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2)
@@ -61,21 +48,7 @@ internal sealed partial class CpuBackend
         AdamKernel.StepKept(rows.RowStarts, rows.ColumnIndices, rows.Columns, D(theta), compressed ? k.GradValues : D(grad), compressed, D(m), D(v), k.StepValues(), beta1, beta2, eps, weightDecay, stepSize, invRootC2);
     }
 
-    public void GatherKept(SparseMatrix kept, Tensor dense, Tensor values)
-    {
-        var rows = S(kept).Matrix;
-        var d = D(dense);
-        var t = D(values);
-        var starts = rows.RowStarts;
-        var columns = rows.ColumnIndices;
-        for (int r = 0; r < rows.Rows; r++)
-        {
-            for (int e = starts[r]; e < starts[r + 1]; e++)
-            {
-                t[e] = d[(r * rows.Columns) + columns[e]];
-            }
-        }
-    }
+    public void GatherKept(SparseMatrix kept, Tensor dense, Tensor values) => S(kept).Matrix.Gather(D(dense), D(values));
 
     public void ScatterKept(SparseMatrix kept, Tensor values, Tensor dense) => S(kept).Matrix.Scatter(D(values), D(dense));
 

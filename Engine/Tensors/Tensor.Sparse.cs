@@ -91,13 +91,33 @@ public sealed partial class Tensor
         var y = x.NewEmpty([geo.N, geo.O, geo.OH, geo.OW]);
         backend.SparseConv2d(compressed, x, bias, geo, y, relu);
         Tensor[] inputs = bias is null ? [x, w] : [x, w, bias];
+
+        // With a fused ReLU the output gradient is masked by the output once, by the sink or by the rule, whichever
+        // runs first; the other takes it from here.
+        Tensor? gradFor = null, masked = null;
+        Tensor Masked(Tensor g)
+        {
+            if (!relu)
+            {
+                return g;
+            }
+
+            if (!ReferenceEquals(gradFor, g))
+            {
+                (gradFor, masked) = (g, g.WherePositive(y));
+            }
+
+            return masked!;
+        }
+
         return Record(
             y,
             relu ? "sparse_conv2d_relu" : "sparse_conv2d",
             inputs,
             (g, skip) =>
             {
-                g = relu ? g.WherePositive(y) : g;
+                g = GradMode.IsEnabled && relu ? g.WherePositive(y) : Masked(g);
+                (gradFor, masked) = (null, null);
                 Tensor? db = bias is not null && bias.RequiresGrad ? g.SumTo([1, geo.O, 1, 1]).Reshape(geo.O) : null;
                 if (GradMode.IsEnabled)
                 {
@@ -129,10 +149,8 @@ public sealed partial class Tensor
                     return false;
                 }
 
-                // With a fused ReLU the gradient is masked by the output first; the rule above does the same again
-                // for the other inputs.
                 var write = compressed.WriteModeFor(destination, accumulate);
-                backend.SparseConv2dWeightGrad(compressed, x, relu ? g.WherePositive(y) : g, geo, destination, write);
+                backend.SparseConv2dWeightGrad(compressed, x, Masked(g), geo, destination, write);
                 compressed.Wrote(destination, write);
                 return true;
             });

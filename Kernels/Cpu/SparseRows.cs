@@ -124,9 +124,20 @@ public sealed unsafe class SparseRows
     /// <summary>Copies the value at each kept position of <paramref name="dense"/> into <see cref="Values"/>.</summary>
     /// <param name="dense">The dense matrix, row-major [<see cref="Rows"/>, <see cref="Columns"/>].</param>
     /// <exception cref="ArgumentException">The length of <paramref name="dense"/> is not rows·columns.</exception>
-    public void LoadValues(ReadOnlySpan<float> dense)
+    public void LoadValues(ReadOnlySpan<float> dense) => Gather(dense, values);
+
+    /// <summary>Copies the value at each kept position of <paramref name="dense"/> into <paramref name="target"/>, in entry order.</summary>
+    /// <param name="dense">The dense matrix, row-major [<see cref="Rows"/>, <see cref="Columns"/>].</param>
+    /// <param name="target">One float per entry.</param>
+    /// <exception cref="ArgumentException">A length does not match.</exception>
+    public void Gather(ReadOnlySpan<float> dense, Span<float> target)
     {
         CheckDense("dense", dense.Length);
+        if (target.Length != Count)
+        {
+            throw new ArgumentException($"sparse rows: a target of {target.Length} values for {Count} entries");
+        }
+
         if (Count == 0)
         {
             return;
@@ -135,7 +146,7 @@ public sealed unsafe class SparseRows
         // A wide layer streams its whole dense weight here every step: the parts share the reads, and each writes
         // only its own entries, so the copy is the same whoever runs it.
         fixed (int* rs = rowStarts, ci = columnIndices, ps = partStarts)
-        fixed (float* v = values, d = dense)
+        fixed (float* v = target, d = dense)
         {
             KernelWorkers.RunRanges(new GatherWork(rs, ci, ps, d, Columns, v), PartCount, ParallelParts());
         }
@@ -165,6 +176,32 @@ public sealed unsafe class SparseRows
         fixed (float* v = values, from = source.values)
         {
             KernelWorkers.RunRanges(new GatherWork(rs, slots, ps, from, 0, v), PartCount, ParallelParts());
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="entryValues"/> at their positions in <paramref name="dense"/>, or adds them there with
+    /// <paramref name="add"/>, leaving every other element as it is (for a dense matrix already zero where pruned).
+    /// </summary>
+    /// <param name="entryValues">One value per entry, in entry order.</param>
+    /// <param name="dense">The dense matrix, row-major [<see cref="Rows"/>, <see cref="Columns"/>].</param>
+    /// <param name="add">Whether to add to the values there instead of replacing them.</param>
+    /// <exception cref="ArgumentException">A length does not match.</exception>
+    public void ScatterKept(ReadOnlySpan<float> entryValues, Span<float> dense, bool add)
+    {
+        if (entryValues.Length != Count)
+        {
+            throw new ArgumentException($"sparse rows: {entryValues.Length} values for {Count} entries");
+        }
+
+        CheckDense("dense", dense.Length);
+        for (int r = 0; r < Rows; r++)
+        {
+            var row = dense.Slice(r * Columns, Columns);
+            for (int e = rowStarts[r]; e < rowStarts[r + 1]; e++)
+            {
+                row[columnIndices[e]] = add ? row[columnIndices[e]] + entryValues[e] : entryValues[e];
+            }
         }
     }
 

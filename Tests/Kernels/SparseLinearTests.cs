@@ -488,4 +488,22 @@ public class SparseLinearTests
         Assert.That(() => SparseLinear.Multiply(rows, shared.AsSpan(0, 48), batch, shared.AsSpan(40, 10)), Throws.ArgumentException.With.Message.Contains("overlaps"));
         Assert.That(() => SparseLinear.Backward(rows, rows.Transpose(), shared.AsSpan(0, 48), new float[10], batch, new float[32], shared.AsSpan(40, 15), new float[4], default), Throws.ArgumentException.With.Message.Contains("overlaps"));
     }
+
+    [Test]
+    public void GatherAndScatterKept_TouchOnlyTheKeptPositions()
+    {
+        float[] mask = [1, 0, 1, 0, 0, 1];                       // [2,3]: entries (0,0), (0,2), (1,2)
+        var rows = SparseRows.FromMask(mask, 2, 3);
+        var values = new float[rows.Count];
+        rows.Gather([1, 2, 3, 4, 5, 6], values);
+        Assert.That(values, Is.EqualTo(new float[] { 1, 3, 6 }));
+
+        float[] dense = [9, 9, 9, 9, 9, 9];
+        rows.ScatterKept([10, 20, 30], dense, add: false);
+        Assert.That(dense, Is.EqualTo(new float[] { 10, 9, 20, 9, 9, 30 }));
+        rows.ScatterKept([1, 2, 3], dense, add: true);
+        Assert.That(dense, Is.EqualTo(new float[] { 11, 9, 22, 9, 9, 33 }));
+        Assert.That(() => rows.Gather([1, 2, 3, 4, 5, 6], new float[2]), Throws.ArgumentException.With.Message.Contains("2 values for 3 entries"));
+        Assert.That(() => rows.ScatterKept([1, 2], dense, add: false), Throws.ArgumentException.With.Message.Contains("2 values for 3 entries"));
+    }
 }
