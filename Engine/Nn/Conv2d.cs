@@ -52,7 +52,7 @@ public sealed class Conv2d : Module
         var geo = Tensor.Conv2dGeometryOf(input, Weight.Value, Bias?.Value, (Stride, Stride), (Padding, Padding));
         var mask = Weight.Mask;
         LastRunSparse = mask is not null && geo.N > 0 && input.Device.Backend.SupportsSparseConv(geo)
-            && SparseCrossover.Choose(Sparse, Weight, () => SparseCrossover.Conv(geo), out compressed);
+            && SparseCrossover.Choose(Sparse, Weight, geo, static g => SparseCrossover.Conv(g), out compressed);
         if (LastRunSparse)
         {
             return Tensor.SparseConv2d(input, Weight.Value, Bias?.Value, mask!, compressed!, geo, relu);

@@ -50,7 +50,7 @@ public sealed class Linear : Module
         var mask = Weight.Mask;
         Devices.SparseMatrix? compressed = null;
         LastRunSparse = mask is not null && input.Shape[0] > 0
-            && SparseCrossover.Choose(Sparse, Weight, () => SparseCrossover.Linear(InFeatures, OutFeatures, input.Shape[0]), out compressed);
+            && SparseCrossover.Choose(Sparse, Weight, (InFeatures, OutFeatures, input.Shape[0]), static s => SparseCrossover.Linear(s.Item1, s.Item2, s.Item3), out compressed);
         var y = LastRunSparse
             ? Tensor.SparseLinear(input, Weight.Value, mask!, compressed!)
             : Tensor.MatMul(input, Weight.Value, transposeA: false, transposeB: true);

@@ -29,6 +29,8 @@ public static class SparseCrossover
     private const string FileName = "sparse-crossover.json";
     private static readonly object Gate = new();
     private static readonly Dictionary<string, double> Known = new(StringComparer.Ordinal);
+    private static readonly Dictionary<(int Inputs, int Outputs, int Batch), double> LinearKnown = [];
+    private static readonly Dictionary<Conv2dGeometry, double> ConvKnown = [];
     private static string? s_cacheDirectory;
     private static long s_measuringTicks;
 
@@ -46,6 +48,8 @@ public static class SparseCrossover
             {
                 s_cacheDirectory = value;
                 Known.Clear();
+                LinearKnown.Clear();
+                ConvKnown.Clear();
             }
         }
     }
@@ -66,7 +70,22 @@ public static class SparseCrossover
     public static double Linear(int inputs, int outputs, int batch)
     {
         int bucket = BatchBucket(batch);
-        return Lookup($"linear {inputs}->{outputs} b{bucket}", () => MeasureLinear(inputs, outputs, bucket));
+        lock (Gate)
+        {
+            // Asked on every forward pass: a known shape is answered without building its key.
+            if (LinearKnown.TryGetValue((inputs, outputs, bucket), out double known))
+            {
+                return known;
+            }
+        }
+
+        double crossover = Lookup($"linear {inputs}->{outputs} b{bucket}", () => MeasureLinear(inputs, outputs, bucket));
+        lock (Gate)
+        {
+            LinearKnown[(inputs, outputs, bucket)] = crossover;
+        }
+
+        return crossover;
     }
 
     /// <summary>
@@ -76,12 +95,30 @@ public static class SparseCrossover
     public static double Conv(Conv2dGeometry g)
     {
         var b = g with { N = BatchBucket(g.N) };
+        lock (Gate)
+        {
+            if (ConvKnown.TryGetValue(b, out double known))
+            {
+                return known;
+            }
+        }
+
         string key = string.Create(CultureInfo.InvariantCulture, $"conv {b.C}x{b.H}x{b.W}->{b.O} k{b.KH}x{b.KW} s{b.StrideH}x{b.StrideW} p{b.PadH}x{b.PadW} b{b.N}");
-        return Lookup(key, () => MeasureConv(b));
+        double crossover = Lookup(key, () => MeasureConv(b));
+        lock (Gate)
+        {
+            ConvKnown[b] = crossover;
+        }
+
+        return crossover;
     }
 
-    /// <summary>Whether a layer whose weight has <paramref name="parameter"/>'s mask runs sparse under <paramref name="mode"/>.</summary>
-    internal static bool Choose(SparseMode mode, Parameter parameter, Func<double> crossover, out SparseMatrix? compressed)
+    /// <summary>
+    /// Whether a layer whose weight has <paramref name="parameter"/>'s mask runs sparse under <paramref name="mode"/>,
+    /// with its compressed form (values loaded) when it does; <paramref name="crossover"/> gives the layer's crossover
+    /// from <paramref name="shape"/> (a static function, so a forward pass allocates nothing to ask).
+    /// </summary>
+    internal static bool Choose<TShape>(SparseMode mode, Parameter parameter, TShape shape, Func<TShape, double> crossover, out SparseMatrix? compressed)
     {
         compressed = mode == SparseMode.Off ? null : parameter.Compressed(loadValues: false);
         if (compressed is null)
@@ -89,7 +126,7 @@ public static class SparseCrossover
             return false;
         }
 
-        if (mode == SparseMode.Auto && !(compressed.Density < crossover()))
+        if (mode == SparseMode.Auto && !(compressed.Density < crossover(shape)))
         {
             compressed = null;
             return false;
