@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace SparseNet.Kernels.Cpu;
@@ -16,6 +17,12 @@ namespace SparseNet.Kernels.Cpu;
 /// <see cref="PaddedBatch"/>(batch) with zeros, which <see cref="Transpose"/> writes. Each batch tile of the operand is
 /// one contiguous block, so the kernels can choose tiles that stay in L2 while every output row reads them, with no
 /// page or cache-set conflicts between the rows of a tile; <see cref="WorkspaceLength"/> gives the size.</para>
+/// <para>Alignment: the layout starts <see cref="Origin"/> floats into the operand's span (0 to 15), at the first
+/// 64-byte boundary when the kernel that writes the operand runs, so every vector of a tile lies in one cache line
+/// (a misaligned 512-bit load touches two, and the products read one per multiply-add). The writer records the origin
+/// in the span's last element (<see cref="WorkspaceLength"/> − 1), past the data, and readers take it from there, so
+/// an operand stays readable after the garbage collector moves its array, only no longer aligned. Element (f, b) is
+/// therefore at Origin + (b / T)·features·T + f·T + b % T.</para>
 /// <para>Bits: each output of <see cref="Multiply"/> and <see cref="MultiplyTransposed"/> (and dx of
 /// <see cref="Backward"/>, which is <see cref="Multiply"/> with W's transpose) is one chain of fused multiply-adds over
 /// its row's entries in column order, at every SIMD width, thread count and partition, so it equals a scalar FMA loop
@@ -77,7 +84,63 @@ public static unsafe partial class SparseLinear
     public static int WorkspaceLength(int features, int batch)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(features);
-        return checked(features * PaddedBatch(batch));
+        int data = checked(features * PaddedBatch(batch));
+        return data == 0 ? 0 : checked(data + OperandSlack);
+    }
+
+    /// <summary>
+    /// Where the layout of a transposed operand begins in <paramref name="operand"/> (floats from its start, 0 to 15),
+    /// as the kernel that wrote it recorded (see the class remarks); 0 for an operand with no elements.
+    /// </summary>
+    /// <param name="operand">A transposed operand written by <see cref="Transpose"/>, <see cref="MultiplyTransposed"/> or <see cref="Backward"/>.</param>
+    /// <param name="features">Its features.</param>
+    /// <param name="batch">The batch size.</param>
+    /// <returns>The offset of element (0, 0).</returns>
+    /// <exception cref="ArgumentException">The span is too short, or its origin marker is not an offset a kernel writes (the operand was not written by one).</exception>
+    public static int Origin(ReadOnlySpan<float> operand, int features, int batch)
+    {
+        CheckTransposed("sparse operand", "operand", operand.Length, features, batch);
+        return ReadOrigin(operand, features, batch, "operand");
+    }
+
+    /// <summary>Floats a transposed operand takes beyond its data: room to move the layout to a 64-byte boundary (up to 15 floats) and, last, the origin marker.</summary>
+    private const int OperandSlack = 16;
+
+    /// <summary>Reads the origin marker of a transposed operand whose length has been checked.</summary>
+    private static int ReadOrigin(ReadOnlySpan<float> operand, int features, int batch, string name)
+    {
+        int length = WorkspaceLength(features, batch);
+        if (length == 0)
+        {
+            return 0;
+        }
+
+        float marker = operand[length - 1];
+        if (!(marker >= 0f && marker < OperandSlack && marker == MathF.Floor(marker)))
+        {
+            throw new ArgumentException(
+                $"sparse linear: {name} ({features} features, batch {batch}) has origin marker {marker} at element {length - 1}, not an offset 0-{OperandSlack - 1}; write transposed operands with SparseLinear.Transpose");
+        }
+
+        return (int)marker;
+    }
+
+    /// <summary>
+    /// Chooses the origin of a transposed operand about to be written: the first element at a 64-byte boundary (the
+    /// first element when the span is not float-aligned), recorded in its marker.
+    /// </summary>
+    private static int PlaceOrigin(Span<float> operand, int features, int batch)
+    {
+        int length = WorkspaceLength(features, batch);
+        if (length == 0)
+        {
+            return 0;
+        }
+
+        nint address = (nint)Unsafe.AsPointer(ref operand[0]);
+        int origin = address % sizeof(float) != 0 ? 0 : (int)((64 - (address & 63)) & 63) / sizeof(float);
+        operand[length - 1] = origin;
+        return origin;
     }
 
     /// <summary>
@@ -104,7 +167,7 @@ public static unsafe partial class SparseLinear
             throw new ArgumentException("sparse transpose: target overlaps source");
         }
 
-        TransposeUnchecked(source, rows, columns, target);
+        TransposeUnchecked(source, rows, columns, target[PlaceOrigin(target, columns, rows)..]);
     }
 
     /// <summary>
@@ -128,7 +191,7 @@ public static unsafe partial class SparseLinear
             throw new ArgumentException("sparse multiply: y overlaps xT");
         }
 
-        RunMultiply(a, xT, batch, y, transposedOutput: false);
+        RunMultiply(a, xT[ReadOrigin(xT, a.Columns, batch, "xT")..], batch, y, transposedOutput: false);
     }
 
     /// <summary>
@@ -152,7 +215,8 @@ public static unsafe partial class SparseLinear
             throw new ArgumentException("sparse multiply: yT overlaps xT");
         }
 
-        RunMultiply(a, xT, batch, yT, transposedOutput: true);
+        int origin = ReadOrigin(xT, a.Columns, batch, "xT");
+        RunMultiply(a, xT[origin..], batch, yT[PlaceOrigin(yT, a.Rows, batch)..], transposedOutput: true);
     }
 
     /// <summary>
@@ -178,7 +242,7 @@ public static unsafe partial class SparseLinear
             throw new ArgumentException("sparse sampled product: an output overlaps an input or the other output");
         }
 
-        RunSampledProduct(pattern, aT, bT, batch, values, dense);
+        RunSampledProduct(pattern, aT[ReadOrigin(aT, pattern.Rows, batch, "aT")..], bT[ReadOrigin(bT, pattern.Columns, batch, "bT")..], batch, values, dense);
     }
 
     /// <summary>
@@ -249,7 +313,9 @@ public static unsafe partial class SparseLinear
             throw new ArgumentException("sparse backward: an output overlaps an input or another output");
         }
 
-        RunBackward(weight, weightTransposed!, xT, dyT, batch, dx, weightGradValues, weightGrad);
+        RunBackward(
+            weight, weightTransposed!, xT[ReadOrigin(xT, weight.Columns, batch, "xT")..], dyT[ReadOrigin(dyT, weight.Rows, batch, "dyT")..], batch, dx,
+            weightGradValues, weightGrad);
     }
 
     /// <summary>The SIMD width (floats) the kernels run at: the widest accelerated, or a narrower forced one.</summary>
@@ -276,10 +342,10 @@ public static unsafe partial class SparseLinear
             throw new ArgumentException($"{op}: batch must be non-negative, got {batch}");
         }
 
-        long needed = (long)features * PaddedBatch(batch);
+        long data = (long)features * PaddedBatch(batch), needed = data == 0 ? 0 : data + OperandSlack;
         if (length < needed)
         {
-            throw new ArgumentException($"{op}: {name} has {length} elements, expected at least {needed} for {features} features at padded batch {PaddedBatch(batch)} (batch {batch})");
+            throw new ArgumentException($"{op}: {name} has {length} elements, expected at least {needed} for {features} features at padded batch {PaddedBatch(batch)} (batch {batch}) and the alignment slack");
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SparseNet.Kernels.Cpu;
 using static SparseNet.Tests.Kernels.SparseKernelChecks;
 
@@ -119,10 +120,10 @@ public class SparseLinearTests
     private static void AtEveryWidth(Action body) => SparseKernelChecks.AtEveryWidth(width => SparseLinear.ForcedWidth = width, body);
 
     /// <summary>Where element (feature, b) of a transposed operand lies: the tile-major layout of the SparseLinear remarks.</summary>
-    private static int At(int features, int batch, int feature, int b)
+    private static int At(float[] operand, int features, int batch, int feature, int b)
     {
         int tile = SparseLinear.TileWidth(batch);
-        return (b / tile * features * tile) + (feature * tile) + (b % tile);
+        return SparseLinear.Origin(operand, features, batch) + (b / tile * features * tile) + (feature * tile) + (b % tile);
     }
 
     [Test]
@@ -254,7 +255,7 @@ public class SparseLinearTests
                     for (int b = 0; b < l.Padded; b++)
                     {
                         float expected = b < batch ? y[(b * l.Out) + o] : 0f;
-                        Assert.That(yT[At(l.Out, batch, o, b)], Is.EqualTo(expected), $"batch {batch}: yT[{o},{b}]");
+                        Assert.That(yT[At(yT, l.Out, batch, o, b)], Is.EqualTo(expected), $"batch {batch}: yT[{o},{b}]");
                     }
                 }
             }
@@ -299,8 +300,8 @@ public class SparseLinearTests
     {
         Assert.That(new[] { 0, 1, 16, 17, 32, 33, 60, 64, 65, 2048 }.Select(SparseLinear.TileWidth), Is.EqualTo(new[] { 16, 16, 16, 32, 32, 64, 64, 64, 64, 64 }));
         Assert.That(new[] { 0, 1, 16, 17, 32, 33, 60, 64, 65, 2048 }.Select(SparseLinear.PaddedBatch), Is.EqualTo(new[] { 0, 16, 16, 32, 32, 64, 64, 64, 128, 2048 }));
-        Assert.That(SparseLinear.WorkspaceLength(3072, 2048), Is.EqualTo(3072 * 2048));
-        Assert.That(SparseLinear.WorkspaceLength(784, 60), Is.EqualTo(784 * 64));
+        Assert.That(SparseLinear.WorkspaceLength(3072, 2048), Is.EqualTo((3072 * 2048) + 16));
+        Assert.That(SparseLinear.WorkspaceLength(784, 60), Is.EqualTo((784 * 64) + 16));
         Assert.That(SparseLinear.WorkspaceLength(5, 0), Is.EqualTo(0));
     }
 
@@ -323,7 +324,7 @@ public class SparseLinearTests
                         for (int r = 0; r < SparseLinear.PaddedBatch(rows); r++)
                         {
                             float expected = r < rows ? source[(r * columns) + c] : 0f;
-                            Assert.That(target[At(columns, rows, c, r)], Is.EqualTo(expected), $"[{rows},{columns}]: target[{c},{r}]");
+                            Assert.That(target[At(target, columns, rows, c, r)], Is.EqualTo(expected), $"[{rows},{columns}]: target[{c},{r}]");
                         }
                     }
 
@@ -345,9 +346,9 @@ public class SparseLinearTests
         {
             for (int r = 0; r < rows; r++)
             {
-                if (target[At(columns, rows, c, r)] != source[(r * columns) + c])
+                if (target[At(target, columns, rows, c, r)] != source[(r * columns) + c])
                 {
-                    Assert.Fail($"target[{c},{r}] = {target[At(columns, rows, c, r)]}, expected {source[(r * columns) + c]}");
+                    Assert.Fail($"target[{c},{r}] = {target[At(target, columns, rows, c, r)]}, expected {source[(r * columns) + c]}");
                 }
             }
         }
@@ -474,19 +475,59 @@ public class SparseLinearTests
         int batch = 5, padded = SparseLinear.PaddedBatch(batch);
         Assert.That(padded, Is.EqualTo(16));
         Assert.That(() => SparseLinear.Transpose(new float[15], 5, 3, new float[3 * 4]), Throws.ArgumentException.With.Message.Contains("target has 12 elements").And.Message.Contains("padded batch 16 (batch 5)"));
-        Assert.That(() => SparseLinear.Transpose(new float[14], 5, 3, new float[3 * 16]), Throws.ArgumentException.With.Message.Contains("14 elements").And.Message.Contains("[5,3]"));
-        Assert.That(() => SparseLinear.Multiply(rows, new float[40], batch, new float[10]), Throws.ArgumentException.With.Message.Contains("xT has 40 elements").And.Message.Contains("expected at least 48"));
-        Assert.That(() => SparseLinear.Multiply(rows, new float[48], batch, new float[9]), Throws.ArgumentException.With.Message.Contains("y has 9 elements").And.Message.Contains("[5,2]"));
-        Assert.That(() => SparseLinear.Multiply(rows, new float[48], -2, new float[9]), Throws.ArgumentException.With.Message.Contains("-2"));
-        Assert.That(() => SparseLinear.SampledProduct(rows, new float[32], new float[48], batch, new float[3], default), Throws.ArgumentException.With.Message.Contains("values has 3 elements for 4 entries"));
-        Assert.That(() => SparseLinear.SampledProduct(rows, new float[32], new float[48], batch, new float[4], new float[5]), Throws.ArgumentException.With.Message.Contains("dense has 5 elements"));
-        Assert.That(() => SparseLinear.Backward(rows, rows, new float[48], new float[10], batch, new float[32], new float[15], new float[4], default), Throws.ArgumentException.With.Message.Contains("transposed weight [2,3]"));
-        Assert.That(() => SparseLinear.Backward(rows, rows.Transpose(), new float[48], new float[10], batch, new float[32], new float[14], new float[4], default), Throws.ArgumentException.With.Message.Contains("dx has 14 elements"));
+        Assert.That(() => SparseLinear.Transpose(new float[14], 5, 3, new float[(3 * 16) + 16]), Throws.ArgumentException.With.Message.Contains("14 elements").And.Message.Contains("[5,3]"));
+        Assert.That(() => SparseLinear.Multiply(rows, new float[40], batch, new float[10]), Throws.ArgumentException.With.Message.Contains("xT has 40 elements").And.Message.Contains("expected at least 64"));
+        Assert.That(() => SparseLinear.Multiply(rows, new float[64], batch, new float[9]), Throws.ArgumentException.With.Message.Contains("y has 9 elements").And.Message.Contains("[5,2]"));
+        Assert.That(() => SparseLinear.Multiply(rows, new float[64], -2, new float[9]), Throws.ArgumentException.With.Message.Contains("-2"));
+        Assert.That(() => SparseLinear.SampledProduct(rows, new float[48], new float[64], batch, new float[3], default), Throws.ArgumentException.With.Message.Contains("values has 3 elements for 4 entries"));
+        Assert.That(() => SparseLinear.SampledProduct(rows, new float[48], new float[64], batch, new float[4], new float[5]), Throws.ArgumentException.With.Message.Contains("dense has 5 elements"));
+        Assert.That(() => SparseLinear.Backward(rows, rows, new float[64], new float[10], batch, new float[48], new float[15], new float[4], default), Throws.ArgumentException.With.Message.Contains("transposed weight [2,3]"));
+        Assert.That(() => SparseLinear.Backward(rows, rows.Transpose(), new float[64], new float[10], batch, new float[48], new float[14], new float[4], default), Throws.ArgumentException.With.Message.Contains("dx has 14 elements"));
         Assert.That(() => SparseLinear.WorkspaceLength(-1, 5), Throws.InstanceOf<ArgumentOutOfRangeException>());
 
         var shared = new float[100];
-        Assert.That(() => SparseLinear.Multiply(rows, shared.AsSpan(0, 48), batch, shared.AsSpan(40, 10)), Throws.ArgumentException.With.Message.Contains("overlaps"));
-        Assert.That(() => SparseLinear.Backward(rows, rows.Transpose(), shared.AsSpan(0, 48), new float[10], batch, new float[32], shared.AsSpan(40, 15), new float[4], default), Throws.ArgumentException.With.Message.Contains("overlaps"));
+        Assert.That(() => SparseLinear.Multiply(rows, shared.AsSpan(0, 64), batch, shared.AsSpan(40, 10)), Throws.ArgumentException.With.Message.Contains("overlaps"));
+        Assert.That(() => SparseLinear.Backward(rows, rows.Transpose(), shared.AsSpan(0, 64), new float[10], batch, new float[48], shared.AsSpan(40, 15), new float[4], default), Throws.ArgumentException.With.Message.Contains("overlaps"));
+    }
+
+    [Test]
+    public unsafe void TransposedOperands_StartOnACacheLine_AndStayReadableWhenMoved()
+    {
+        // The writer puts the layout on a 64-byte boundary wherever the span starts and records where; a reader takes the
+        // origin from the record, so a copy at another alignment (as after the garbage collector moves the array) gives
+        // the same products.
+        var rng = new Random(11);
+        int batch = 37, inputs = 29, outputs = 23, length = SparseLinear.WorkspaceLength(inputs, batch);
+        var l = new Layer(rng, batch, inputs, outputs, RandomMask(rng, outputs, inputs, 0.4));
+        var expected = new float[batch * outputs];
+        var pinned = GC.AllocateArray<float>(length + 32, pinned: true);
+        for (int shift = 0; shift < 16; shift++)
+        {
+            var xT = pinned.AsSpan(shift, length);
+            SparseLinear.Transpose(l.X, batch, inputs, xT);
+            int origin = SparseLinear.Origin(xT, inputs, batch);
+            Assert.That((long)Unsafe.AsPointer(ref xT[origin]) % 64, Is.EqualTo(0L), $"shift {shift}: origin {origin}");
+            var y = new float[batch * outputs];
+            SparseLinear.Multiply(l.Rows, xT, batch, y);
+            if (shift == 0)
+            {
+                y.CopyTo(expected);
+            }
+
+            Assert.That(y, Is.EqualTo(expected), $"shift {shift}");
+            var moved = new float[length + 7];
+            xT.CopyTo(moved.AsSpan(7));
+            var yMoved = new float[batch * outputs];
+            SparseLinear.Multiply(l.Rows, moved.AsSpan(7), batch, yMoved);
+            Assert.That(yMoved, Is.EqualTo(expected), $"shift {shift}, moved");
+        }
+
+        var unwritten = Enumerable.Repeat(float.NaN, length).ToArray();
+        Assert.That(
+            () => SparseLinear.Multiply(l.Rows, unwritten, batch, new float[batch * outputs]),
+            Throws.ArgumentException.With.Message.Contains("xT (29 features, batch 37) has origin marker NaN").And.Message.Contains("SparseLinear.Transpose"));
+        unwritten[^1] = 16;
+        Assert.That(() => SparseLinear.Origin(unwritten, inputs, batch), Throws.ArgumentException.With.Message.Contains("origin marker 16"));
     }
 
     [Test]
