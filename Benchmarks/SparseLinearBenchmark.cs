@@ -7,8 +7,8 @@ namespace SparseNet.Benchmarks;
 /// <summary>
 /// One training step of a linear layer y = x·Wᵀ with a masked weight, all threads: the dense path (three SGEMMs:
 /// y = x·Wᵀ, dx = dy·W, dW = dyᵀ·x on the masked dense weight) against the sparse path (refresh the CSR values and
-/// their transpose from the dense weight, transpose x, SpMM forward, transpose dy, transposed SpMM for dx, SDDMM for
-/// dW at the kept positions scattered into the dense gradient), and that sparse path as it runs inside training
+/// their transpose from the dense weight, transpose x, SpMM forward, then one pass over the transpose for dx and for dW at the
+/// kept positions, transposing dy piece by piece, scattered into the dense gradient), and that sparse path as it runs inside training
 /// (<see cref="SparseInTraining"/>). The Ratio column is sparse time / dense time; its
 /// inverse is the speed-up. Shapes are SparseProp's (Nikdan et al., 2023) 768→3072 at batch 2048 and a 4096×4096
 /// layer at batch 256, and the two larger layers of LeNet-300-100 at batch 60, the lottery-ticket experiments' own
@@ -19,7 +19,7 @@ public class SparseLinearBenchmark
 {
     private SparseRows rows = null!;
     private SparseRows transposed = null!;
-    private float[] x = null!, dy = null!, weight = null!, y = null!, dx = null!, dw = null!, xT = null!, dyT = null!, dwValues = null!;
+    private float[] x = null!, dy = null!, weight = null!, y = null!, dx = null!, dw = null!, xT = null!, dwValues = null!;
     private int batch, inputs, outputs;
 
     /// <summary>The layers measured (<c>SPARSENET_BENCH_LAYERS</c> narrows them).</summary>
@@ -56,7 +56,6 @@ public class SparseLinearBenchmark
         rows.LoadValues(weight);
         transposed = rows.Transpose();
         xT = new float[SparseLinear.WorkspaceLength(inputs, batch)];
-        dyT = new float[SparseLinear.WorkspaceLength(outputs, batch)];
         dwValues = new float[rows.Count];
     }
 
@@ -74,7 +73,7 @@ public class SparseLinearBenchmark
         rows.LoadValues(weight);
         transposed.LoadValuesFrom(rows);
         SparseLinear.Forward(rows, x, batch, xT, y);
-        SparseLinear.Backward(rows, transposed, xT, dy, batch, dyT, dx, dwValues, dw);
+        SparseLinear.Backward(rows, transposed, xT, dy, batch, dx, dwValues, dw);
     }
 
     /// <summary>
@@ -88,7 +87,7 @@ public class SparseLinearBenchmark
     {
         transposed.LoadValuesFrom(rows);
         SparseLinear.Forward(rows, x, batch, xT, y);
-        SparseLinear.Backward(rows, transposed, xT, dy, batch, dyT, dx, dwValues, []);
+        SparseLinear.Backward(rows, transposed, xT, dy, batch, dx, dwValues, []);
         rows.ScatterKept(dwValues, dw, add: false);
     }
 

@@ -17,12 +17,12 @@ internal sealed partial class CpuBackend
     public void SparseLinearForward(SparseMatrix weight, Tensor x, Tensor workspace, Tensor y) =>
         SparseLinear.Forward(S(weight).Matrix, D(x), x.Shape[0], D(workspace), D(y));
 
-    public void SparseLinearBackward(SparseMatrix weight, Tensor workspace, Tensor dy, Tensor dyWorkspace, Tensor? dx, Tensor? weightGrad, SparseGradWrite write)
+    public void SparseLinearBackward(SparseMatrix weight, Tensor workspace, Tensor dy, Tensor? dx, Tensor? weightGrad, SparseGradWrite write)
     {
         var w = S(weight);
-        var transposed = dx is null ? null : w.Transposed();
+        var transposed = dx is null ? w.TransposedStructure() : w.Transposed();
         SparseLinear.Backward(
-            w.Matrix, transposed, D(workspace), D(dy), dy.Shape[0], D(dyWorkspace), dx is null ? [] : D(dx), w.GradValues, weightGrad is not null && write == SparseGradWrite.Overwrite ? D(weightGrad) : []);
+            w.Matrix, transposed, D(workspace), D(dy), dy.Shape[0], dx is null ? [] : D(dx), w.GradValues, weightGrad is not null && write == SparseGradWrite.Overwrite ? D(weightGrad) : []);
         WriteGrad(w, weightGrad, write);
     }
 

@@ -44,6 +44,9 @@ internal sealed class CpuSparseMatrix(SparseRows rows, Device device) : SparseMa
         return Matrix.Values;
     }
 
+    /// <summary>The transposed matrix, its values as they are (the structure and source slots are what a first layer's weight gradient reads).</summary>
+    public SparseRows TransposedStructure() => _transposed ??= Matrix.Transpose();
+
     /// <summary>The transposed matrix with the current values.</summary>
     public SparseRows Transposed()
     {

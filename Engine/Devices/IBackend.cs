@@ -195,10 +195,9 @@ public interface IBackend
     /// The gradients of <see cref="SparseLinearForward"/> given dy [batch, out]: dx = dy·W [batch, in] unless
     /// <paramref name="dx"/> is null, and dW = dyᵀ·x at the kept positions only, written into the dense
     /// <paramref name="weightGrad"/> [out, in] as <paramref name="write"/> says (skipped when null); the backend keeps
-    /// those kept values too (see <see cref="SparseAdamStep"/>). <paramref name="dyWorkspace"/> has
-    /// <see cref="SparseWorkspaceLength"/>(out, batch) elements.
+    /// those kept values too (see <see cref="SparseAdamStep"/>).
     /// </summary>
-    void SparseLinearBackward(SparseMatrix weight, Tensor workspace, Tensor dy, Tensor dyWorkspace, Tensor? dx, Tensor? weightGrad, SparseGradWrite write) =>
+    void SparseLinearBackward(SparseMatrix weight, Tensor workspace, Tensor dy, Tensor? dx, Tensor? weightGrad, SparseGradWrite write) =>
         throw SparseUnsupported();
 
     /// <summary>

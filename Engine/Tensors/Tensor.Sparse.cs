@@ -54,7 +54,7 @@ public sealed partial class Tensor
                 var dw = wantW ? weight.NewEmpty([outputs, inputs]) : null;
                 if (dx is not null || dw is not null)
                 {
-                    backend.SparseLinearBackward(compressed, workspace, g, g.NewEmpty([backend.SparseWorkspaceLength(outputs, batch)]), dx, dw, SparseGradWrite.Overwrite);
+                    backend.SparseLinearBackward(compressed, workspace, g, dx, dw, SparseGradWrite.Overwrite);
                     if (dw is not null)
                     {
                         compressed.Wrote(dw, SparseGradWrite.Overwrite);
@@ -72,7 +72,7 @@ public sealed partial class Tensor
 
                 var dx = x.RequiresGrad ? x.NewEmpty([batch, inputs]) : null;
                 var write = compressed.WriteModeFor(destination, accumulate);
-                backend.SparseLinearBackward(compressed, workspace, g, g.NewEmpty([backend.SparseWorkspaceLength(outputs, batch)]), dx, destination, write);
+                backend.SparseLinearBackward(compressed, workspace, g, dx, destination, write);
                 compressed.Wrote(destination, write);
                 (pendingDx, pendingFor) = (dx, g);
                 return true;

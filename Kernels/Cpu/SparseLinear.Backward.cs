@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SparseNet.Kernels.Cpu;
 
@@ -7,12 +9,13 @@ namespace SparseNet.Kernels.Cpu;
 public static unsafe partial class SparseLinear
 {
     private static void RunBackward(
-        SparseRows weight, SparseRows transposed, ReadOnlySpan<float> xT, ReadOnlySpan<float> dyT, int batch, Span<float> dx,
+        SparseRows weight, SparseRows transposed, ReadOnlySpan<float> xT, ReadOnlySpan<float> dy, int batch, Span<float> dx,
         Span<float> weightGradValues, Span<float> weightGrad)
     {
-        if (weight.Columns == 0 || batch == 0)
+        if (weight.Columns == 0 || batch == 0 || weight.Rows == 0)
         {
-            // No input features (then no entries either) or no batch: dx is empty, every dW is 0.
+            // No input features, no output features (then no entries either) or no batch: dx is 0, every dW is 0.
+            dx.Clear();
             weightGradValues.Clear();
             weightGrad.Clear();
             return;
@@ -24,11 +27,11 @@ public static unsafe partial class SparseLinear
         try
         {
             fixed (int* rs = transposed.RowStarts, ci = transposed.ColumnIndices, ps = transposed.PartStarts, slots = transposed.SourceSlots)
-            fixed (float* v = transposed.Values, px = xT, pd = dyT, pdx = dx, pt = sums, pw = weightGradValues)
+            fixed (float* v = transposed.Values, px = xT, pdy = dy, pdx = dx, pt = sums, pw = weightGradValues)
             {
                 int width = SelectWidth(), padded = PaddedBatch(batch);
                 var work = new BackwardWork(
-                    rs, ci, v, ps, slots, px, new Layout(batch, weight.Columns, width), pd, new Layout(batch, weight.Rows, width), batch, padded, pdx,
+                    rs, ci, v, ps, slots, px, new Layout(batch, weight.Columns, width), pdy, weight.Rows, batch, padded, dx.IsEmpty ? null : pdx,
                     weight.Columns, pt, pw);
                 int parts = (long)weight.Count * padded < ParallelThreshold ? 1 : KernelWorkers.MaxParts;
                 KernelWorkers.RunRanges(work, transposed.PartCount, parts);
@@ -61,21 +64,24 @@ public static unsafe partial class SparseLinear
 
     /// <summary>
     /// Some parts of W's transpose (rows = input features i, entries (i, o) with value W[o, i]), over the whole batch
-    /// piece by piece: for each row, xT's piece of the row stays in registers while the entries stream dyT's piece of
-    /// row o, which serves both dx[·, i] += W[o, i]·dy[·, o] (one FMA chain per lane in entry order, as
-    /// <see cref="Multiply"/> with the transpose) and dW[o, i] += Σ dy[·, o]·x[·, i] (the sum of
-    /// <see cref="SampledProduct"/>, piece by piece). A thread keeps its rows for the whole batch, so each dW value
-    /// is summed by one thread; dyT's piece (out × 64 floats at AVX-512) stays in its L2 while every row reads it.
-    /// The 16-row groups of dx pass through the scratch into the row-major dx, as in <see cref="Multiply"/>.
+    /// piece by piece: the thread first transposes the piece's rows of dy (all outputs) into its own buffer, which then
+    /// stays in its L2 while every row reads it; for each row, xT's piece of the row stays in registers while the
+    /// entries stream the buffer's row o, which serves both dx[·, i] += W[o, i]·dy[·, o] (one FMA chain per lane in
+    /// entry order, as <see cref="Multiply"/> with the transpose) and dW[o, i] += Σ dy[·, o]·x[·, i] (the sum of
+    /// <see cref="SampledProduct"/>, piece by piece). A thread keeps its rows for the whole batch, so each dW value is
+    /// summed by one thread. Every thread transposes every piece of dy for itself: that reads dy once per thread but
+    /// writes nothing to memory, where a shared transposed copy was written out and read back by each thread. The 16-row
+    /// groups of dx pass through the scratch into the row-major dx, as in <see cref="Multiply"/>; without dx (a first
+    /// layer) only the sums are made.
     /// </summary>
     private readonly struct BackwardWork(
-        int* rowStarts, int* columns, float* values, int* partStarts, int* slots, float* xT, Layout xLayout, float* dyT, Layout dyLayout, int batch,
+        int* rowStarts, int* columns, float* values, int* partStarts, int* slots, float* xT, Layout xLayout, float* dy, int outputs, int batch,
         int padded, float* dx, int inputs, float* sums, float* gradValues) : IRangeWork
     {
         public void Run(int start, int end)
         {
-            // All of the range's rows per piece of the batch, so dyT's piece is read from L2 by all of them before the
-            // next piece is fetched; the range boundaries are part boundaries, multiples of 16 rows.
+            // All of the range's rows per piece of the batch, so the piece of dy is read from L2 by all of them before
+            // the next piece is made; the range boundaries are part boundaries, multiples of 16 rows.
             int first = partStarts[start], last = partStarts[end];
             switch (xLayout.Width)
             {
@@ -96,13 +102,17 @@ public static unsafe partial class SparseLinear
             where TOps : struct, IVectorOps<TV>
         {
             int count = TOps.Count, vectors = padded / count, pv = Math.Min(4, xLayout.Tile / count), piece = pv * count;
-            nint ldx = xLayout.Tile, ldd = dyLayout.Tile;
+            nint ldx = xLayout.Tile;
             float* scratch = Scratch();
+            float* dPiece = PieceBuffer((long)outputs * piece);
             for (int v0 = 0; v0 < vectors; v0 += pv)
             {
-                float* xPiece = xT + xLayout.Offset(v0), dPiece = dyT + dyLayout.Offset(v0);
+                float* xPiece = xT + xLayout.Offset(v0);
                 bool firstPiece = v0 == 0;
                 int col = v0 * count;
+                // At narrow widths the last pieces can lie wholly in the padding: they are all zeros (and still summed, as
+                // the sampled product sums them).
+                TransposePiece(dy + ((nint)col * outputs), Math.Clamp(batch - col, 0, piece), outputs, dPiece, piece, count);
                 for (int g = first; g < last; g += SparseRows.RowGroup)
                 {
                     int groupRows = Math.Min(SparseRows.RowGroup, last - g);
@@ -110,18 +120,76 @@ public static unsafe partial class SparseLinear
                     {
                         int s = rowStarts[g + r], n = rowStarts[g + r + 1] - s;
                         float* x = xPiece + ((g + r) * ldx), target = scratch + (r * piece);
-                        if (pv == 4)
+                        if (dx == null)
                         {
-                            Row4Both<TV, TOps>(columns + s, values + s, n, x, dPiece, ldd, target, sums + s, firstPiece);
+                            RowSums<TV, TOps>(columns + s, n, x, dPiece, piece, sums + s, firstPiece, pv);
+                        }
+                        else if (pv == 4)
+                        {
+                            Row4Both<TV, TOps>(columns + s, values + s, n, x, dPiece, piece, target, sums + s, firstPiece);
                         }
                         else
                         {
-                            RowBoth<TV, TOps>(columns + s, values + s, n, x, dPiece, ldd, target, sums + s, firstPiece, pv);
+                            RowBoth<TV, TOps>(columns + s, values + s, n, x, dPiece, piece, target, sums + s, firstPiece, pv);
                         }
                     }
 
-                    TransposeBlock(scratch, piece, groupRows, Math.Min(piece, batch - col), dx + (col * inputs) + g, inputs, count);
+                    if (dx != null)
+                    {
+                        TransposeBlock(scratch, piece, groupRows, Math.Clamp(batch - col, 0, piece), dx + (col * inputs) + g, inputs, count);
+                    }
                 }
+            }
+        }
+    }
+
+    [ThreadStatic]
+    private static float[]? pieceStore;
+
+    /// <summary>How far ahead along a row of dy (floats) <see cref="TransposePiece"/> asks for the next lines.</summary>
+    private const int PrefetchAhead = 128;
+
+    /// <summary>This thread's buffer for a transposed piece of dy, at least <paramref name="floats"/> long, pinned and 64-byte aligned.</summary>
+    private static float* PieceBuffer(long floats)
+    {
+        if (pieceStore is null || pieceStore.Length < floats + 16)
+        {
+            pieceStore = GC.AllocateUninitializedArray<float>(checked((int)floats + 16), pinned: true);
+        }
+
+        float* p = (float*)Unsafe.AsPointer(ref pieceStore[0]);
+        return (float*)(((nint)p + 63) & ~(nint)63);
+    }
+
+    /// <summary>
+    /// target[o·piece + b] = source[b·outputs + o] for the <paramref name="rows"/> rows of a piece of dy (all outputs),
+    /// and zero for b from rows up to <paramref name="piece"/> (the padding of the batch), in 16×16 blocks.
+    /// </summary>
+    private static void TransposePiece(float* source, int rows, int outputs, float* target, int piece, int width)
+    {
+        for (int r = 0; r < rows; r += SparseRows.RowGroup)
+        {
+            int blockRows = Math.Min(SparseRows.RowGroup, rows - r);
+            for (int o = 0; o < outputs; o += SparseRows.RowGroup)
+            {
+                if (Sse.IsSupported && o + PrefetchAhead < outputs)
+                {
+                    // The 16 rows are 16 streams the hardware prefetcher follows poorly: ask for each row's line a few blocks ahead.
+                    for (int i = 0; i < blockRows; i++)
+                    {
+                        Sse.Prefetch0(source + ((nint)(r + i) * outputs) + o + PrefetchAhead);
+                    }
+                }
+
+                TransposeBlock(source + ((nint)r * outputs) + o, outputs, blockRows, Math.Min(SparseRows.RowGroup, outputs - o), target + ((nint)o * piece) + r, piece, width);
+            }
+        }
+
+        if (rows < piece)
+        {
+            for (int o = 0; o < outputs; o++)
+            {
+                new Span<float>(target + ((nint)o * piece) + rows, piece - rows).Clear();
             }
         }
     }
@@ -179,6 +247,41 @@ public static unsafe partial class SparseLinear
                 TV dv = TOps.Load(d + (v * c));
                 TOps.Store(TOps.Fma(w, dv, TOps.Load(target + (v * c))), target + (v * c));
                 s = TOps.Fma(dv, TOps.Load(x + (v * c)), s);
+            }
+
+            sums[e] = firstPiece ? Reduce(s) : sums[e] + Reduce(s);
+        }
+    }
+
+    /// <summary>The dW sums of one row of the transpose over a piece of 1 to 4 vectors, without dx (a first layer): the products of <see cref="Row4Both"/>.</summary>
+    private static void RowSums<TV, TOps>(int* columns, int n, float* x, float* dyT, nint ld, float* sums, bool firstPiece, int vectors)
+        where TV : struct
+        where TOps : struct, IVectorOps<TV>
+    {
+        int c = TOps.Count;
+        if (vectors == 4)
+        {
+            TV x0 = TOps.Load(x), x1 = TOps.Load(x + c), x2 = TOps.Load(x + (2 * c)), x3 = TOps.Load(x + (3 * c));
+            for (int e = 0; e < n; e++)
+            {
+                float* d = dyT + (columns[e] * ld);
+                TV s = TOps.Mul(TOps.Load(d), x0);
+                s = TOps.Fma(TOps.Load(d + c), x1, s);
+                s = TOps.Fma(TOps.Load(d + (2 * c)), x2, s);
+                s = TOps.Fma(TOps.Load(d + (3 * c)), x3, s);
+                sums[e] = firstPiece ? Reduce(s) : sums[e] + Reduce(s);
+            }
+
+            return;
+        }
+
+        for (int e = 0; e < n; e++)
+        {
+            float* d = dyT + (columns[e] * ld);
+            TV s = TOps.Mul(TOps.Load(d), TOps.Load(x));
+            for (int v = 1; v < vectors; v++)
+            {
+                s = TOps.Fma(TOps.Load(d + (v * c)), TOps.Load(x + (v * c)), s);
             }
 
             sums[e] = firstPiece ? Reduce(s) : sums[e] + Reduce(s);

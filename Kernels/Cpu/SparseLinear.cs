@@ -12,7 +12,7 @@ namespace SparseNet.Kernels.Cpu;
 /// in·out.
 /// </summary>
 /// <remarks>
-/// <para>Layout: a transposed operand (xT, dyT) is tile-major, [batch tiles][features][<see cref="TileWidth"/>(batch)]:
+/// <para>Layout: a transposed operand (xT; dyT for <see cref="SampledProduct"/> and <see cref="Multiply"/> with W's transpose) is tile-major, [batch tiles][features][<see cref="TileWidth"/>(batch)]:
 /// element (f, b) lies at (b / T)·features·T + f·T + b % T for T = TileWidth(batch), and the batch is padded to
 /// <see cref="PaddedBatch"/>(batch) with zeros, which <see cref="Transpose"/> writes. Each batch tile of the operand is
 /// one contiguous block, so the kernels can choose tiles that stay in L2 while every output row reads them, with no
@@ -73,9 +73,9 @@ public static unsafe partial class SparseLinear
     }
 
     /// <summary>
-    /// The length of a transposed operand (the workspaces xT and dyT of <see cref="Forward"/> and
-    /// <see cref="Backward"/>) with <paramref name="features"/> rows for <paramref name="batch"/>: features ·
-    /// <see cref="PaddedBatch"/>(batch).
+    /// The length of a transposed operand (the workspace xT of <see cref="Forward"/> and <see cref="Backward"/>) with
+    /// <paramref name="features"/> rows for <paramref name="batch"/>: features · <see cref="PaddedBatch"/>(batch) and 16
+    /// floats for the alignment and the origin marker (see the class remarks), or 0 when there are no elements.
     /// </summary>
     /// <param name="features">The features of the operand (in for xT, out for dyT).</param>
     /// <param name="batch">The batch size.</param>
@@ -92,7 +92,7 @@ public static unsafe partial class SparseLinear
     /// Where the layout of a transposed operand begins in <paramref name="operand"/> (floats from its start, 0 to 15),
     /// as the kernel that wrote it recorded (see the class remarks); 0 for an operand with no elements.
     /// </summary>
-    /// <param name="operand">A transposed operand written by <see cref="Transpose"/>, <see cref="MultiplyTransposed"/> or <see cref="Backward"/>.</param>
+    /// <param name="operand">A transposed operand written by <see cref="Transpose"/> (or <see cref="Forward"/>) or <see cref="MultiplyTransposed"/>.</param>
     /// <param name="features">Its features.</param>
     /// <param name="batch">The batch size.</param>
     /// <returns>The offset of element (0, 0).</returns>
@@ -263,59 +263,49 @@ public static unsafe partial class SparseLinear
     }
 
     /// <summary>
-    /// The backward pass of a sparse linear layer: transposes <paramref name="dy"/> into <paramref name="dyT"/>, then
-    /// the input gradient dx = dy·W and the weight gradient dW = dyᵀ·x at the kept positions, in one pass over dyT
-    /// (each dyT row a kept weight reads serves both products).
+    /// The backward pass of a sparse linear layer: the input gradient dx = dy·W and the weight gradient dW = dyᵀ·x at the
+    /// kept positions, in one pass over W's transpose that transposes <paramref name="dy"/> a piece of the batch at a
+    /// time into per-thread buffers (each piece of dy a kept weight reads serves both products).
     /// </summary>
     /// <param name="weight">W [out, in] in CSR form with current values.</param>
-    /// <param name="weightTransposed">W's <see cref="SparseRows.Transpose"/> with current values (<see cref="SparseRows.LoadValuesFrom"/>); may be null when <paramref name="dx"/> is empty.</param>
+    /// <param name="weightTransposed">W's <see cref="SparseRows.Transpose"/>; its values are read only for dx, and must then be current (<see cref="SparseRows.LoadValuesFrom"/>).</param>
     /// <param name="xT">The transposed input that <see cref="Forward"/> wrote (<see cref="WorkspaceLength"/>(in, batch) floats).</param>
     /// <param name="dy">The output gradient [batch, out].</param>
     /// <param name="batch">The batch size.</param>
-    /// <param name="dyT">Workspace of <see cref="WorkspaceLength"/>(out, batch) floats, overwritten with the transposed output gradient.</param>
     /// <param name="dx">The input gradient [batch, in], overwritten; empty to skip it (a first layer).</param>
     /// <param name="weightGradValues">dW at the kept positions, in W's entry order (weight.Count values), overwritten.</param>
     /// <param name="weightGrad">Empty, or the dense dW [out, in]: overwritten, zero at pruned positions.</param>
     /// <exception cref="ArgumentException">A size does not match, the transposed weight does not match the weight, or spans overlap.</exception>
     public static void Backward(
-        SparseRows weight, SparseRows? weightTransposed, ReadOnlySpan<float> xT, ReadOnlySpan<float> dy, int batch,
-        Span<float> dyT, Span<float> dx, Span<float> weightGradValues, Span<float> weightGrad)
+        SparseRows weight, SparseRows weightTransposed, ReadOnlySpan<float> xT, ReadOnlySpan<float> dy, int batch,
+        Span<float> dx, Span<float> weightGradValues, Span<float> weightGrad)
     {
         ArgumentNullException.ThrowIfNull(weight);
-        if (weightTransposed is null && !dx.IsEmpty)
-        {
-            throw new ArgumentException("sparse backward: the input gradient needs the transposed weight");
-        }
-
-        if (weightTransposed is not null
-            && (weightTransposed.Rows != weight.Columns || weightTransposed.Columns != weight.Rows || weightTransposed.Count != weight.Count
-                || weightTransposed.SourceSlots.Length != weight.Count))
+        ArgumentNullException.ThrowIfNull(weightTransposed);
+        if (weightTransposed.Rows != weight.Columns || weightTransposed.Columns != weight.Rows || weightTransposed.Count != weight.Count
+            || weightTransposed.SourceSlots.Length != weight.Count)
         {
             throw new ArgumentException(
                 $"sparse backward: transposed weight [{weightTransposed.Rows},{weightTransposed.Columns}] with {weightTransposed.Count} entries ({weightTransposed.SourceSlots.Length} source slots) does not match weight [{weight.Rows},{weight.Columns}] with {weight.Count}");
         }
 
-        Transpose(dy, batch, weight.Rows, dyT);
-        if (dx.IsEmpty)
+        CheckTransposed("sparse backward", "xT", xT.Length, weight.Columns, batch);
+        CheckLength("sparse backward", "dy", dy.Length, (long)batch * weight.Rows, batch, weight.Rows);
+        dy = dy[..(batch * weight.Rows)];
+        if (!dx.IsEmpty)
         {
-            SampledProduct(weight, dyT, xT, batch, weightGradValues, weightGrad);
-            return;
+            CheckLength("sparse backward", "dx", dx.Length, (long)batch * weight.Columns, batch, weight.Columns);
+            dx = dx[..(batch * weight.Columns)];
         }
 
-        CheckTransposed("sparse backward", "xT", xT.Length, weight.Columns, batch);
-        CheckLength("sparse backward", "dx", dx.Length, (long)batch * weight.Columns, batch, weight.Columns);
-        dx = dx[..(batch * weight.Columns)];
         CheckGradient("sparse backward", weight, weightGradValues, ref weightGrad);
-        dyT = dyT[..WorkspaceLength(weight.Rows, batch)];
-        if (dx.Overlaps(xT) || dx.Overlaps(dyT) || dx.Overlaps(weightGradValues) || dx.Overlaps(weightGrad)
-            || weightGradValues.Overlaps(xT) || weightGradValues.Overlaps(dyT) || weightGrad.Overlaps(xT) || weightGrad.Overlaps(dyT))
+        if (dx.Overlaps(xT) || dx.Overlaps(dy) || dx.Overlaps(weightGradValues) || dx.Overlaps(weightGrad)
+            || weightGradValues.Overlaps(xT) || weightGradValues.Overlaps(dy) || weightGrad.Overlaps(xT) || weightGrad.Overlaps(dy))
         {
             throw new ArgumentException("sparse backward: an output overlaps an input or another output");
         }
 
-        RunBackward(
-            weight, weightTransposed!, xT[ReadOrigin(xT, weight.Columns, batch, "xT")..], dyT[ReadOrigin(dyT, weight.Rows, batch, "dyT")..], batch, dx,
-            weightGradValues, weightGrad);
+        RunBackward(weight, weightTransposed, xT[ReadOrigin(xT, weight.Columns, batch, "xT")..], dy, batch, dx, weightGradValues, weightGrad);
     }
 
     /// <summary>The SIMD width (floats) the kernels run at: the widest accelerated, or a narrower forced one.</summary>

@@ -46,13 +46,12 @@ public class SparseLinearTests
         public (float[] Y, float[] Dx, float[] DwValues, float[] Dw) Run()
         {
             var xT = new float[SparseLinear.WorkspaceLength(In, Batch)];
-            var dyT = new float[SparseLinear.WorkspaceLength(Out, Batch)];
             var y = new float[Batch * Out];
             var dx = new float[Batch * In];
             var dwValues = new float[Rows.Count];
             var dw = Enumerable.Repeat(float.NaN, Out * In).ToArray();
             SparseLinear.Forward(Rows, X, Batch, xT, y);
-            SparseLinear.Backward(Rows, Transposed, xT, Dy, Batch, dyT, dx, dwValues, dw);
+            SparseLinear.Backward(Rows, Transposed, xT, Dy, Batch, dx, dwValues, dw);
             return (y, dx, dwValues, dw);
         }
     }
@@ -289,7 +288,7 @@ public class SparseLinearTests
                 Assert.That(dw, Is.EqualTo(expectedDense), $"{label}: dense dW");
 
                 var firstLayerValues = new float[l.Rows.Count];
-                SparseLinear.Backward(l.Rows, l.Transposed, xT, l.Dy, batch, new float[dyT.Length], default, firstLayerValues, default);
+                SparseLinear.Backward(l.Rows, l.Transposed, xT, l.Dy, batch, default, firstLayerValues, default);
                 Assert.That(firstLayerValues, Is.EqualTo(expectedValues), $"{label}: dW values without dx");
             }
         });
@@ -481,13 +480,13 @@ public class SparseLinearTests
         Assert.That(() => SparseLinear.Multiply(rows, new float[64], -2, new float[9]), Throws.ArgumentException.With.Message.Contains("-2"));
         Assert.That(() => SparseLinear.SampledProduct(rows, new float[48], new float[64], batch, new float[3], default), Throws.ArgumentException.With.Message.Contains("values has 3 elements for 4 entries"));
         Assert.That(() => SparseLinear.SampledProduct(rows, new float[48], new float[64], batch, new float[4], new float[5]), Throws.ArgumentException.With.Message.Contains("dense has 5 elements"));
-        Assert.That(() => SparseLinear.Backward(rows, rows, new float[64], new float[10], batch, new float[48], new float[15], new float[4], default), Throws.ArgumentException.With.Message.Contains("transposed weight [2,3]"));
-        Assert.That(() => SparseLinear.Backward(rows, rows.Transpose(), new float[64], new float[10], batch, new float[48], new float[14], new float[4], default), Throws.ArgumentException.With.Message.Contains("dx has 14 elements"));
+        Assert.That(() => SparseLinear.Backward(rows, rows, new float[64], new float[10], batch, new float[15], new float[4], default), Throws.ArgumentException.With.Message.Contains("transposed weight [2,3]"));
+        Assert.That(() => SparseLinear.Backward(rows, rows.Transpose(), new float[64], new float[10], batch, new float[14], new float[4], default), Throws.ArgumentException.With.Message.Contains("dx has 14 elements"));
         Assert.That(() => SparseLinear.WorkspaceLength(-1, 5), Throws.InstanceOf<ArgumentOutOfRangeException>());
 
         var shared = new float[100];
         Assert.That(() => SparseLinear.Multiply(rows, shared.AsSpan(0, 64), batch, shared.AsSpan(40, 10)), Throws.ArgumentException.With.Message.Contains("overlaps"));
-        Assert.That(() => SparseLinear.Backward(rows, rows.Transpose(), shared.AsSpan(0, 64), new float[10], batch, new float[48], shared.AsSpan(40, 15), new float[4], default), Throws.ArgumentException.With.Message.Contains("overlaps"));
+        Assert.That(() => SparseLinear.Backward(rows, rows.Transpose(), shared.AsSpan(0, 64), new float[10], batch, shared.AsSpan(40, 15), new float[4], default), Throws.ArgumentException.With.Message.Contains("overlaps"));
     }
 
     [Test]
