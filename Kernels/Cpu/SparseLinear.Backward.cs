@@ -167,20 +167,39 @@ public static unsafe partial class SparseLinear
     /// </summary>
     private static void TransposePiece(float* source, int rows, int outputs, float* target, int piece, int width)
     {
-        for (int r = 0; r < rows; r += SparseRows.RowGroup)
+        int r = 0;
+        if (width >= 8 && Avx.IsSupported)
+        {
+            // Whole 8×8 squares, 8 rows (8 streams of dy) at a time, each row's line asked for a few squares ahead.
+            int fullOutputs = outputs & ~7;
+            for (; r + 8 <= rows; r += 8)
+            {
+                float* block = source + ((nint)r * outputs);
+                for (int o = 0; o < fullOutputs; o += 8)
+                {
+                    if ((o & 15) == 0 && o + PrefetchAhead < outputs)
+                    {
+                        for (int i = 0; i < 8; i++)
+                        {
+                            Sse.Prefetch0(block + ((nint)i * outputs) + o + PrefetchAhead);
+                        }
+                    }
+
+                    Sgemm.Transpose8x8(block + o, outputs, target + ((nint)o * piece) + r, piece);
+                }
+
+                if (fullOutputs < outputs)
+                {
+                    TransposeBlock(block + fullOutputs, outputs, 8, outputs - fullOutputs, target + ((nint)fullOutputs * piece) + r, piece, width);
+                }
+            }
+        }
+
+        for (; r < rows; r += SparseRows.RowGroup)
         {
             int blockRows = Math.Min(SparseRows.RowGroup, rows - r);
             for (int o = 0; o < outputs; o += SparseRows.RowGroup)
             {
-                if (Sse.IsSupported && o + PrefetchAhead < outputs)
-                {
-                    // The 16 rows are 16 streams the hardware prefetcher follows poorly: ask for each row's line a few blocks ahead.
-                    for (int i = 0; i < blockRows; i++)
-                    {
-                        Sse.Prefetch0(source + ((nint)(r + i) * outputs) + o + PrefetchAhead);
-                    }
-                }
-
                 TransposeBlock(source + ((nint)r * outputs) + o, outputs, blockRows, Math.Min(SparseRows.RowGroup, outputs - o), target + ((nint)o * piece) + r, piece, width);
             }
         }
