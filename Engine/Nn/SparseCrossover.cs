@@ -21,7 +21,7 @@ namespace SparseNet.Engine.Nn;
 /// the density where that line comes down to 70% of the dense time. After a second of warm-up (so every kernel runs
 /// optimised code) it takes a fraction of a second per shape.</para>
 /// <para>The file is <c>sparse-crossover.json</c> in <see cref="CacheDirectory"/>, one section per machine (CPU model,
-/// SIMD width and thread count), written atomically; two processes measuring at once keep one of the two values.
+/// SIMD width, thread count and kernel revision), written atomically; two processes measuring at once keep one of the two values.
 /// Delete it to measure again.</para>
 /// </remarks>
 public static class SparseCrossover
@@ -60,8 +60,14 @@ public static class SparseCrossover
     /// </summary>
     public static TimeSpan MeasuringTime => TimeSpan.FromTicks(Interlocked.Read(ref s_measuringTicks));
 
-    /// <summary>The machine a measurement belongs to: CPU model, SIMD width and threads.</summary>
-    public static string Machine { get; } = $"{CpuModel()} | {KernelInfo.VectorWidth * 32}-bit | {Environment.ProcessorCount} threads";
+    /// <summary>
+    /// The machine a measurement belongs to: CPU model, SIMD width, threads and the revision of the sparse kernels, so a
+    /// crossover measured before the kernels changed is measured again rather than reused.
+    /// </summary>
+    public static string Machine { get; } = $"{CpuModel()} | {KernelInfo.VectorWidth * 32}-bit | {Environment.ProcessorCount} threads | sparse kernels r{KernelRevision}";
+
+    /// <summary>Raised whenever the sparse or dense kernels change speed enough to move a crossover.</summary>
+    private const int KernelRevision = 2;
 
     /// <summary>
     /// The crossover density of a linear layer [outputs, inputs] at this batch size (rounded up to a power of two, so
