@@ -7,9 +7,9 @@ namespace SparseNet.Benchmarks;
 /// <summary>
 /// One training step of a linear layer y = x·Wᵀ with a masked weight, all threads: the dense path (three SGEMMs:
 /// y = x·Wᵀ, dx = dy·W, dW = dyᵀ·x on the masked dense weight) against the sparse path (refresh the CSR values and
-/// their transpose from the dense weight, transpose x, SpMM forward, then one pass over the transpose for dx and for dW at the
-/// kept positions, transposing dy piece by piece, scattered into the dense gradient), and that sparse path as it runs inside training
-/// (<see cref="SparseInTraining"/>). The Ratio column is sparse time / dense time; its
+/// their transpose from the dense weight, transpose x, SpMM forward, then one pass over the transpose for dx and for dW
+/// at the kept positions, transposing dy piece by piece, scattered into the dense gradient), and that sparse path as it
+/// runs inside training (<see cref="SparseInTraining"/>). The Ratio column is sparse time / dense time; its
 /// inverse is the speed-up. Shapes are SparseProp's (Nikdan et al., 2023) 768→3072 at batch 2048 and a 4096×4096
 /// layer at batch 256, and the two larger layers of LeNet-300-100 at batch 60, the lottery-ticket experiments' own
 /// model, where a step takes tens of microseconds and thread wake-ups and transposes weigh as much as the products.
@@ -79,7 +79,8 @@ public class SparseLinearBenchmark
     /// <summary>
     /// The sparse path as training runs it step after step: the optimizer's sparse step has already written the new
     /// kept weights into the CSR values (so no gather from the dense weight), and the gradient buffer already holds
-    /// zeros at every pruned position (so only the kept values are written into it). The transpose's values are
+    /// zeros at every pruned position (so the kept values are written into it as the engine writes them,
+    /// <see cref="SparseRows.WriteKept"/>). The transpose's values are
     /// refreshed, as every backward pass after an optimizer step does.
     /// </summary>
     [Benchmark]
@@ -88,7 +89,7 @@ public class SparseLinearBenchmark
         transposed.LoadValuesFrom(rows);
         SparseLinear.Forward(rows, x, batch, xT, y);
         SparseLinear.Backward(rows, transposed, xT, dy, batch, dx, dwValues, []);
-        rows.ScatterKept(dwValues, dw, add: false);
+        rows.WriteKept(dwValues, dw);
     }
 
     private sealed class Config : ManualConfig

@@ -35,7 +35,14 @@ internal sealed partial class CpuBackend
             return;
         }
 
-        w.Matrix.ScatterKept(w.GradValues, D(weightGrad), add: write == SparseGradWrite.Add);
+        if (write == SparseGradWrite.Add)
+        {
+            w.Matrix.ScatterKept(w.GradValues, D(weightGrad), add: true);
+        }
+        else
+        {
+            w.Matrix.WriteKept(w.GradValues, D(weightGrad));
+        }
     }
 
     public void SparseAdamStep(SparseMatrix kept, Tensor theta, Tensor grad, Tensor m, Tensor v, float beta1, float beta2, float eps, float weightDecay, float stepSize, float invRootC2)

@@ -44,21 +44,7 @@ public static unsafe partial class SparseLinear
 
         if (!weightGrad.IsEmpty)
         {
-            fixed (float* pw = weightGradValues, pg = weightGrad)
-            {
-                int parts = weight.Count + (long)weight.Rows * weight.Columns < ParallelThreshold ? 1 : weight.PartCount;
-                KernelWorkers.RunRanges(new ScatterWork(weight, pw, pg), weight.PartCount, parts);
-            }
-        }
-    }
-
-    /// <summary>The dense weight gradient from the values, a part of W's rows at a time.</summary>
-    private readonly struct ScatterWork(SparseRows pattern, float* values, float* dense) : IRangeWork
-    {
-        public void Run(int start, int end)
-        {
-            var parts = pattern.PartStarts;
-            pattern.ScatterRows(new ReadOnlySpan<float>(values, pattern.Count), new Span<float>(dense, pattern.Rows * pattern.Columns), parts[start], parts[end]);
+            weight.Scatter(weightGradValues, weightGrad);
         }
     }
 

@@ -195,15 +195,84 @@ public sealed unsafe class SparseRows
         }
 
         CheckDense("dense", dense.Length);
-        for (int r = 0; r < Rows; r++)
+        if (Count == 0)
         {
-            var row = dense.Slice(r * Columns, Columns);
-            for (int e = rowStarts[r]; e < rowStarts[r + 1]; e++)
-            {
-                row[columnIndices[e]] = add ? row[columnIndices[e]] + entryValues[e] : entryValues[e];
-            }
+            return;
+        }
+
+        // The writes land all over a matrix that is mostly out of cache: the parts share the misses, and each writes only
+        // its own rows, so the result is the same whoever runs it.
+        fixed (int* rs = rowStarts, ci = columnIndices, ps = partStarts)
+        fixed (float* v = entryValues, d = dense)
+        {
+            KernelWorkers.RunRanges(new ScatterKeptWork(rs, ci, ps, v, d, Columns, add), PartCount, ParallelParts());
         }
     }
+
+    /// <summary>
+    /// Writes <paramref name="entryValues"/> at their positions in <paramref name="dense"/>, which must hold zeros at every
+    /// other position already: the dense form of the values, as <see cref="Scatter"/> writes it. A large matrix whose
+    /// kept positions fall on most of its cache lines is written whole with streaming stores (each line written once, not
+    /// read in first); otherwise only the kept positions are written (<see cref="ScatterKept"/>).
+    /// </summary>
+    /// <param name="entryValues">One value per entry, in entry order.</param>
+    /// <param name="dense">The dense matrix, row-major [<see cref="Rows"/>, <see cref="Columns"/>], zero where pruned.</param>
+    /// <exception cref="ArgumentException">A length does not match.</exception>
+    public void WriteKept(ReadOnlySpan<float> entryValues, Span<float> dense)
+    {
+        if ((long)Rows * Columns >= StreamFloats && Density >= StreamDensity && Avx.IsSupported && Columns >= 64)
+        {
+            Scatter(entryValues, dense);
+        }
+        else
+        {
+            ScatterKept(entryValues, dense, add: false);
+        }
+    }
+
+    /// <summary>
+    /// The density from which <see cref="WriteKept"/> streams a large matrix whole: at 5% about 56% of the 16-float
+    /// lines hold a kept position, and writing those alone reads each of them in and writes it back, more traffic than
+    /// streaming every line out once.
+    /// </summary>
+    private const double StreamDensity = 0.05;
+
+    /// <summary>Rows of some parts of <see cref="ScatterKept"/>, each row's later lines asked for ahead of the writes.</summary>
+    private readonly struct ScatterKeptWork(int* rowStarts, int* columns, int* partStarts, float* values, float* dense, nint stride, bool add) : IRangeWork
+    {
+        public void Run(int start, int end)
+        {
+            int first = rowStarts[partStarts[start]], last = rowStarts[partStarts[end]];
+            for (int r = partStarts[start]; r < partStarts[end]; r++)
+            {
+                float* row = dense + (r * stride);
+                int e = rowStarts[r], rowEnd = rowStarts[r + 1];
+                for (; e < rowEnd; e++)
+                {
+                    if (Sse.IsSupported && e + PrefetchEntries < last)
+                    {
+                        Sse.Prefetch0(dense + EntryOffset(e + PrefetchEntries, r, rowEnd));
+                    }
+
+                    row[columns[e]] = add ? row[columns[e]] + values[e] : values[e];
+                }
+            }
+        }
+
+        /// <summary>Where entry <paramref name="e"/> lies, for an entry of row <paramref name="r"/> (ending at <paramref name="rowEnd"/>) or of the next row that has entries.</summary>
+        private nint EntryOffset(int e, int r, int rowEnd)
+        {
+            while (e >= rowEnd)
+            {
+                rowEnd = rowStarts[++r + 1];
+            }
+
+            return (r * stride) + columns[e];
+        }
+    }
+
+    /// <summary>How many entries ahead the scatter and gather ask for the lines they will touch.</summary>
+    private const int PrefetchEntries = 16;
 
     /// <summary>Writes the dense form of <paramref name="entryValues"/>: each entry's value at its position, 0 everywhere else.</summary>
     /// <param name="entryValues">One value per entry, in entry order (<see cref="Count"/> of them).</param>
@@ -217,7 +286,19 @@ public sealed unsafe class SparseRows
         }
 
         CheckDense("dense", dense.Length);
-        ScatterRows(entryValues, dense, 0, Rows);
+        fixed (float* v = entryValues, d = dense)
+        {
+            int parts = Count + ((long)Rows * Columns) < SparseLinear.ParallelThreshold ? 1 : PartCount;
+            KernelWorkers.RunRanges(new ScatterWork(this, v, d), PartCount, parts);
+        }
+    }
+
+    /// <summary>The dense form of the values, a part of the rows at a time.</summary>
+    private readonly struct ScatterWork(SparseRows pattern, float* values, float* dense) : IRangeWork
+    {
+        public void Run(int start, int end) =>
+            pattern.ScatterRows(
+                new ReadOnlySpan<float>(values, pattern.Count), new Span<float>(dense, pattern.Rows * pattern.Columns), pattern.partStarts[start], pattern.partStarts[end]);
     }
 
     /// <summary>
@@ -268,11 +349,18 @@ public sealed unsafe class SparseRows
     {
         public void Run(int start, int end)
         {
+            int last = rowStarts[partStarts[end]];
             for (int r = partStarts[start]; r < partStarts[end]; r++)
             {
                 float* row = source + (r * stride);
                 for (int e = rowStarts[r]; e < rowStarts[r + 1]; e++)
                 {
+                    if (stride == 0 && Sse.IsSupported && e + PrefetchEntries < last)
+                    {
+                        // A gather through source slots reads all over the source: ask ahead.
+                        Sse.Prefetch0(source + index[e + PrefetchEntries]);
+                    }
+
                     values[e] = row[index[e]];
                 }
             }

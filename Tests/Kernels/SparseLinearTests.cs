@@ -392,6 +392,34 @@ public class SparseLinearTests
     }
 
     [Test]
+    public void SparseRows_WriteKeptAndScatterKept_OfLargeMatrices_GiveTheDenseForm([Values(0.01, 0.1)] double density)
+    {
+        // WriteKept streams a large matrix whole where most lines hold a kept position (10%) and writes the kept
+        // positions alone otherwise (1%); ScatterKept splits a large matrix between threads. Either way the zero-elsewhere
+        // matrix ends as the dense form, and adding twice doubles it.
+        var rng = new Random(13);
+        int r = 2050, c = 2047;
+        var mask = new float[r * c];
+        for (int i = 0; i < mask.Length; i++)
+        {
+            mask[i] = rng.NextDouble() < density ? 1 : 0;
+        }
+
+        var rows = SparseRows.FromMask(mask, r, c);
+        var values = Reference.Random(rng, rows.Count);
+        var expected = new float[r * c];
+        rows.Scatter(values, expected);
+        var written = new float[r * c];
+        rows.WriteKept(values, written);
+        Assert.That(written, Is.EqualTo(expected), "WriteKept");
+        var added = new float[r * c];
+        rows.ScatterKept(values, added, add: true);
+        rows.ScatterKept(values, added, add: true);
+        Assert.That(added, Is.EqualTo(expected.Select(v => v + v).ToArray()), "ScatterKept, added twice");
+        Assert.That(() => rows.WriteKept(values, new float[5]), Throws.ArgumentException.With.Message.Contains("5 elements"));
+    }
+
+    [Test]
     public void SparseRows_ScatterOfALargeMatrix_WritesEveryPosition()
     {
         // Over 16 MiB the dense form is streamed from a row buffer; an odd row length puts the rows at every alignment.
