@@ -214,38 +214,10 @@ public static unsafe partial class SparseLinear
             // Four entries at a time, their four sums reduced together (the same additions as Reduce, in one register).
             for (; e + 4 <= n; e += 4)
             {
-                float* d0 = dyT + (columns[e + 0] * ld);
-                TV w0 = TOps.Create(values[e + 0]);
-                TV d00 = TOps.Load(d0), d01 = TOps.Load(d0 + c), d02 = TOps.Load(d0 + (2 * c)), d03 = TOps.Load(d0 + (3 * c));
-                a0 = TOps.Fma(w0, d00, a0);
-                a1 = TOps.Fma(w0, d01, a1);
-                a2 = TOps.Fma(w0, d02, a2);
-                a3 = TOps.Fma(w0, d03, a3);
-                TV s0 = TOps.Fma(d03, x3, TOps.Fma(d02, x2, TOps.Fma(d01, x1, TOps.Mul(d00, x0))));
-                float* d1 = dyT + (columns[e + 1] * ld);
-                TV w1 = TOps.Create(values[e + 1]);
-                TV d10 = TOps.Load(d1), d11 = TOps.Load(d1 + c), d12 = TOps.Load(d1 + (2 * c)), d13 = TOps.Load(d1 + (3 * c));
-                a0 = TOps.Fma(w1, d10, a0);
-                a1 = TOps.Fma(w1, d11, a1);
-                a2 = TOps.Fma(w1, d12, a2);
-                a3 = TOps.Fma(w1, d13, a3);
-                TV s1 = TOps.Fma(d13, x3, TOps.Fma(d12, x2, TOps.Fma(d11, x1, TOps.Mul(d10, x0))));
-                float* d2 = dyT + (columns[e + 2] * ld);
-                TV w2 = TOps.Create(values[e + 2]);
-                TV d20 = TOps.Load(d2), d21 = TOps.Load(d2 + c), d22 = TOps.Load(d2 + (2 * c)), d23 = TOps.Load(d2 + (3 * c));
-                a0 = TOps.Fma(w2, d20, a0);
-                a1 = TOps.Fma(w2, d21, a1);
-                a2 = TOps.Fma(w2, d22, a2);
-                a3 = TOps.Fma(w2, d23, a3);
-                TV s2 = TOps.Fma(d23, x3, TOps.Fma(d22, x2, TOps.Fma(d21, x1, TOps.Mul(d20, x0))));
-                float* d3 = dyT + (columns[e + 3] * ld);
-                TV w3 = TOps.Create(values[e + 3]);
-                TV d30 = TOps.Load(d3), d31 = TOps.Load(d3 + c), d32 = TOps.Load(d3 + (2 * c)), d33 = TOps.Load(d3 + (3 * c));
-                a0 = TOps.Fma(w3, d30, a0);
-                a1 = TOps.Fma(w3, d31, a1);
-                a2 = TOps.Fma(w3, d32, a2);
-                a3 = TOps.Fma(w3, d33, a3);
-                TV s3 = TOps.Fma(d33, x3, TOps.Fma(d32, x2, TOps.Fma(d31, x1, TOps.Mul(d30, x0))));
+                TV s0 = Entry<TV, TOps>(dyT + (columns[e] * ld), values[e], x0, x1, x2, x3, ref a0, ref a1, ref a2, ref a3);
+                TV s1 = Entry<TV, TOps>(dyT + (columns[e + 1] * ld), values[e + 1], x0, x1, x2, x3, ref a0, ref a1, ref a2, ref a3);
+                TV s2 = Entry<TV, TOps>(dyT + (columns[e + 2] * ld), values[e + 2], x0, x1, x2, x3, ref a0, ref a1, ref a2, ref a3);
+                TV s3 = Entry<TV, TOps>(dyT + (columns[e + 3] * ld), values[e + 3], x0, x1, x2, x3, ref a0, ref a1, ref a2, ref a3);
                 var r = Reduce4(s0, s1, s2, s3);
                 Vector128.Store(firstPiece ? r : Vector128.Load(sums + e) + r, sums + e);
             }
@@ -253,17 +225,7 @@ public static unsafe partial class SparseLinear
 
         for (; e < n; e++)
         {
-            float* d = dyT + (columns[e] * ld);
-            TV d0 = TOps.Load(d), d1 = TOps.Load(d + c), d2 = TOps.Load(d + (2 * c)), d3 = TOps.Load(d + (3 * c));
-            TV w = TOps.Create(values[e]);
-            a0 = TOps.Fma(w, d0, a0);
-            a1 = TOps.Fma(w, d1, a1);
-            a2 = TOps.Fma(w, d2, a2);
-            a3 = TOps.Fma(w, d3, a3);
-            TV s = TOps.Mul(d0, x0);
-            s = TOps.Fma(d1, x1, s);
-            s = TOps.Fma(d2, x2, s);
-            s = TOps.Fma(d3, x3, s);
+            TV s = Entry<TV, TOps>(dyT + (columns[e] * ld), values[e], x0, x1, x2, x3, ref a0, ref a1, ref a2, ref a3);
             sums[e] = firstPiece ? Reduce(s) : sums[e] + Reduce(s);
         }
 
@@ -271,6 +233,25 @@ public static unsafe partial class SparseLinear
         TOps.Store(a1, target + c);
         TOps.Store(a2, target + (2 * c));
         TOps.Store(a3, target + (3 * c));
+    }
+
+    /// <summary>
+    /// One entry of <see cref="Row4Both"/>: dx's four accumulators take w·dyT's piece of the entry's row, and the
+    /// returned vector holds the products of that piece with the row's piece of xT, for its dW sum.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Entry<TV, TOps>(float* d, float weight, TV x0, TV x1, TV x2, TV x3, ref TV a0, ref TV a1, ref TV a2, ref TV a3)
+        where TV : struct
+        where TOps : struct, IVectorOps<TV>
+    {
+        int c = TOps.Count;
+        TV w = TOps.Create(weight);
+        TV d0 = TOps.Load(d), d1 = TOps.Load(d + c), d2 = TOps.Load(d + (2 * c)), d3 = TOps.Load(d + (3 * c));
+        a0 = TOps.Fma(w, d0, a0);
+        a1 = TOps.Fma(w, d1, a1);
+        a2 = TOps.Fma(w, d2, a2);
+        a3 = TOps.Fma(w, d3, a3);
+        return TOps.Fma(d3, x3, TOps.Fma(d2, x2, TOps.Fma(d1, x1, TOps.Mul(d0, x0))));
     }
 
     /// <summary>Whether <see cref="Reduce4{TV}"/> serves vectors of this type on this machine.</summary>
