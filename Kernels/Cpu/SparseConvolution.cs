@@ -157,21 +157,10 @@ public static unsafe partial class SparseConvolution
     }
 
     /// <summary>This thread's bordered-image workspace of at least <paramref name="floats"/> floats, pinned and 64-byte aligned.</summary>
-    private static float* ImageScratch(long floats) => Aligned(ref imageStore, floats);
+    private static float* ImageScratch(long floats) => ThreadBuffer.Aligned(ref imageStore, floats);
 
     /// <summary>This thread's second workspace (output-gradient image of the weight gradient), like <see cref="ImageScratch"/>.</summary>
-    private static float* SecondScratch(long floats) => Aligned(ref secondStore, floats);
-
-    private static float* Aligned(ref float[]? store, long floats)
-    {
-        if (store is null || store.Length < floats + 16)
-        {
-            store = GC.AllocateUninitializedArray<float>(checked((int)(floats + 16)), pinned: true);
-        }
-
-        float* p = (float*)Unsafe.AsPointer(ref store[0]);
-        return (float*)(((nint)p + 63) & ~(nint)63);
-    }
+    private static float* SecondScratch(long floats) => ThreadBuffer.Aligned(ref secondStore, floats);
 
     /// <summary>
     /// Writes planes of <paramref name="rows"/>×<paramref name="columns"/> with a border into target planes of

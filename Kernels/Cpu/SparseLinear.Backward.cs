@@ -136,20 +136,12 @@ public static unsafe partial class SparseLinear
     private const int PrefetchAhead = 128;
 
     /// <summary>This thread's buffer for a transposed piece of dy, at least <paramref name="floats"/> long, pinned and 64-byte aligned.</summary>
-    private static float* PieceBuffer(long floats)
-    {
-        if (pieceStore is null || pieceStore.Length < floats + 16)
-        {
-            pieceStore = GC.AllocateUninitializedArray<float>(checked((int)floats + 16), pinned: true);
-        }
-
-        float* p = (float*)Unsafe.AsPointer(ref pieceStore[0]);
-        return (float*)(((nint)p + 63) & ~(nint)63);
-    }
+    private static float* PieceBuffer(long floats) => ThreadBuffer.Aligned(ref pieceStore, floats);
 
     /// <summary>
     /// target[o·piece + b] = source[b·outputs + o] for the <paramref name="rows"/> rows of a piece of dy (all outputs),
-    /// and zero for b from rows up to <paramref name="piece"/> (the padding of the batch), in 16×16 blocks.
+    /// and zero for b from rows up to <paramref name="piece"/> (the padding of the batch): whole 8×8 squares eight rows
+    /// at a time where AVX is there and the width is at least 8, 16×16 blocks for the rest.
     /// </summary>
     private static void TransposePiece(float* source, int rows, int outputs, float* target, int piece, int width)
     {

@@ -55,12 +55,7 @@ public static unsafe partial class SparseLinear
     }
 
     /// <summary>This thread's scratch for one 16-row group of output tiles, pinned and 64-byte aligned.</summary>
-    private static float* Scratch()
-    {
-        var store = scratchStore ??= GC.AllocateUninitializedArray<float>(ScratchFloats + 16, pinned: true);
-        float* p = (float*)Unsafe.AsPointer(ref store[0]);
-        return (float*)(((nint)p + 63) & ~(nint)63);
-    }
+    private static float* Scratch() => ThreadBuffer.Aligned(ref scratchStore, ScratchFloats);
 
     /// <summary>
     /// Where the vectors of the batch lie in a transposed operand of the tile-major layout, for one SIMD width: vector v

@@ -242,7 +242,7 @@ public sealed unsafe class SparseRows
     {
         public void Run(int start, int end)
         {
-            int first = rowStarts[partStarts[start]], last = rowStarts[partStarts[end]];
+            int last = rowStarts[partStarts[end]];
             for (int r = partStarts[start]; r < partStarts[end]; r++)
             {
                 float* row = dense + (r * stride);
@@ -271,7 +271,7 @@ public sealed unsafe class SparseRows
         }
     }
 
-    /// <summary>How many entries ahead the scatter and gather ask for the lines they will touch.</summary>
+    /// <summary>How many entries ahead the kept-only scatter asks for the lines it will touch.</summary>
     private const int PrefetchEntries = 16;
 
     /// <summary>Writes the dense form of <paramref name="entryValues"/>: each entry's value at its position, 0 everywhere else.</summary>
@@ -349,18 +349,11 @@ public sealed unsafe class SparseRows
     {
         public void Run(int start, int end)
         {
-            int last = rowStarts[partStarts[end]];
             for (int r = partStarts[start]; r < partStarts[end]; r++)
             {
                 float* row = source + (r * stride);
                 for (int e = rowStarts[r]; e < rowStarts[r + 1]; e++)
                 {
-                    if (stride == 0 && Sse.IsSupported && e + PrefetchEntries < last)
-                    {
-                        // A gather through source slots reads all over the source: ask ahead.
-                        Sse.Prefetch0(source + index[e + PrefetchEntries]);
-                    }
-
                     values[e] = row[index[e]];
                 }
             }
