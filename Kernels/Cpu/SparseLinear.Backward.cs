@@ -22,19 +22,25 @@ public static unsafe partial class SparseLinear
         }
 
         // dW is summed in the transpose's entry order, where each thread's entries are one contiguous run it streams
-        // through once per piece of the batch, then put into W's order.
-        float[] sums = ArrayPool<float>.Shared.Rent(Math.Max(weight.Count, 1));
+        // through once per piece of the batch, each half of the batch into sums of its own (see BatchHalves), then
+        // added and put into W's order.
+        int padded = PaddedBatch(batch), halves = BatchHalves(padded);
+        float[] sums = ArrayPool<float>.Shared.Rent(Math.Max(weight.Count * halves, 1));
         try
         {
             fixed (int* rs = transposed.RowStarts, ci = transposed.ColumnIndices, ps = transposed.PartStarts, slots = transposed.SourceSlots)
             fixed (float* v = transposed.Values, px = xT, pdy = dy, pdx = dx, pt = sums, pw = weightGradValues)
             {
-                int width = SelectWidth(), padded = PaddedBatch(batch);
+                int width = SelectWidth();
                 var work = new BackwardWork(
-                    rs, ci, v, ps, slots, px, new Layout(batch, weight.Columns, width), pdy, weight.Rows, batch, padded, dx.IsEmpty ? null : pdx,
-                    weight.Columns, pt, pw);
+                    rs, ci, v, ps, transposed.PartCount, slots, px, new Layout(batch, weight.Columns, width), pdy, weight.Rows, batch, padded,
+                    dx.IsEmpty ? null : pdx, weight.Columns, pt, weight.Count, halves, pw);
                 int parts = (long)weight.Count * padded < ParallelThreshold ? 1 : KernelWorkers.MaxParts;
-                KernelWorkers.RunRanges(work, transposed.PartCount, parts);
+                KernelWorkers.RunRanges(work, halves * transposed.PartCount, parts);
+                if (halves == 2)
+                {
+                    KernelWorkers.RunRanges(new AddHalvesWork(rs, ps, slots, pt, weight.Count, pw), transposed.PartCount, parts);
+                }
             }
         }
         finally
@@ -49,53 +55,67 @@ public static unsafe partial class SparseLinear
     }
 
     /// <summary>
-    /// Some parts of W's transpose (rows = input features i, entries (i, o) with value W[o, i]), over the whole batch
-    /// piece by piece: the thread first transposes the piece's rows of dy (all outputs) into its own buffer, which then
+    /// Units of W's transpose (rows = input features i, entries (i, o) with value W[o, i]) numbered half-major: unit u
+    /// is the rows of part u % parts over half u / parts of the batch (<see cref="BatchHalves"/>), so contiguous ranges
+    /// of units split the batch first and a thread transposes only its half of dy. Within a unit, piece by piece of
+    /// the batch, the thread first transposes the piece's rows of dy (all outputs) into its own buffer, which then
     /// stays in its L2 while every row reads it; for each row, xT's piece of the row stays in registers while the
     /// entries stream the buffer's row o, which serves both dx[·, i] += W[o, i]·dy[·, o] (one FMA chain per lane in
     /// entry order, as <see cref="Multiply"/> with the transpose) and dW[o, i] += Σ dy[·, o]·x[·, i] (the sum of
-    /// <see cref="SampledProduct"/>, piece by piece). A thread keeps its rows for the whole batch, so each dW value is
-    /// summed by one thread. Every thread transposes every piece of dy for itself: that reads dy once per thread but
-    /// writes nothing to memory, where a shared transposed copy was written out and read back by each thread. The 16-row
-    /// groups of dx pass through the scratch into the row-major dx, as in <see cref="Multiply"/>; without dx (a first
-    /// layer) only the sums are made.
+    /// <see cref="SampledProduct"/>, piece by piece, into the half's own sums). Each dW value of a half is summed by
+    /// one thread, and the halves are added afterwards (<see cref="AddHalvesWork"/>). Transposing per thread reads
+    /// dy's half once per thread working on it but writes nothing to memory, where a shared transposed copy was
+    /// written out and read back by each thread. The 16-row groups of dx pass through the scratch into the row-major
+    /// dx, as in <see cref="Multiply"/>; without dx (a first layer) only the sums are made.
     /// </summary>
     private readonly struct BackwardWork(
-        int* rowStarts, int* columns, float* values, int* partStarts, int* slots, float* xT, Layout xLayout, float* dy, int outputs, int batch,
-        int padded, float* dx, int inputs, float* sums, float* gradValues) : IRangeWork
+        int* rowStarts, int* columns, float* values, int* partStarts, int partCount, int* slots, float* xT, Layout xLayout, float* dy, int outputs,
+        int batch, int padded, float* dx, int inputs, float* sums, int count, int halves, float* gradValues) : IRangeWork
     {
         public void Run(int start, int end)
         {
-            // All of the range's rows per piece of the batch, so the piece of dy is read from L2 by all of them before
-            // the next piece is made; the range boundaries are part boundaries, multiples of 16 rows.
-            int first = partStarts[start], last = partStarts[end];
-            switch (xLayout.Width)
+            for (int unit = start; unit < end;)
             {
-                case 16: Part<Vector512<float>, Ops512>(first, last); break;
-                case 8: Part<Vector256<float>, Ops256>(first, last); break;
-                case 4: Part<Vector128<float>, Ops128>(first, last); break;
-                default: Part<float, OpsScalar>(first, last); break;
-            }
+                int half = unit / partCount, partEnd = Math.Min(partCount, end - (half * partCount)), part = unit - (half * partCount);
 
-            for (int e = rowStarts[first]; e < rowStarts[last]; e++)
-            {
-                gradValues[slots[e]] = sums[e];
+                // All of the parts' rows per piece of the batch, so the piece of dy is read from L2 by all of them before
+                // the next piece is made; the part boundaries are multiples of 16 rows.
+                int first = partStarts[part], last = partStarts[partEnd];
+                var (from, to) = HalfColumns(padded, halves, half);
+                float* halfSums = sums + ((nint)half * count);
+                switch (xLayout.Width)
+                {
+                    case 16: Part<Vector512<float>, Ops512>(first, last, from, to, halfSums); break;
+                    case 8: Part<Vector256<float>, Ops256>(first, last, from, to, halfSums); break;
+                    case 4: Part<Vector128<float>, Ops128>(first, last, from, to, halfSums); break;
+                    default: Part<float, OpsScalar>(first, last, from, to, halfSums); break;
+                }
+
+                if (halves == 1)
+                {
+                    for (int e = rowStarts[first]; e < rowStarts[last]; e++)
+                    {
+                        gradValues[slots[e]] = sums[e];
+                    }
+                }
+
+                unit = (half * partCount) + partEnd;
             }
         }
 
-        private void Part<TV, TOps>(int first, int last)
+        private void Part<TV, TOps>(int first, int last, int from, int to, float* halfSums)
             where TV : struct
             where TOps : struct, IVectorOps<TV>
         {
-            int count = TOps.Count, vectors = padded / count, pv = Math.Min(4, xLayout.Tile / count), piece = pv * count;
+            int count = TOps.Count, pv = Math.Min(4, xLayout.Tile / count), piece = pv * count;
             nint ldx = xLayout.Tile;
             float* scratch = Scratch();
             float* dPiece = PieceBuffer((long)outputs * piece);
-            for (int v0 = 0; v0 < vectors; v0 += pv)
+            for (int col = from; col < to; col += piece)
             {
-                float* xPiece = xT + xLayout.Offset(v0);
-                bool firstPiece = v0 == 0;
-                int col = v0 * count;
+                float* xPiece = xT + xLayout.Offset(col / count);
+                bool firstPiece = col == from;
+
                 // At narrow widths the last pieces can lie wholly in the padding: they are all zeros (and still summed, as
                 // the sampled product sums them).
                 TransposePiece(dy + ((nint)col * outputs), Math.Clamp(batch - col, 0, piece), outputs, dPiece, piece, count);
@@ -108,15 +128,15 @@ public static unsafe partial class SparseLinear
                         float* x = xPiece + ((g + r) * ldx), target = scratch + (r * piece);
                         if (dx == null)
                         {
-                            RowSums<TV, TOps>(columns + s, n, x, dPiece, piece, sums + s, firstPiece, pv);
+                            RowSums<TV, TOps>(columns + s, n, x, dPiece, piece, halfSums + s, firstPiece, pv);
                         }
                         else if (pv == 4)
                         {
-                            Row4Both<TV, TOps>(columns + s, values + s, n, x, dPiece, piece, target, sums + s, firstPiece);
+                            Row4Both<TV, TOps>(columns + s, values + s, n, x, dPiece, piece, target, halfSums + s, firstPiece);
                         }
                         else
                         {
-                            RowBoth<TV, TOps>(columns + s, values + s, n, x, dPiece, piece, target, sums + s, firstPiece, pv);
+                            RowBoth<TV, TOps>(columns + s, values + s, n, x, dPiece, piece, target, halfSums + s, firstPiece, pv);
                         }
                     }
 
@@ -125,6 +145,18 @@ public static unsafe partial class SparseLinear
                         TransposeBlock(scratch, piece, groupRows, Math.Clamp(batch - col, 0, piece), dx + (col * inputs) + g, inputs, count);
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>The dW of the two halves of the batch added (first half + second), for some parts of the transpose, and put into W's order.</summary>
+    private readonly struct AddHalvesWork(int* rowStarts, int* partStarts, int* slots, float* sums, int count, float* gradValues) : IRangeWork
+    {
+        public void Run(int start, int end)
+        {
+            for (int e = rowStarts[partStarts[start]]; e < rowStarts[partStarts[end]]; e++)
+            {
+                gradValues[slots[e]] = sums[e] + sums[count + e];
             }
         }
     }

@@ -115,13 +115,26 @@ public static unsafe partial class SparseLinear
             int count = TOps.Count, tile = tileVectors * count;
             float* scratch = Scratch();
             int thisTile = Math.Min(tileVectors, vectors - v0), col = v0 * count;
+            int outputColumns = Math.Min(thisTile * count, batch - col), perRow = (outputColumns + SparseRows.RowGroup - 1) / SparseRows.RowGroup;
             for (int g = first; g < last; g += SparseRows.RowGroup)
             {
                 int groupRows = Math.Min(SparseRows.RowGroup, last - g);
+                bool ask = !transposedOutput && g + SparseRows.RowGroup < last && Sse.IsSupported;
                 for (int r = 0; r < groupRows; r++)
                 {
                     int s = rowStarts[g + r], n = rowStarts[g + r + 1] - s;
                     RowTile<TV, TOps>(columns + s, values + s, n, xT, layout, v0, scratch + (r * tile), thisTile);
+                    if (ask)
+                    {
+                        // The lines of y the next group will write, a share after each row, so they arrive while this
+                        // group computes rather than stalling its stores.
+                        float* next = y + (col * ldy) + g + SparseRows.RowGroup;
+                        for (int b = r * perRow; b < Math.Min((r + 1) * perRow, outputColumns); b++)
+                        {
+                            Sse.Prefetch0(next + (b * ldy));
+                            Sse.Prefetch0(next + (b * ldy) + SparseRows.RowGroup - 1);
+                        }
+                    }
                 }
 
                 if (transposedOutput)

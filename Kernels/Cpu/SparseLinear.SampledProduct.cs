@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -7,13 +8,6 @@ namespace SparseNet.Kernels.Cpu;
 /// <summary>The sampled dense-dense product (SDDMM): the weight gradient at the kept positions only.</summary>
 public static unsafe partial class SparseLinear
 {
-    /// <summary>
-    /// Vectors of one piece of the batch: up to 4, fewer where the batch tile is narrower. Each value of the sampled
-    /// product is summed piece by piece (see the class remarks); the fused backward pass holds a piece of one row's
-    /// operand in registers, its input-gradient accumulators beside it, so at AVX2 4 + 4 of the 16 registers.
-    /// </summary>
-    private static int PieceVectors(int batch, int width) => Math.Min(4, TileWidth(batch) / width);
-
     /// <summary>
     /// The lanes of <paramref name="v"/> summed in one fixed tree: halves added while wider than 4 lanes, then
     /// (l0 + l2) + (l1 + l3). Eight instructions for a Vector512 where <see cref="Vector512.Sum{T}"/> took 25 (four
@@ -54,6 +48,27 @@ public static unsafe partial class SparseLinear
         return (x.GetElement(0) + x.GetElement(2)) + (x.GetElement(1) + x.GetElement(3));
     }
 
+    /// <summary>
+    /// The padded batch from which the sums of <see cref="SampledProduct"/> and <see cref="Backward"/> run over two halves
+    /// (see <see cref="BatchHalves"/>): 128. Tests raise it to compute a reference for each half alone; never set outside tests.
+    /// </summary>
+    internal static int HalvesFrom { get; set; } = 2 * MaxTileWidth;
+
+    /// <summary>
+    /// How many runs of pieces each value of the sampled product is summed in: 1 for a padded batch below 128, else
+    /// 2, the halves split at <see cref="HalfColumns"/>. Each half is summed piece by piece in batch order, then the
+    /// second half's sum is added to the first's. The fused backward pass splits the batch between threads this way,
+    /// so each thread transposes only its half of dy; the split depends on the batch alone, never on the threads.
+    /// </summary>
+    private static int BatchHalves(int padded) => padded >= HalvesFrom ? 2 : 1;
+
+    /// <summary>Batch columns [from, to) of half <paramref name="half"/>: with two halves, the first ends at 64·⌈padded / 128⌉, a piece boundary at every width.</summary>
+    private static (int From, int To) HalfColumns(int padded, int halves, int half)
+    {
+        int middle = halves == 1 ? padded : (padded + (2 * MaxTileWidth) - 1) / (2 * MaxTileWidth) * MaxTileWidth;
+        return half == 0 ? (0, middle) : (middle, padded);
+    }
+
     private static void RunSampledProduct(SparseRows pattern, ReadOnlySpan<float> aT, ReadOnlySpan<float> bT, int batch, Span<float> values, Span<float> dense)
     {
         if (pattern.Rows == 0)
@@ -61,36 +76,62 @@ public static unsafe partial class SparseLinear
             return;
         }
 
-        fixed (int* rs = pattern.RowStarts, ci = pattern.ColumnIndices, ps = pattern.PartStarts)
-        fixed (float* pa = aT, pb = bT, pv = values, pd = dense)
+        int padded = PaddedBatch(batch), halves = BatchHalves(padded);
+        float[]? second = halves == 2 ? ArrayPool<float>.Shared.Rent(Math.Max(pattern.Count, 1)) : null;
+        try
         {
-            int width = SelectWidth();
-            var work = new SampledProductWork(
-                pattern, rs, ci, ps, pa, pb, new Layout(batch, pattern.Rows, width), new Layout(batch, pattern.Columns, width), PaddedBatch(batch), pv, pd);
-            int parts = (long)pattern.Count * PaddedBatch(batch) < ParallelThreshold ? 1 : KernelWorkers.MaxParts;
-            KernelWorkers.RunRanges(work, pattern.PartCount, parts);
+            fixed (int* rs = pattern.RowStarts, ci = pattern.ColumnIndices, ps = pattern.PartStarts)
+            fixed (float* pa = aT, pb = bT, pv = values, pd = dense, p2 = second)
+            {
+                int width = SelectWidth();
+                var work = new SampledProductWork(
+                    pattern, rs, ci, ps, pa, pb, new Layout(batch, pattern.Rows, width), new Layout(batch, pattern.Columns, width), padded, halves, pv, p2, pd);
+                int parts = (long)pattern.Count * padded < ParallelThreshold ? 1 : KernelWorkers.MaxParts;
+                KernelWorkers.RunRanges(work, pattern.PartCount, parts);
+            }
+        }
+        finally
+        {
+            if (second != null)
+            {
+                ArrayPool<float>.Shared.Return(second);
+            }
         }
     }
 
     /// <summary>
     /// The entries of some parts of the structure, piece by piece of the batch: a row's piece of aT in registers,
     /// each entry's product with bT's piece one FMA chain reduced to a float and added to the entry's sum in piece
-    /// order; then the part's rows of the dense gradient.
+    /// order, the second half of the batch (<see cref="BatchHalves"/>) into sums of its own added at the end; then the
+    /// part's rows of the dense gradient.
     /// </summary>
     private readonly struct SampledProductWork(
-        SparseRows pattern, int* rowStarts, int* columns, int* partStarts, float* aT, float* bT, Layout aLayout, Layout bLayout, int padded,
-        float* values, float* dense) : IRangeWork
+        SparseRows pattern, int* rowStarts, int* columns, int* partStarts, float* aT, float* bT, Layout aLayout, Layout bLayout, int padded, int halves,
+        float* values, float* second, float* dense) : IRangeWork
     {
         public void Run(int start, int end)
         {
             // All of the range's rows per piece of the batch, so bT's piece is read from cache by all of them.
             int first = partStarts[start], last = partStarts[end];
-            switch (aLayout.Width)
+            for (int half = 0; half < halves; half++)
             {
-                case 16: Part<Vector512<float>, Ops512>(first, last); break;
-                case 8: Part<Vector256<float>, Ops256>(first, last); break;
-                case 4: Part<Vector128<float>, Ops128>(first, last); break;
-                default: Part<float, OpsScalar>(first, last); break;
+                var (from, to) = HalfColumns(padded, halves, half);
+                float* sums = half == 0 ? values : second;
+                switch (aLayout.Width)
+                {
+                    case 16: Part<Vector512<float>, Ops512>(first, last, from, to, sums); break;
+                    case 8: Part<Vector256<float>, Ops256>(first, last, from, to, sums); break;
+                    case 4: Part<Vector128<float>, Ops128>(first, last, from, to, sums); break;
+                    default: Part<float, OpsScalar>(first, last, from, to, sums); break;
+                }
+            }
+
+            if (halves == 2)
+            {
+                for (int e = rowStarts[first]; e < rowStarts[last]; e++)
+                {
+                    values[e] += second[e];
+                }
             }
 
             if (dense != null)
@@ -99,23 +140,23 @@ public static unsafe partial class SparseLinear
             }
         }
 
-        private void Part<TV, TOps>(int first, int last)
+        private void Part<TV, TOps>(int first, int last, int from, int to, float* values)
             where TV : struct
             where TOps : struct, IVectorOps<TV>
         {
-            int count = TOps.Count, vectors = padded / count;
-            if (vectors == 0)
+            int count = TOps.Count;
+            if (from == to)
             {
                 new Span<float>(values + rowStarts[first], rowStarts[last] - rowStarts[first]).Clear();
                 return;
             }
 
-            int pv = Math.Min(4, aLayout.Tile / count);
+            int pv = Math.Min(4, aLayout.Tile / count), piece = pv * count;
             nint lda = aLayout.Tile, ldb = bLayout.Tile;
-            for (int v0 = 0; v0 < vectors; v0 += pv)
+            for (int col = from; col < to; col += piece)
             {
-                float* aPiece = aT + aLayout.Offset(v0), bPiece = bT + bLayout.Offset(v0);
-                bool firstPiece = v0 == 0;
+                float* aPiece = aT + aLayout.Offset(col / count), bPiece = bT + bLayout.Offset(col / count);
+                bool firstPiece = col == from;
                 for (int r = first; r < last; r++)
                 {
                     float* a = aPiece + (r * lda);

@@ -30,8 +30,11 @@ namespace SparseNet.Kernels.Cpu;
 /// summed over pieces of the batch in batch order: a piece is up to 4 vectors of the SIMD width chosen at run time
 /// (64 floats at AVX-512, 32 at AVX2, never across a batch tile), its products one FMA chain per lane reduced to a
 /// float in a fixed tree (halves added down to 4 lanes, then (l0 + l2) + (l1 + l3)), each piece's float added to the
-/// running sum. Threads split the rows at <see cref="SparseRows"/>' fixed part
-/// boundaries and each output is computed whole by one thread, so all results are bit-identical run to run.</para>
+/// running sum; from a padded batch of 128 on, the batch is summed so in two halves (the first ending at
+/// 64·⌈padded / 128⌉) and the second half's sum is added to the first's. Threads split the rows at
+/// <see cref="SparseRows"/>' fixed part boundaries (and the backward pass the halves of the batch), each output or half
+/// sum is computed whole by one thread, and none of the splits depends on the number of threads, so all results are
+/// bit-identical run to run and machine to machine at one SIMD width.</para>
 /// </remarks>
 public static unsafe partial class SparseLinear
 {

@@ -23,6 +23,8 @@ public static class ResultsFormat
     /// 7: the Winograd weight gradient also takes 16 output channels (and any multiple of 16).
     /// 8: pruned layers run on the compressed form of their masks where that is faster (sparse products summed in
     /// their own order), and the optimizer updates only the kept weights of sparse layers.
+    /// 9: a sparse linear layer's weight gradient over a batch of 128 or more is summed in two halves of the batch,
+    /// the second half's sum added to the first's.
     /// </summary>
-    public const int Version = 8;
+    public const int Version = 9;
 }

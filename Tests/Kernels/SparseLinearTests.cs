@@ -295,6 +295,49 @@ public class SparseLinearTests
     }
 
     [Test]
+    public void Backward_BatchOf128OrMore_SumsEachHalfApartThenAddsThem_AtEveryWidth()
+    {
+        // From a padded batch of 128 on, each dW value is the first half's sum plus the second half's, whatever the
+        // number of threads: the reference sums each half alone (the split raised out of reach) and adds them.
+        var rng = new Random(14);
+        AtEveryWidth(() =>
+        {
+            foreach (var (batch, middle) in new[] { (300, 192), (128, 64), (2048, 1024), (129, 128) })
+            {
+                var l = new Layer(rng, batch, 50, 70, RandomMask(rng, 70, 50, 0.2));
+                var (_, _, dwValues, _) = l.Run();
+                float[] first, second;
+                int saved = SparseLinear.HalvesFrom;
+                SparseLinear.HalvesFrom = int.MaxValue;
+                try
+                {
+                    first = HalfSums(l, 0, middle);
+                    second = HalfSums(l, middle, batch);
+                }
+                finally
+                {
+                    SparseLinear.HalvesFrom = saved;
+                }
+
+                var expected = first.Zip(second, (a, b) => a + b).ToArray();
+                Assert.That(dwValues, Is.EqualTo(expected), $"width {SparseLinear.SelectWidth()} batch {batch}: dW values");
+            }
+        });
+
+        static float[] HalfSums(Layer l, int from, int to)
+        {
+            int rows = to - from;
+            var xT = new float[SparseLinear.WorkspaceLength(l.In, rows)];
+            var dyT = new float[SparseLinear.WorkspaceLength(l.Out, rows)];
+            SparseLinear.Transpose(l.X.AsSpan(from * l.In, rows * l.In), rows, l.In, xT);
+            SparseLinear.Transpose(l.Dy.AsSpan(from * l.Out, rows * l.Out), rows, l.Out, dyT);
+            var values = new float[l.Rows.Count];
+            SparseLinear.SampledProduct(l.Rows, dyT, xT, rows, values, default);
+            return values;
+        }
+    }
+
+    [Test]
     public void Layout_TileWidthsAndWorkspaceLengths()
     {
         Assert.That(new[] { 0, 1, 16, 17, 32, 33, 60, 64, 65, 2048 }.Select(SparseLinear.TileWidth), Is.EqualTo(new[] { 16, 16, 16, 32, 32, 64, 64, 64, 64, 64 }));
