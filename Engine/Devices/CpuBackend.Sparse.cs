@@ -71,13 +71,15 @@ internal sealed partial class CpuBackend
     public void SparseConv2d(SparseMatrix weight, Tensor x, Tensor? bias, Conv2dGeometry g, Tensor result, bool relu) =>
         SparseConvolution.Forward(S(weight).Matrix, D(x), bias is null ? [] : D(bias), g.ToKernelShape(), D(result), relu);
 
-    public void SparseConv2dInputGrad(SparseMatrix weight, Tensor dy, Conv2dGeometry g, Tensor result) =>
-        SparseConvolution.InputGrad(S(weight).Transposed(), D(dy), g.ToKernelShape(), D(result));
+    public void SparseConv2dInputGrad(SparseMatrix weight, Tensor dy, Tensor? reluOutput, Conv2dGeometry g, Tensor result) =>
+        SparseConvolution.InputGrad(S(weight).Transposed(), D(dy), reluOutput is null ? [] : D(reluOutput), g.ToKernelShape(), D(result));
 
-    public void SparseConv2dWeightGrad(SparseMatrix weight, Tensor x, Tensor dy, Conv2dGeometry g, Tensor result, SparseGradWrite write)
+    public void SparseConv2dWeightGrad(SparseMatrix weight, Tensor x, Tensor dy, Tensor? reluOutput, Conv2dGeometry g, Tensor result, SparseGradWrite write, Tensor? biasGrad)
     {
         var w = S(weight);
-        SparseConvolution.WeightGrad(w.Matrix, D(x), D(dy), g.ToKernelShape(), w.GradValues, write == SparseGradWrite.Overwrite ? D(result) : []);
+        SparseConvolution.WeightGrad(
+            w.Matrix, D(x), D(dy), reluOutput is null ? [] : D(reluOutput), g.ToKernelShape(), w.GradValues, write == SparseGradWrite.Overwrite ? D(result) : [],
+            biasGrad is null ? [] : D(biasGrad).AsSpan(0, g.O));
         WriteGrad(w, result, write);
     }
 

@@ -233,14 +233,20 @@ public interface IBackend
     /// </summary>
     void SparseConv2d(SparseMatrix weight, Tensor x, Tensor? bias, Conv2dGeometry g, Tensor result, bool relu) => throw SparseUnsupported();
 
-    /// <summary><see cref="Conv2dInputGrad"/> with the sparse weight.</summary>
-    void SparseConv2dInputGrad(SparseMatrix weight, Tensor dy, Conv2dGeometry g, Tensor result) => throw SparseUnsupported();
+    /// <summary>
+    /// <see cref="Conv2dInputGrad"/> with the sparse weight; with <paramref name="reluOutput"/> (the forward's output
+    /// after a fused ReLU), dy is taken as 0 where that output is not positive, as the ReLU's gradient makes it.
+    /// </summary>
+    void SparseConv2dInputGrad(SparseMatrix weight, Tensor dy, Tensor? reluOutput, Conv2dGeometry g, Tensor result) => throw SparseUnsupported();
 
     /// <summary>
     /// <see cref="Conv2dWeightGrad"/> at the kept positions of <paramref name="weight"/> only, written into the dense
-    /// <paramref name="result"/> as <paramref name="write"/> says; the backend keeps the kept values too.
+    /// <paramref name="result"/> as <paramref name="write"/> says; the backend keeps the kept values too. dy is masked
+    /// by <paramref name="reluOutput"/> as in <see cref="SparseConv2dInputGrad"/>; with <paramref name="biasGrad"/>
+    /// ([O]) the bias gradient (the masked dy summed per output channel) is written there from the same pass.
     /// </summary>
-    void SparseConv2dWeightGrad(SparseMatrix weight, Tensor x, Tensor dy, Conv2dGeometry g, Tensor result, SparseGradWrite write) => throw SparseUnsupported();
+    void SparseConv2dWeightGrad(SparseMatrix weight, Tensor x, Tensor dy, Tensor? reluOutput, Conv2dGeometry g, Tensor result, SparseGradWrite write, Tensor? biasGrad) =>
+        throw SparseUnsupported();
 
     private static NotSupportedException SparseUnsupported() => new("this backend has no sparse primitives (SupportsSparse is false)");
 }

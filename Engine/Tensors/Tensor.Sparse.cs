@@ -92,23 +92,13 @@ public sealed partial class Tensor
         backend.SparseConv2d(compressed, x, bias, geo, y, relu);
         Tensor[] inputs = bias is null ? [x, w] : [x, w, bias];
 
-        // With a fused ReLU the output gradient is masked by the output once, by the sink or by the rule, whichever
-        // runs first; the other takes it from here.
-        Tensor? gradFor = null, masked = null;
-        Tensor Masked(Tensor g)
-        {
-            if (!relu)
-            {
-                return g;
-            }
-
-            if (!ReferenceEquals(gradFor, g))
-            {
-                (gradFor, masked) = (g, g.WherePositive(y));
-            }
-
-            return masked!;
-        }
+        // With a fused ReLU the output gradient is masked by the output inside the kernels (each reads y beside dy),
+        // and the weight gradient's pass over dy also sums the bias gradient: neither the masked gradient nor a second
+        // pass over it is made. The weight gradient runs once, in the sink or in the rule, whichever comes first; the
+        // bias gradient it summed waits here for the rule.
+        Tensor? reluOutput = relu ? y : null;
+        Tensor? summedFor = null, summedBias = null;
+        Tensor? NewBiasGrad() => bias is not null && bias.RequiresGrad ? x.NewEmpty([geo.O]) : null;
 
         return Record(
             y,
@@ -116,28 +106,35 @@ public sealed partial class Tensor
             inputs,
             (g, skip) =>
             {
-                g = GradMode.IsEnabled && relu ? g.WherePositive(y) : Masked(g);
-                (gradFor, masked) = (null, null);
-                Tensor? db = bias is not null && bias.RequiresGrad ? g.SumTo([1, geo.O, 1, 1]).Reshape(geo.O) : null;
                 if (GradMode.IsEnabled)
                 {
                     // A graph of the gradients is wanted: the dense rules, on the masked weight.
+                    g = relu ? g.WherePositive(y) : g;
                     var kept = w * mask;
-                    return [x.RequiresGrad ? ConvInputGrad(g, kept, geo) : null, w.RequiresGrad ? ConvWeightGrad(x, g, geo) * mask : null, db];
+                    Tensor? biasGrad = bias is not null && bias.RequiresGrad ? g.SumTo([1, geo.O, 1, 1]).Reshape(geo.O) : null;
+                    return [x.RequiresGrad ? ConvInputGrad(g, kept, geo) : null, w.RequiresGrad ? ConvWeightGrad(x, g, geo) * mask : null, biasGrad];
                 }
 
+                Tensor? db = ReferenceEquals(summedFor, g) ? summedBias : null;
+                (summedFor, summedBias) = (null, null);
                 Tensor? dx = null, dw = null;
                 if (x.RequiresGrad)
                 {
                     dx = x.NewEmpty([geo.N, geo.C, geo.H, geo.W]);
-                    backend.SparseConv2dInputGrad(compressed, g, geo, dx);
+                    backend.SparseConv2dInputGrad(compressed, g, reluOutput, geo, dx);
                 }
 
                 if (w.RequiresGrad && !(skip?[1] ?? false))
                 {
                     dw = w.NewEmpty([geo.O, geo.C, geo.KH, geo.KW]);
-                    backend.SparseConv2dWeightGrad(compressed, x, g, geo, dw, SparseGradWrite.Overwrite);
+                    db = NewBiasGrad();
+                    backend.SparseConv2dWeightGrad(compressed, x, g, reluOutput, geo, dw, SparseGradWrite.Overwrite, db);
                     compressed.Wrote(dw, SparseGradWrite.Overwrite);
+                }
+                else if (db is null && bias is not null && bias.RequiresGrad)
+                {
+                    // No weight gradient to sum it beside: the bias gradient on its own.
+                    db = (relu ? g.WherePositive(y) : g).SumTo([1, geo.O, 1, 1]).Reshape(geo.O);
                 }
 
                 return bias is null ? [dx, dw] : [dx, dw, db];
@@ -150,8 +147,10 @@ public sealed partial class Tensor
                 }
 
                 var write = compressed.WriteModeFor(destination, accumulate);
-                backend.SparseConv2dWeightGrad(compressed, x, Masked(g), geo, destination, write);
+                var db = NewBiasGrad();
+                backend.SparseConv2dWeightGrad(compressed, x, g, reluOutput, geo, destination, write, db);
                 compressed.Wrote(destination, write);
+                (summedFor, summedBias) = (g, db);
                 return true;
             });
     }

@@ -35,7 +35,7 @@ public static unsafe partial class SparseConvolution
     /// Runs the direct kernel over a batch: output channel q of image n is Σ over q's entries e (entries
     /// starts[q·stride] to starts[(q+1)·stride]) of values[e]·(bordered image n shifted by offsets[e]).
     /// </summary>
-    private static void RunDirect(Geometry g, int images, int* starts, int startStride, int* offsets, float* values, float* source, float* bias, bool relu, float* target, long multiplyAddsPerImage)
+    private static void RunDirect(Geometry g, int images, int* starts, int startStride, int* offsets, float* values, float* source, float* mask, float* bias, bool relu, float* target, long multiplyAddsPerImage)
     {
         int slots = g.Slots;
         int[] slotOffsets = System.Buffers.ArrayPool<int>.Shared.Rent(2 * slots);
@@ -65,7 +65,7 @@ public static unsafe partial class SparseConvolution
             int groups = parts == 1 ? 1 : Math.Clamp((parts + images - 1) / images, 1, g.Outputs);
             fixed (int* so = slotOffsets)
             {
-                var work = new DirectWork(g, starts, startStride, offsets, values, source, bias, relu, target, so, so + slots, slots / TileVectors, groups);
+                var work = new DirectWork(g, starts, startStride, offsets, values, source, mask, bias, relu, target, so, so + slots, slots / TileVectors, groups);
                 KernelWorkers.RunRanges(work, images * groups, parts);
             }
         }
@@ -81,7 +81,7 @@ public static unsafe partial class SparseConvolution
     /// (every channel of one tile before the next tile, so the few bordered rows a tile reads stay in L1).
     /// </summary>
     private readonly struct DirectWork(
-        Geometry g, int* starts, int startStride, int* offsets, float* values, float* source, float* bias, bool relu, float* target,
+        Geometry g, int* starts, int startStride, int* offsets, float* values, float* source, float* mask, float* bias, bool relu, float* target,
         int* slotIn, int* slotOut, int tiles, int groups) : IRangeWork
     {
         public void Run(int start, int end)
@@ -93,7 +93,8 @@ public static unsafe partial class SparseConvolution
                 int n = u / groups, group = u % groups;
                 if (n != bordered)
                 {
-                    Border(source + ((nint)n * g.Planes * g.Rows * g.Columns), g.Planes, g.Rows, g.Columns, g.Top, g.Left, image, g.PaddedRows, g.PaddedRow);
+                    nint at = (nint)n * g.Planes * g.Rows * g.Columns;
+                    Border(source + at, mask == null ? null : mask + at, g.Planes, g.Rows, g.Columns, g.Top, g.Left, image, g.PaddedRows, g.PaddedRow);
                     bordered = n;
                 }
 

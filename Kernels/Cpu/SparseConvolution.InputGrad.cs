@@ -16,15 +16,30 @@ public static unsafe partial class SparseConvolution
     /// <param name="s">The shape of the forward convolution; stride 1 (<see cref="Supports"/>).</param>
     /// <param name="dx">The input gradient [N,C,H,W], overwritten; must not overlap <paramref name="dy"/>.</param>
     /// <exception cref="ArgumentException">The shape is not supported, the weight does not match it, a span is too short, or the spans overlap.</exception>
-    public static void InputGrad(SparseRows weightTransposed, ReadOnlySpan<float> dy, ConvShape s, Span<float> dx)
+    public static void InputGrad(SparseRows weightTransposed, ReadOnlySpan<float> dy, ConvShape s, Span<float> dx) => InputGrad(weightTransposed, dy, [], s, dx);
+
+    /// <summary>
+    /// <see cref="InputGrad(SparseRows, ReadOnlySpan{float}, ConvShape, Span{float})"/> through a ReLU: dy is taken as 0
+    /// wherever <paramref name="reluOutput"/> (the forward's output after its ReLU) is not positive, as the ReLU's own
+    /// gradient would make it, without writing that masked gradient out. The result has the bits of the unmasked call
+    /// on the masked dy.
+    /// </summary>
+    /// <param name="weightTransposed">The transpose of W's CSR form with current values, as for the unmasked call.</param>
+    /// <param name="dy">The output gradient [N,O,OH,OW], before the ReLU's mask.</param>
+    /// <param name="reluOutput">Empty (no mask), or the forward's output [N,O,OH,OW].</param>
+    /// <param name="s">The shape of the forward convolution; stride 1 (<see cref="Supports"/>).</param>
+    /// <param name="dx">The input gradient [N,C,H,W], overwritten; must not overlap <paramref name="dy"/> or <paramref name="reluOutput"/>.</param>
+    /// <exception cref="ArgumentException">The shape is not supported, the weight does not match it, a span is too short, or the spans overlap.</exception>
+    public static void InputGrad(SparseRows weightTransposed, ReadOnlySpan<float> dy, ReadOnlySpan<float> reluOutput, ConvShape s, Span<float> dx)
     {
         ArgumentNullException.ThrowIfNull(weightTransposed);
         CheckShape("sparse conv input grad", s, dx.Length, dy.Length, "dy");
         CheckWeight("sparse conv input grad", "transposed weight", weightTransposed, s.Taps, s.O, s);
+        CheckMask("sparse conv input grad", s, reluOutput.Length);
         dx = dx[..(s.N * s.C * s.H * s.W)];
-        if (dx.Overlaps(dy[..(s.N * s.O * s.Positions)]))
+        if (dx.Overlaps(dy[..(s.N * s.O * s.Positions)]) || (!reluOutput.IsEmpty && dx.Overlaps(reluOutput[..(s.N * s.O * s.Positions)])))
         {
-            throw new ArgumentException($"sparse conv input grad {s}: dx overlaps dy");
+            throw new ArgumentException($"sparse conv input grad {s}: dx overlaps dy or the ReLU's output");
         }
 
         if (s.N == 0)
@@ -53,9 +68,9 @@ public static unsafe partial class SparseConvolution
             }
 
             fixed (int* ps = starts, po = offsets)
-            fixed (float* pv = weightTransposed.Values, pdy = dy, pdx = dx)
+            fixed (float* pv = weightTransposed.Values, pdy = dy, pm = reluOutput, pdx = dx)
             {
-                RunDirect(geometry, s.N, ps, kk, po, pv, pdy, null, false, pdx, (long)weightTransposed.Count * s.H * s.W);
+                RunDirect(geometry, s.N, ps, kk, po, pv, pdy, pm, null, false, pdx, (long)weightTransposed.Count * s.H * s.W);
             }
         }
         finally

@@ -27,12 +27,41 @@ public static unsafe partial class SparseConvolution
     /// <param name="values">The gradient of each entry, in entry order (weight.Count values), overwritten.</param>
     /// <param name="dense">Empty, or the dense gradient [O,C,KH,KW] to overwrite: the values at their taps, 0 elsewhere.</param>
     /// <exception cref="ArgumentException">The shape is not supported, the weight does not match it, a span has the wrong length, or an output overlaps an input.</exception>
-    public static void WeightGrad(SparseRows weight, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ConvShape s, Span<float> values, Span<float> dense)
+    public static void WeightGrad(SparseRows weight, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ConvShape s, Span<float> values, Span<float> dense) =>
+        WeightGrad(weight, x, dy, [], s, values, dense, []);
+
+    /// <summary>
+    /// <see cref="WeightGrad(SparseRows, ReadOnlySpan{float}, ReadOnlySpan{float}, ConvShape, Span{float}, Span{float})"/>
+    /// through a ReLU, and the bias gradient with it: dy is taken as 0 wherever <paramref name="reluOutput"/> (the
+    /// forward's output after its ReLU) is not positive, as the ReLU's own gradient would make it, and
+    /// <paramref name="biasGrad"/> receives each output channel's sum of that (masked) dy over images and positions,
+    /// from the same pass over dy that the weight gradient makes, so neither the masked gradient nor a second pass
+    /// over it is needed. The weight gradient has the bits of the unmasked call on the masked dy. Each bias value is
+    /// summed image by image in order; an image's plane is summed in vectors of the SIMD width along its rows (padded
+    /// with zeros to whole vectors), the vector's lanes then added in a fixed order.
+    /// </summary>
+    /// <param name="weight">W's CSR form: the taps to compute (its values are not read).</param>
+    /// <param name="x">The input [N,C,H,W] of the forward pass.</param>
+    /// <param name="dy">The output gradient [N,O,OH,OW], before the ReLU's mask.</param>
+    /// <param name="reluOutput">Empty (no mask), or the forward's output [N,O,OH,OW].</param>
+    /// <param name="s">The shape; stride 1 (<see cref="Supports"/>).</param>
+    /// <param name="values">The gradient of each entry, in entry order (weight.Count values), overwritten.</param>
+    /// <param name="dense">Empty, or the dense gradient [O,C,KH,KW] to overwrite: the values at their taps, 0 elsewhere.</param>
+    /// <param name="biasGrad">Empty, or O floats to overwrite with the bias gradient.</param>
+    /// <exception cref="ArgumentException">The shape is not supported, the weight does not match it, a span has the wrong length, or an output overlaps an input.</exception>
+    public static void WeightGrad(
+        SparseRows weight, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<float> reluOutput, ConvShape s, Span<float> values, Span<float> dense,
+        Span<float> biasGrad)
     {
         const string op = "sparse conv weight grad";
         ArgumentNullException.ThrowIfNull(weight);
         CheckShape(op, s, x.Length, dy.Length, "dy");
         CheckWeight(op, "weight", weight, s.O, s.Taps, s);
+        CheckMask(op, s, reluOutput.Length);
+        if (!biasGrad.IsEmpty && biasGrad.Length != s.O)
+        {
+            throw new ArgumentException($"{op} {s}: the bias gradient has {biasGrad.Length} elements for {s.O} output channels");
+        }
         if (values.Length != weight.Count)
         {
             throw new ArgumentException($"{op} {s}: values has {values.Length} elements for {weight.Count} kept weights");
@@ -45,20 +74,53 @@ public static unsafe partial class SparseConvolution
 
         x = x[..(s.N * s.C * s.H * s.W)];
         dy = dy[..(s.N * s.O * s.Positions)];
-        if (values.Overlaps(x) || values.Overlaps(dy) || dense.Overlaps(x) || dense.Overlaps(dy) || dense.Overlaps(values))
+        if (!reluOutput.IsEmpty)
         {
-            throw new ArgumentException($"{op} {s}: an output overlaps an input or the other output");
+            reluOutput = reluOutput[..dy.Length];
         }
 
-        if (s.N == 0 || weight.Count == 0)
+        if (values.Overlaps(x) || values.Overlaps(dy) || dense.Overlaps(x) || dense.Overlaps(dy) || dense.Overlaps(values)
+            || values.Overlaps(reluOutput) || dense.Overlaps(reluOutput) || biasGrad.Overlaps(x) || biasGrad.Overlaps(dy) || biasGrad.Overlaps(reluOutput)
+            || biasGrad.Overlaps(values) || biasGrad.Overlaps(dense))
+        {
+            throw new ArgumentException($"{op} {s}: an output overlaps an input or another output");
+        }
+
+        if (s.N == 0 || (weight.Count == 0 && biasGrad.IsEmpty))
         {
             values.Clear();
+            biasGrad.Clear();
         }
         else
         {
-            fixed (float* px = x, pdy = dy, pv = values)
+            float[]? planeSums = biasGrad.IsEmpty ? null : System.Buffers.ArrayPool<float>.Shared.Rent(s.N * s.O);
+            try
             {
-                RunWeightGrad(weight, px, pdy, s, pv);
+                fixed (float* px = x, pdy = dy, pm = reluOutput, pv = values, pp = planeSums)
+                {
+                    RunWeightGrad(weight, px, pdy, pm, s, pv, pp);
+                }
+
+                if (planeSums != null)
+                {
+                    for (int o = 0; o < s.O; o++)
+                    {
+                        float sum = 0f;
+                        for (int n = 0; n < s.N; n++)
+                        {
+                            sum += planeSums[(n * s.O) + o];
+                        }
+
+                        biasGrad[o] = sum;
+                    }
+                }
+            }
+            finally
+            {
+                if (planeSums != null)
+                {
+                    System.Buffers.ArrayPool<float>.Shared.Return(planeSums);
+                }
             }
         }
 
@@ -68,7 +130,7 @@ public static unsafe partial class SparseConvolution
         }
     }
 
-    private static void RunWeightGrad(SparseRows weight, float* x, float* dy, ConvShape s, float* values)
+    private static void RunWeightGrad(SparseRows weight, float* x, float* dy, float* mask, ConvShape s, float* values, float* planeSums)
     {
         // x is bordered to rows of OWr + KW − 1 (OWr: the output width rounded up to whole vectors) and dy, where
         // OW is not a whole number of vectors, to rows of OWr with zeros after OW: every dot product then runs in
@@ -76,7 +138,7 @@ public static unsafe partial class SparseConvolution
         int width = SelectWidth(s.OW), rowVectors = (s.OW + width - 1) / width, outRow = rowVectors * width;
         int xRow = outRow + s.KW - 1, xRows = s.OH + s.KH - 1, xPlane = xRow * xRows, slots = s.OH * rowVectors;
         int count = weight.Count;
-        int chunks = (int)Math.Clamp(PartialBytes / ((long)count * width * sizeof(float)), 1, Math.Min(s.N, MaxImageChunks));
+        int chunks = (int)Math.Clamp(PartialBytes / Math.Max((long)count * width * sizeof(float), 1), 1, Math.Min(s.N, MaxImageChunks));
         int kk = s.KH * s.KW;
         int[] ints = System.Buffers.ArrayPool<int>.Shared.Rent(count + slots);
         float[] partial = System.Buffers.ArrayPool<float>.Shared.Rent((chunks * count * width) + 16);
@@ -100,8 +162,8 @@ public static unsafe partial class SparseConvolution
             fixed (int* rs = weight.RowStarts, pi = ints)
             fixed (float* pp = partial)
             {
-                var work = new WeightGradWork(s, rs, pi, pi + count, slots, x, dy, pp, count, chunks, width, xRow, xRows, outRow);
-                int parts = (long)count * s.N * s.Positions < SparseLinear.ParallelThreshold ? 1 : KernelWorkers.BalancedParts;
+                var work = new WeightGradWork(s, rs, pi, pi + count, slots, x, dy, mask, planeSums, pp, count, chunks, width, xRow, xRows, outRow);
+                int parts = Math.Max((long)count, planeSums == null ? 0 : 1) * s.N * s.Positions < SparseLinear.ParallelThreshold ? 1 : KernelWorkers.BalancedParts;
                 KernelWorkers.RunRanges(work, chunks, parts);
                 switch (width)
                 {
@@ -146,8 +208,8 @@ public static unsafe partial class SparseConvolution
     /// of its dy plane.
     /// </summary>
     private readonly struct WeightGradWork(
-        ConvShape s, int* rowStarts, int* offsets, int* slotX, int slots, float* x, float* dy, float* partial, int count, int chunks, int width,
-        int xRow, int xRows, int outRow) : IRangeWork
+        ConvShape s, int* rowStarts, int* offsets, int* slotX, int slots, float* x, float* dy, float* mask, float* planeSums, float* partial, int count,
+        int chunks, int width, int xRow, int xRows, int outRow) : IRangeWork
     {
         public void Run(int start, int end)
         {
@@ -170,16 +232,21 @@ public static unsafe partial class SparseConvolution
             int w = TOps.Count, n0 = (int)((long)s.N * k / chunks), n1 = (int)((long)s.N * (k + 1) / chunks);
             nint dyPlane = (nint)s.OH * outRow;
             float* image = ImageScratch((long)s.C * xRows * xRow);
-            float* grad = outRow == s.OW ? null : SecondScratch(s.O * dyPlane);
+            float* grad = outRow == s.OW && mask == null && planeSums == null ? null : SecondScratch(s.O * dyPlane);
             float* acc = partial + ((nint)k * count * w);
             for (int n = n0; n < n1; n++)
             {
-                Border(x + ((nint)n * s.C * s.H * s.W), s.C, s.H, s.W, s.PH, s.PW, image, xRows, xRow);
-                float* dyImage = dy + ((nint)n * s.O * s.Positions);
+                Border(x + ((nint)n * s.C * s.H * s.W), null, s.C, s.H, s.W, s.PH, s.PW, image, xRows, xRow);
+                nint at = (nint)n * s.O * s.Positions;
+                float* dyImage = dy + at;
                 if (grad != null)
                 {
-                    Border(dyImage, s.O, s.OH, s.OW, 0, 0, grad, s.OH, outRow);
+                    Border(dyImage, mask == null ? null : mask + at, s.O, s.OH, s.OW, 0, 0, grad, s.OH, outRow);
                     dyImage = grad;
+                    if (planeSums != null)
+                    {
+                        PlaneSums<TV, TOps>(grad, s.O, dyPlane, planeSums + ((nint)n * s.O));
+                    }
                 }
 
                 bool first = n == n0;
@@ -203,6 +270,29 @@ public static unsafe partial class SparseConvolution
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// sums[o] = the sum of plane o of the bordered output gradient (rows padded with zeros to whole vectors): its
+    /// vectors added in order into one, then the lanes reduced in a fixed order. The plane was just written, so it is
+    /// read from cache.
+    /// </summary>
+    private static void PlaneSums<TV, TOps>(float* image, int planes, nint plane, float* sums)
+        where TV : struct
+        where TOps : struct, IVectorOps<TV>
+    {
+        int w = TOps.Count;
+        for (int o = 0; o < planes; o++)
+        {
+            float* p = image + (o * plane);
+            TV sum = TOps.Create(0f);
+            for (nint i = 0; i < plane; i += w)
+            {
+                sum = TOps.Add(sum, TOps.Load(p + i));
+            }
+
+            sums[o] = TOps.Sum(sum);
         }
     }
 

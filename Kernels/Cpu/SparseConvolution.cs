@@ -19,15 +19,17 @@ namespace SparseNet.Kernels.Cpu;
 /// output-gradient plane with the shifted input plane, eight taps of an output channel sharing each load of it.</para>
 /// <para>Vector width: the widest accelerated one (Vector512, 256, 128, else scalar) that is no wider than the output
 /// row, so an 8-pixel-wide layer runs on Vector256 even where Vector512 is available.</para>
-/// <para>Bits: each output of <see cref="Forward"/> and <see cref="InputGrad"/> is one FMA chain over its channel's
+/// <para>Bits: each output of <see cref="Forward"/> and <see cref="InputGrad(SparseRows, ReadOnlySpan{float}, ConvShape, Span{float})"/> is one FMA chain over its channel's
 /// kept taps in entry order (plus the bias, added last), whatever the width, the thread count or the split, so it
-/// equals a scalar FMA loop exactly. Each value of <see cref="WeightGrad"/> is summed in an order fixed by the shape
+/// equals a scalar FMA loop exactly. Each value of <see cref="WeightGrad(SparseRows, ReadOnlySpan{float}, ReadOnlySpan{float}, ConvShape, Span{float}, Span{float})"/> is summed in an order fixed by the shape
 /// and the vector width (the batch in up to 8 chunks of images fixed by the batch size and the number of kept weights, the chunks added in order),
-/// never by the number of threads. Results are therefore bit-identical run to run.</para>
+/// never by the number of threads; the bias gradient the weight gradient can sum beside it adds each image's plane sum
+/// in image order. Results are therefore bit-identical run to run.</para>
 /// <para>Workspaces: each thread keeps one zero-bordered image (and, for the weight gradient, one output-gradient
 /// image) in a pinned buffer cached per thread, grown when a larger layer comes. Per call, the entry offsets (one int
 /// per kept weight) and the weight gradient's partial sums (one vector per kept weight per chunk of images, at most
-/// 32 MiB unless one chunk needs more) are rented from the shared array pools; nothing proportional to the batch is allocated.</para>
+/// 32 MiB unless one chunk needs more) are rented from the shared array pools, with one float per image and output channel
+/// when the bias gradient is summed too; no image-sized buffer is allocated per call.</para>
 /// </remarks>
 public static unsafe partial class SparseConvolution
 {
@@ -48,7 +50,7 @@ public static unsafe partial class SparseConvolution
 
     /// <summary>Whether these kernels handle <paramref name="s"/>: a valid shape with stride 1 in both directions (any kernel size and padding).</summary>
     /// <param name="s">The convolution's shape.</param>
-    /// <returns>True when <see cref="Forward"/>, <see cref="InputGrad"/> and <see cref="WeightGrad"/> accept the shape.</returns>
+    /// <returns>True when <see cref="Forward"/>, <see cref="InputGrad(SparseRows, ReadOnlySpan{float}, ConvShape, Span{float})"/> and <see cref="WeightGrad(SparseRows, ReadOnlySpan{float}, ReadOnlySpan{float}, ConvShape, Span{float}, Span{float})"/> accept the shape.</returns>
     public static bool Supports(ConvShape s) =>
         s.SH == 1 && s.SW == 1 && s.N >= 0 && s.C >= 1 && s.H >= 1 && s.W >= 1 && s.O >= 1 && s.KH >= 1 && s.KW >= 1
         && s.PH >= 0 && s.PW >= 0 && s.H + (2 * s.PH) >= s.KH && s.W + (2 * s.PW) >= s.KW;
@@ -93,7 +95,7 @@ public static unsafe partial class SparseConvolution
             fixed (int* starts = weight.RowStarts, po = offsets)
             fixed (float* pv = weight.Values, px = x, pb = bias, py = y)
             {
-                RunDirect(geometry, s.N, starts, 1, po, pv, px, bias.IsEmpty ? null : pb, relu, py, (long)weight.Count * s.Positions);
+                RunDirect(geometry, s.N, starts, 1, po, pv, px, null, bias.IsEmpty ? null : pb, relu, py, (long)weight.Count * s.Positions);
             }
         }
         finally
@@ -162,17 +164,53 @@ public static unsafe partial class SparseConvolution
     /// <summary>This thread's second workspace (output-gradient image of the weight gradient), like <see cref="ImageScratch"/>.</summary>
     private static float* SecondScratch(long floats) => ThreadBuffer.Aligned(ref secondStore, floats);
 
+    /// <summary>Checks the length of a ReLU output that masks an output gradient: empty (no mask) or at least the output's N·O·OH·OW.</summary>
+    private static void CheckMask(string op, ConvShape s, int length)
+    {
+        if (length != 0 && length < (long)s.N * s.O * s.Positions)
+        {
+            throw new ArgumentException($"{op} {s}: the ReLU's output has {length} elements, expected {(long)s.N * s.O * s.Positions} (or none)");
+        }
+    }
+
+    /// <summary>target[j] = mask[j] &gt; 0 ? source[j] : 0 for j &lt; <paramref name="n"/>: the value itself or +0, at any width.</summary>
+    private static void CopyWherePositive(float* source, float* mask, float* target, int n)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j + 16 <= n; j += 16)
+            {
+                (Vector512.Load(source + j) & Vector512.GreaterThan(Vector512.Load(mask + j), Vector512<float>.Zero)).Store(target + j);
+            }
+        }
+
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j + 8 <= n; j += 8)
+            {
+                (Vector256.Load(source + j) & Vector256.GreaterThan(Vector256.Load(mask + j), Vector256<float>.Zero)).Store(target + j);
+            }
+        }
+
+        for (; j < n; j++)
+        {
+            target[j] = mask[j] > 0f ? source[j] : 0f;
+        }
+    }
+
     /// <summary>
     /// Writes planes of <paramref name="rows"/>×<paramref name="columns"/> with a border into target planes of
     /// <paramref name="targetRows"/>×<paramref name="targetColumns"/>: target[p, i, j] = source[p, i − top, j − left]
-    /// where that lies in the source, else 0. A negative top or left crops instead of padding.
+    /// where that lies in the source, else 0. A negative top or left crops instead of padding. With a
+    /// <paramref name="mask"/> (the source's shape), a source element whose mask element is not positive is written as
+    /// 0: the gradient through a ReLU whose output the mask is, as <see cref="Elementwise.WherePositive(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> gives it.
     /// </summary>
-    private static void Border(float* source, int planes, int rows, int columns, int top, int left, float* target, int targetRows, int targetColumns)
+    private static void Border(float* source, float* mask, int planes, int rows, int columns, int top, int left, float* target, int targetRows, int targetColumns)
     {
         int j0 = Math.Max(0, left), j1 = Math.Min(targetColumns, columns + left), run = j1 - j0;
         for (int p = 0; p < planes; p++)
         {
-            float* plane = source + ((nint)p * rows * columns);
             for (int i = 0; i < targetRows; i++)
             {
                 float* row = target + ((((nint)p * targetRows) + i) * targetColumns);
@@ -188,7 +226,15 @@ public static unsafe partial class SparseConvolution
                     row[j] = 0f;
                 }
 
-                new ReadOnlySpan<float>(plane + ((nint)si * columns) + j0 - left, run).CopyTo(new Span<float>(row + j0, run));
+                nint from = ((nint)p * rows * columns) + ((nint)si * columns) + j0 - left;
+                if (mask == null)
+                {
+                    new ReadOnlySpan<float>(source + from, run).CopyTo(new Span<float>(row + j0, run));
+                }
+                else
+                {
+                    CopyWherePositive(source + from, mask + from, row + j0, run);
+                }
                 for (int j = j1; j < targetColumns; j++)
                 {
                     row[j] = 0f;

@@ -24,7 +24,8 @@ public static class ResultsFormat
     /// 8: pruned layers run on the compressed form of their masks where that is faster (sparse products summed in
     /// their own order), and the optimizer updates only the kept weights of sparse layers.
     /// 9: a sparse linear layer's weight gradient over a batch of 128 or more is summed in two halves of the batch,
-    /// the second half's sum added to the first's.
+    /// the second half's sum added to the first's; a sparse convolution's bias gradient is summed by its weight
+    /// gradient's kernel (each image's plane in vectors, the images in order) instead of by a separate reduction.
     /// </summary>
     public const int Version = 9;
 }

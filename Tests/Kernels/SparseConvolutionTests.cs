@@ -284,6 +284,62 @@ public class SparseConvolutionTests
     }
 
     [Test]
+    public void ThroughARelu_GradientsEqualTheUnmaskedKernelsOnTheMaskedDy_AndTheBiasGradientSumsIt_AtEveryWidth()
+    {
+        // The kernels that read the ReLU's output beside dy must give the bits of the plain kernels on dy masked first
+        // (as WherePositive masks it), and the bias gradient they sum must be the masked dy's sum per channel; also
+        // for a fully pruned weight (no taps, the bias still learns) and without a mask.
+        var rng = new Random(21);
+        var shapes = RandomShapes(rng, 10);
+        shapes.Add(new ConvShape(3, 8, 16, 16, 16, 3, 3, 1, 1, 1, 1));
+        AtEveryWidth(shapes, (s, label) =>
+        {
+            foreach (double density in new[] { 0.3, 0.0 })
+            {
+                var l = new Layer(rng, s, RandomMask(rng, s.O, s.Taps, density));
+                var relu = Reference.Random(rng, l.Dy.Length);
+                var masked = new float[l.Dy.Length];
+                Elementwise.WherePositive(l.Dy, relu, masked);
+
+                var expectedDx = new float[s.N * s.C * s.H * s.W];
+                SparseConvolution.InputGrad(l.Transposed, masked, s, expectedDx);
+                var dx = Enumerable.Repeat(float.NaN, expectedDx.Length).ToArray();
+                SparseConvolution.InputGrad(l.Transposed, l.Dy, relu, s, dx);
+                Assert.That(dx, Is.EqualTo(expectedDx), $"{label} density {density}: dx");
+
+                var expectedValues = new float[l.Rows.Count];
+                var expectedDense = new float[s.O * s.Taps];
+                SparseConvolution.WeightGrad(l.Rows, l.X, masked, s, expectedValues, expectedDense);
+                foreach (bool withMask in new[] { true, false })
+                {
+                    var values = Enumerable.Repeat(float.NaN, l.Rows.Count).ToArray();
+                    var dense = Enumerable.Repeat(float.NaN, s.O * s.Taps).ToArray();
+                    var biasGrad = Enumerable.Repeat(float.NaN, s.O).ToArray();
+                    var dy = withMask ? l.Dy : masked;
+                    SparseConvolution.WeightGrad(l.Rows, l.X, dy, withMask ? relu : [], s, values, dense, biasGrad);
+                    Assert.That(values, Is.EqualTo(expectedValues), $"{label} density {density} mask {withMask}: dW values");
+                    Assert.That(dense, Is.EqualTo(expectedDense), $"{label} density {density} mask {withMask}: dense dW");
+                    for (int o = 0; o < s.O; o++)
+                    {
+                        double sum = 0, magnitude = 0;
+                        for (int n = 0; n < s.N; n++)
+                        {
+                            for (int p = 0; p < s.Positions; p++)
+                            {
+                                double term = masked[(((n * s.O) + o) * s.Positions) + p];
+                                sum += term;
+                                magnitude += Math.Abs(term);
+                            }
+                        }
+
+                        Near(biasGrad[o], sum, magnitude, s.N * s.Positions, $"{label} density {density} mask {withMask}: bias grad [{o}]");
+                    }
+                }
+            }
+        });
+    }
+
+    [Test]
     public void TwoRuns_GiveIdenticalBits()
     {
         var rng = new Random(6);
