@@ -83,6 +83,9 @@ internal sealed partial class CpuBackend
         WriteGrad(w, result, write);
     }
 
+    public void SparseConv2dBiasGrad(Tensor dy, Tensor? reluOutput, Conv2dGeometry g, Tensor result) =>
+        SparseConvolution.BiasGrad(D(dy), reluOutput is null ? [] : D(reluOutput), g.ToKernelShape(), D(result).AsSpan(0, g.O));
+
     private static CpuSparseMatrix S(SparseMatrix m) =>
         m as CpuSparseMatrix ?? throw new ArgumentException($"sparse: a matrix of {m.Device} given to the CPU backend");
 }

@@ -248,5 +248,12 @@ public interface IBackend
     void SparseConv2dWeightGrad(SparseMatrix weight, Tensor x, Tensor dy, Tensor? reluOutput, Conv2dGeometry g, Tensor result, SparseGradWrite write, Tensor? biasGrad) =>
         throw SparseUnsupported();
 
+    /// <summary>
+    /// The bias gradient of a sparse convolution whose weight takes no gradient, with the bits
+    /// <see cref="SparseConv2dWeightGrad"/> gives it: dy (masked by <paramref name="reluOutput"/> when given) summed per
+    /// output channel into <paramref name="result"/> ([O]).
+    /// </summary>
+    void SparseConv2dBiasGrad(Tensor dy, Tensor? reluOutput, Conv2dGeometry g, Tensor result) => throw SparseUnsupported();
+
     private static NotSupportedException SparseUnsupported() => new("this backend has no sparse primitives (SupportsSparse is false)");
 }

@@ -131,10 +131,11 @@ public sealed partial class Tensor
                     backend.SparseConv2dWeightGrad(compressed, x, g, reluOutput, geo, dw, SparseGradWrite.Overwrite, db);
                     compressed.Wrote(dw, SparseGradWrite.Overwrite);
                 }
-                else if (db is null && bias is not null && bias.RequiresGrad)
+                else if (db is null && NewBiasGrad() is { } alone)
                 {
-                    // No weight gradient to sum it beside: the bias gradient on its own.
-                    db = (relu ? g.WherePositive(y) : g).SumTo([1, geo.O, 1, 1]).Reshape(geo.O);
+                    // No weight gradient to sum it beside: the bias gradient on its own, with the same bits.
+                    backend.SparseConv2dBiasGrad(g, reluOutput, geo, alone);
+                    db = alone;
                 }
 
                 return bias is null ? [dx, dw] : [dx, dw, db];

@@ -103,16 +103,7 @@ public static unsafe partial class SparseConvolution
 
                 if (planeSums != null)
                 {
-                    for (int o = 0; o < s.O; o++)
-                    {
-                        float sum = 0f;
-                        for (int n = 0; n < s.N; n++)
-                        {
-                            sum += planeSums[(n * s.O) + o];
-                        }
-
-                        biasGrad[o] = sum;
-                    }
+                    AddPlaneSums(planeSums, s, biasGrad);
                 }
             }
             finally
@@ -127,6 +118,118 @@ public static unsafe partial class SparseConvolution
         if (!dense.IsEmpty)
         {
             weight.ScatterRows(values, dense, 0, weight.Rows);
+        }
+    }
+
+    /// <summary>
+    /// The bias gradient alone, for a layer whose weight takes no gradient: each output channel's sum of dy (masked by
+    /// <paramref name="reluOutput"/> when given) over images and positions, with the bits
+    /// <see cref="WeightGrad(SparseRows, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ConvShape, Span{float}, Span{float}, Span{float})"/>
+    /// gives it beside the weight gradient.
+    /// </summary>
+    /// <param name="dy">The output gradient [N,O,OH,OW], before the ReLU's mask.</param>
+    /// <param name="reluOutput">Empty (no mask), or the forward's output [N,O,OH,OW].</param>
+    /// <param name="s">The shape; stride 1 (<see cref="Supports"/>).</param>
+    /// <param name="biasGrad">O floats, overwritten.</param>
+    /// <exception cref="ArgumentException">The shape is not supported or a span has the wrong length.</exception>
+    public static void BiasGrad(ReadOnlySpan<float> dy, ReadOnlySpan<float> reluOutput, ConvShape s, Span<float> biasGrad)
+    {
+        const string op = "sparse conv bias grad";
+        if (!Supports(s))
+        {
+            throw new ArgumentException($"{op}: the shape is not supported (stride 1 only): {s}");
+        }
+
+        if (dy.Length < (long)s.N * s.O * s.Positions)
+        {
+            throw new ArgumentException($"{op} {s}: dy has {dy.Length} elements, expected {(long)s.N * s.O * s.Positions}");
+        }
+
+        CheckMask(op, s, reluOutput.Length);
+        if (biasGrad.Length != s.O)
+        {
+            throw new ArgumentException($"{op} {s}: the bias gradient has {biasGrad.Length} elements for {s.O} output channels");
+        }
+
+        if (s.N == 0)
+        {
+            biasGrad.Clear();
+            return;
+        }
+
+        float[] planeSums = System.Buffers.ArrayPool<float>.Shared.Rent(s.N * s.O);
+        try
+        {
+            fixed (float* pdy = dy, pm = reluOutput, pp = planeSums)
+            {
+                int width = SelectWidth(s.OW), outRow = (s.OW + width - 1) / width * width;
+                int parts = (long)s.N * s.O * s.Positions < SparseLinear.ParallelThreshold ? 1 : KernelWorkers.MaxParts;
+                KernelWorkers.RunRanges(new BiasWork(s, pdy, reluOutput.IsEmpty ? null : pm, pp, width, outRow), s.N, parts);
+            }
+
+            AddPlaneSums(planeSums, s, biasGrad);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(planeSums);
+        }
+    }
+
+    /// <summary>biasGrad[o] = Σ over images n, in order, of planeSums[n·O + o].</summary>
+    private static void AddPlaneSums(float[] planeSums, ConvShape s, Span<float> biasGrad)
+    {
+        for (int o = 0; o < s.O; o++)
+        {
+            float sum = 0f;
+            for (int n = 0; n < s.N; n++)
+            {
+                sum += planeSums[(n * s.O) + o];
+            }
+
+            biasGrad[o] = sum;
+        }
+    }
+
+    /// <summary>Images of <see cref="BiasGrad"/>: each bordered (and masked) into the thread's workspace as the weight gradient borders it, then its planes summed.</summary>
+    private readonly struct BiasWork(ConvShape s, float* dy, float* mask, float* planeSums, int width, int outRow) : IRangeWork
+    {
+        public void Run(int start, int end)
+        {
+            for (int n = start; n < end; n++)
+            {
+                switch (width)
+                {
+                    case 16: Image<Vector512<float>, Ops512>(n); break;
+                    case 8: Image<Vector256<float>, Ops256>(n); break;
+                    case 4: Image<Vector128<float>, Ops128>(n); break;
+                    default: Image<float, OpsScalar>(n); break;
+                }
+            }
+        }
+
+        private void Image<TV, TOps>(int n)
+            where TV : struct
+            where TOps : struct, IVectorOps<TV>
+        {
+            nint dyPlane = (nint)s.OH * outRow;
+            BorderedGrad<TV, TOps>(dy, mask, s, n, SecondScratch(s.O * dyPlane), outRow, planeSums);
+        }
+    }
+
+    /// <summary>
+    /// Image <paramref name="n"/> of dy bordered into <paramref name="grad"/> (rows of <paramref name="outRow"/>, zeros
+    /// after OW), masked where <paramref name="mask"/> is given, and its planes' sums into planeSums[n·O …] where that
+    /// is given: one step that the weight gradient and <see cref="BiasGrad"/> share, so both give the same bias bits.
+    /// </summary>
+    private static void BorderedGrad<TV, TOps>(float* dy, float* mask, ConvShape s, int n, float* grad, int outRow, float* planeSums)
+        where TV : struct
+        where TOps : struct, IVectorOps<TV>
+    {
+        nint at = (nint)n * s.O * s.Positions;
+        Border(dy + at, mask == null ? null : mask + at, s.O, s.OH, s.OW, 0, 0, grad, s.OH, outRow);
+        if (planeSums != null)
+        {
+            PlaneSums<TV, TOps>(grad, s.O, (nint)s.OH * outRow, planeSums + ((nint)n * s.O));
         }
     }
 
@@ -237,16 +340,11 @@ public static unsafe partial class SparseConvolution
             for (int n = n0; n < n1; n++)
             {
                 Border(x + ((nint)n * s.C * s.H * s.W), null, s.C, s.H, s.W, s.PH, s.PW, image, xRows, xRow);
-                nint at = (nint)n * s.O * s.Positions;
-                float* dyImage = dy + at;
+                float* dyImage = dy + ((nint)n * s.O * s.Positions);
                 if (grad != null)
                 {
-                    Border(dyImage, mask == null ? null : mask + at, s.O, s.OH, s.OW, 0, 0, grad, s.OH, outRow);
+                    BorderedGrad<TV, TOps>(dy, mask, s, n, grad, outRow, planeSums);
                     dyImage = grad;
-                    if (planeSums != null)
-                    {
-                        PlaneSums<TV, TOps>(grad, s.O, dyPlane, planeSums + ((nint)n * s.O));
-                    }
                 }
 
                 bool first = n == n0;

@@ -93,10 +93,7 @@ public static unsafe partial class SparseLinear
 
                 if (halves == 1)
                 {
-                    for (int e = rowStarts[first]; e < rowStarts[last]; e++)
-                    {
-                        gradValues[slots[e]] = sums[e];
-                    }
+                    PutInWeightOrder(rowStarts, slots, first, last, sums, null, gradValues);
                 }
 
                 unit = (half * partCount) + partEnd;
@@ -152,12 +149,15 @@ public static unsafe partial class SparseLinear
     /// <summary>The dW of the two halves of the batch added (first half + second), for some parts of the transpose, and put into W's order.</summary>
     private readonly struct AddHalvesWork(int* rowStarts, int* partStarts, int* slots, float* sums, int count, float* gradValues) : IRangeWork
     {
-        public void Run(int start, int end)
+        public void Run(int start, int end) => PutInWeightOrder(rowStarts, slots, partStarts[start], partStarts[end], sums, sums + count, gradValues);
+    }
+
+    /// <summary>target[slots[e]] = sums[e] (+ second[e] when given) for the entries of the transpose's rows [first, last): dW into W's entry order.</summary>
+    private static void PutInWeightOrder(int* rowStarts, int* slots, int first, int last, float* sums, float* second, float* target)
+    {
+        for (int e = rowStarts[first]; e < rowStarts[last]; e++)
         {
-            for (int e = rowStarts[partStarts[start]]; e < rowStarts[partStarts[end]]; e++)
-            {
-                gradValues[slots[e]] = sums[e] + sums[count + e];
-            }
+            target[slots[e]] = second == null ? sums[e] : sums[e] + second[e];
         }
     }
 

@@ -288,7 +288,8 @@ public class SparseConvolutionTests
     {
         // The kernels that read the ReLU's output beside dy must give the bits of the plain kernels on dy masked first
         // (as WherePositive masks it), and the bias gradient they sum must be the masked dy's sum per channel; also
-        // for a fully pruned weight (no taps, the bias still learns) and without a mask.
+        // for a fully pruned weight (no taps, the bias still learns) and without a mask; and the bias gradient alone (a
+        // frozen weight) must have the same bits.
         var rng = new Random(21);
         var shapes = RandomShapes(rng, 10);
         shapes.Add(new ConvShape(3, 8, 16, 16, 16, 3, 3, 1, 1, 1, 1));
@@ -319,6 +320,9 @@ public class SparseConvolutionTests
                     SparseConvolution.WeightGrad(l.Rows, l.X, dy, withMask ? relu : [], s, values, dense, biasGrad);
                     Assert.That(values, Is.EqualTo(expectedValues), $"{label} density {density} mask {withMask}: dW values");
                     Assert.That(dense, Is.EqualTo(expectedDense), $"{label} density {density} mask {withMask}: dense dW");
+                    var alone = Enumerable.Repeat(float.NaN, s.O).ToArray();
+                    SparseConvolution.BiasGrad(dy, withMask ? relu : [], s, alone);
+                    Assert.That(alone, Is.EqualTo(biasGrad), $"{label} density {density} mask {withMask}: bias grad alone");
                     for (int o = 0; o < s.O; o++)
                     {
                         double sum = 0, magnitude = 0;

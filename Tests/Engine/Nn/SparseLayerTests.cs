@@ -320,6 +320,15 @@ public class SparseLayerTests
         AssertClose(s.Dw, d.Dw, "dW");
         AssertClose(s.Db, d.Db, "db");
 
+        // With the weight frozen the bias gradient is summed on its own, with the bits it has beside the weight's.
+        sparse.Weight.Value.RequiresGrad = false;
+        sparse.Bias!.ClearGrad(releaseBuffer: true);
+        var frozenInput = Tensor.FromArray(input, n, c, h, w);
+        var frozenY = relu ? sparse.ForwardRelu(frozenInput) : sparse.Forward(frozenInput);
+        Gradients.Backward((frozenY * Tensor.FromArray(upstream, n, o, oh, ow)).Sum());
+        Assert.That(sparse.Bias.Grad!.ToArray(), Is.EqualTo(s.Db), "db with the weight frozen");
+        sparse.Weight.Value.RequiresGrad = true;
+
         // A second pass adds into the kept gradient buffer (the sink's accumulate path).
         var x2 = Tensor.FromArray(input, n, c, h, w);
         Gradients.Backward((relu ? sparse.ForwardRelu(x2) : sparse.Forward(x2)).Sum());
