@@ -173,7 +173,7 @@ public static unsafe partial class SparseConvolution
         }
     }
 
-    /// <summary>target[j] = mask[j] &gt; 0 ? source[j] : 0 for j &lt; <paramref name="n"/>: the value itself or +0, at any width.</summary>
+    /// <summary>target[j] = mask[j] &gt; 0 ? source[j] : 0 for j &lt; <paramref name="n"/> (<see cref="WherePositiveOperator"/>, the ReLU gradient's mask), inline for the short rows of a bordered copy.</summary>
     private static void CopyWherePositive(float* source, float* mask, float* target, int n)
     {
         int j = 0;
@@ -181,7 +181,7 @@ public static unsafe partial class SparseConvolution
         {
             for (; j + 16 <= n; j += 16)
             {
-                (Vector512.Load(source + j) & Vector512.GreaterThan(Vector512.Load(mask + j), Vector512<float>.Zero)).Store(target + j);
+                WherePositiveOperator.Invoke(Vector512.Load(source + j), Vector512.Load(mask + j)).Store(target + j);
             }
         }
 
@@ -189,13 +189,13 @@ public static unsafe partial class SparseConvolution
         {
             for (; j + 8 <= n; j += 8)
             {
-                (Vector256.Load(source + j) & Vector256.GreaterThan(Vector256.Load(mask + j), Vector256<float>.Zero)).Store(target + j);
+                WherePositiveOperator.Invoke(Vector256.Load(source + j), Vector256.Load(mask + j)).Store(target + j);
             }
         }
 
         for (; j < n; j++)
         {
-            target[j] = mask[j] > 0f ? source[j] : 0f;
+            target[j] = WherePositiveOperator.Invoke(source[j], mask[j]);
         }
     }
 
