@@ -31,7 +31,8 @@ public static class GpuDevice
     /// <summary>
     /// The card's FP32 peak in GFLOP/s from its multiprocessors, clock and FP32 lanes per multiprocessor (64 on
     /// compute capability 7.x and 8.0, 128 from 8.6 on: NVIDIA's CUDA C programming guide, arithmetic instructions
-    /// table); NaN where it is not a CUDA device.
+    /// table); NaN where it is not a CUDA device. ILGPU gives the clock in MHz (1,980 on an H200, whose peak is then
+    /// 132 × 128 × 2 × 1.98 GHz = 66.9 TFLOP/s, as NVIDIA states for the H100 SXM's FP32).
     /// </summary>
     public static double Fp32PeakGflops(Accelerator accelerator)
     {
@@ -42,7 +43,7 @@ public static class GpuDevice
 
         var arch = cuda.Architecture;
         int lanes = arch.Major < 8 || (arch.Major == 8 && arch.Minor == 0) ? 64 : 128;
-        return cuda.NumMultiprocessors * lanes * 2.0 * cuda.ClockRate / 1e6;
+        return cuda.NumMultiprocessors * lanes * 2.0 * cuda.ClockRate / 1e3;
     }
 
     /// <summary>One line naming the device and its peak.</summary>
