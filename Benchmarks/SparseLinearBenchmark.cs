@@ -9,8 +9,8 @@ namespace SparseNet.Benchmarks;
 /// y = x·Wᵀ, dx = dy·W, dW = dyᵀ·x on the masked dense weight) against the sparse path (refresh the CSR values and
 /// their transpose from the dense weight, transpose x, SpMM forward, then one pass over the transpose for dx and for dW
 /// at the kept positions, transposing dy piece by piece, scattered into the dense gradient), and that sparse path as it
-/// runs inside training (<see cref="SparseInTraining"/>). The Ratio column is sparse time / dense time; its
-/// inverse is the speed-up. Shapes are SparseProp's (Nikdan et al., 2023) 768→3072 at batch 2048 and a 4096×4096
+/// runs inside training (<see cref="SparseInTraining"/>, where the gradient stays compressed). The Ratio column is
+/// sparse time / dense time; its inverse is the speed-up. Shapes are SparseProp's (Nikdan et al., 2023) 768→3072 at batch 2048 and a 4096×4096
 /// layer at batch 256, and the two larger layers of LeNet-300-100 at batch 60, the lottery-ticket experiments' own
 /// model, where a step takes tens of microseconds and thread wake-ups and transposes weigh as much as the products.
 /// </summary>
@@ -78,9 +78,9 @@ public class SparseLinearBenchmark
 
     /// <summary>
     /// The sparse path as training runs it step after step: the optimizer's sparse step has already written the new
-    /// kept weights into the CSR values (so no gather from the dense weight), and the gradient buffer already holds
-    /// zeros at every pruned position (so the kept values are written into it as the engine writes them,
-    /// <see cref="SparseRows.WriteKept"/>). The transpose's values are
+    /// kept weights into the CSR values (so no gather from the dense weight), and it reads the weight gradient's kept
+    /// values where the backward pass left them, so the dense gradient, which already holds zeros at every pruned
+    /// position, is written only if something else reads it (never in a training step). The transpose's values are
     /// refreshed, as every backward pass after an optimizer step does.
     /// </summary>
     [Benchmark]
@@ -89,7 +89,6 @@ public class SparseLinearBenchmark
         transposed.LoadValuesFrom(rows);
         SparseLinear.Forward(rows, x, batch, xT, y);
         SparseLinear.Backward(rows, transposed, xT, dy, batch, dx, dwValues, []);
-        rows.WriteKept(dwValues, dw);
     }
 
     private sealed class Config : ManualConfig

@@ -20,14 +20,21 @@ internal sealed partial class CpuBackend
     public void SparseLinearBackward(SparseMatrix weight, Tensor workspace, Tensor dy, Tensor? dx, Tensor? weightGrad, SparseGradWrite write)
     {
         var w = S(weight);
+        SettleGrad(w, weightGrad, write);
         var transposed = dx is null ? w.TransposedStructure() : w.Transposed();
         SparseLinear.Backward(
             w.Matrix, transposed, D(workspace), D(dy), dy.Shape[0], dx is null ? [] : D(dx), w.GradValues, weightGrad is not null && write == SparseGradWrite.Overwrite ? D(weightGrad) : []);
         WriteGrad(w, weightGrad, write);
     }
 
+    // Before a kernel overwrites the matrix's gradient values: the dense gradient still waiting for the last ones gets
+    // them now, unless this pass writes its kept values into that same buffer.
+    private static void SettleGrad(CpuSparseMatrix w, Tensor? weightGrad, SparseGradWrite write) =>
+        w.SettleGrad(weightGrad is not null && write == SparseGradWrite.Kept ? weightGrad.Storage as CpuStorage : null);
+
     // The kernels leave the kept values of the gradient in the matrix; Overwrite has had them scattered with zeros
-    // around them already.
+    // around them already, Kept leaves them to be written when the gradient is read (the sparse optimizer steps read
+    // them from the matrix instead).
     private static void WriteGrad(CpuSparseMatrix w, Tensor? weightGrad, SparseGradWrite write)
     {
         if (weightGrad is null || write == SparseGradWrite.Overwrite)
@@ -41,7 +48,7 @@ internal sealed partial class CpuBackend
         }
         else
         {
-            w.Matrix.WriteKept(w.GradValues, D(weightGrad));
+            w.DeferKept((CpuStorage)weightGrad.Storage);
         }
     }
 
@@ -77,6 +84,7 @@ internal sealed partial class CpuBackend
     public void SparseConv2dWeightGrad(SparseMatrix weight, Tensor x, Tensor dy, Tensor? reluOutput, Conv2dGeometry g, Tensor result, SparseGradWrite write, Tensor? biasGrad)
     {
         var w = S(weight);
+        SettleGrad(w, result, write);
         SparseConvolution.WeightGrad(
             w.Matrix, D(x), D(dy), reluOutput is null ? [] : D(reluOutput), g.ToKernelShape(), w.GradValues, write == SparseGradWrite.Overwrite ? D(result) : [],
             biasGrad is null ? [] : D(biasGrad).AsSpan(0, g.O));

@@ -30,6 +30,35 @@ internal sealed class CpuSparseMatrix(SparseRows rows, Device device) : SparseMa
     /// <summary>The weight gradient at the kept positions, in entry order, as the last backward pass computed it.</summary>
     public float[] GradValues => _gradValues ??= new float[Count];
 
+    /// <summary>The dense gradient whose kept values wait in <see cref="GradValues"/> (<see cref="DeferKept"/>), if any.</summary>
+    private CpuStorage? _deferredGrad;
+
+    /// <summary>
+    /// Leaves <see cref="GradValues"/> to be written at the kept positions of <paramref name="grad"/> (which holds zeros
+    /// at every other position already) when the gradient is next read: a training step whose optimizer reads the
+    /// compressed values never writes the dense gradient.
+    /// </summary>
+    public void DeferKept(CpuStorage grad)
+    {
+        var (rows, values) = (Matrix, GradValues);
+        grad.Defer(dense => rows.WriteKept(values, dense));
+        _deferredGrad = grad;
+    }
+
+    /// <summary>
+    /// Makes the deferred write of the last gradient before a backward pass overwrites <see cref="GradValues"/>; not
+    /// when that pass writes its kept values into the same buffer (<paramref name="next"/>), which replaces them.
+    /// </summary>
+    public void SettleGrad(CpuStorage? next)
+    {
+        if (_deferredGrad is { } pending && !ReferenceEquals(pending, next) && pending.HasDeferredWrite)
+        {
+            _ = pending.Data;
+        }
+
+        _deferredGrad = null;
+    }
+
     /// <summary>Loads the kept values from a dense [rows, columns] array.</summary>
     public void Load(ReadOnlySpan<float> dense)
     {

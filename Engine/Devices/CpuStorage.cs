@@ -25,11 +25,36 @@ public sealed class CpuStorage : Storage
 
     private readonly int _length;
     private float[]? _data;
+    private Action<float[]>? _deferred;
 
-    /// <summary>The elements.</summary>
+    /// <summary>The elements, with a deferred write (<see cref="Defer"/>) made first.</summary>
     /// <exception cref="InvalidOperationException">The buffer was recycled by the <see cref="TensorArena"/> scope that made it.</exception>
-    internal float[] Data => _data ?? throw new InvalidOperationException(
-        "tensor storage was recycled when the training step (tensor arena scope) that created it ended; read or Clone() what you keep inside the step");
+    internal float[] Data
+    {
+        get
+        {
+            var data = _data ?? throw new InvalidOperationException(
+                "tensor storage was recycled when the training step (tensor arena scope) that created it ended; read or Clone() what you keep inside the step");
+            if (_deferred is { } write)
+            {
+                _deferred = null;
+                write(data);
+            }
+
+            return data;
+        }
+    }
+
+    /// <summary>Whether a write is deferred (<see cref="Defer"/>) and not yet made.</summary>
+    internal bool HasDeferredWrite => _deferred is not null;
+
+    /// <summary>
+    /// Defers a write into the elements until they are next reached through <see cref="Data"/>, by any tensor viewing
+    /// this storage: the compressed weight gradient leaves its kept values to be written into the dense gradient only
+    /// if something other than the optimizer's sparse step reads that gradient. Replaces a write deferred before.
+    /// </summary>
+    /// <param name="write">Writes into the elements.</param>
+    internal void Defer(Action<float[]> write) => _deferred = write;
 
     /// <inheritdoc />
     public override int Length => _length;
@@ -37,6 +62,8 @@ public sealed class CpuStorage : Storage
     /// <summary>Hands the buffer back to the arena; every later access to this storage throws.</summary>
     internal float[] Recycle()
     {
+        // Nobody will read what a deferred write would have written.
+        _deferred = null;
         float[] data = Data;
         _data = null;
         Arena = null;

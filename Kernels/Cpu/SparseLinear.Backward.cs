@@ -93,7 +93,7 @@ public static unsafe partial class SparseLinear
 
                 if (halves == 1)
                 {
-                    PutInWeightOrder(rowStarts, slots, first, last, sums, null, gradValues);
+                    PutInWeightOrder(rowStarts, slots, first, last, sums, null, gradValues, count);
                 }
 
                 unit = (half * partCount) + partEnd;
@@ -149,17 +149,12 @@ public static unsafe partial class SparseLinear
     /// <summary>The dW of the two halves of the batch added (first half + second), for some parts of the transpose, and put into W's order.</summary>
     private readonly struct AddHalvesWork(int* rowStarts, int* partStarts, int* slots, float* sums, int count, float* gradValues) : IRangeWork
     {
-        public void Run(int start, int end) => PutInWeightOrder(rowStarts, slots, partStarts[start], partStarts[end], sums, sums + count, gradValues);
+        public void Run(int start, int end) => PutInWeightOrder(rowStarts, slots, partStarts[start], partStarts[end], sums, sums + count, gradValues, count);
     }
 
     /// <summary>target[slots[e]] = sums[e] (+ second[e] when given) for the entries of the transpose's rows [first, last): dW into W's entry order.</summary>
-    private static void PutInWeightOrder(int* rowStarts, int* slots, int first, int last, float* sums, float* second, float* target)
-    {
-        for (int e = rowStarts[first]; e < rowStarts[last]; e++)
-        {
-            target[slots[e]] = second == null ? sums[e] : sums[e] + second[e];
-        }
-    }
+    private static void PutInWeightOrder(int* rowStarts, int* slots, int first, int last, float* sums, float* second, float* target, int count) =>
+        SparseRows.ScatterSlots(slots, sums, second, target, rowStarts[first], rowStarts[last], count);
 
     [ThreadStatic]
     private static float[]? pieceStore;

@@ -175,7 +175,7 @@ public sealed unsafe class SparseRows
         fixed (int* rs = rowStarts, slots = sourceSlots, ps = partStarts)
         fixed (float* v = values, from = source.values)
         {
-            KernelWorkers.RunRanges(new GatherWork(rs, slots, ps, from, 0, v), PartCount, ParallelParts());
+            KernelWorkers.RunRanges(new SlotGatherWork(rs, slots, ps, from, v, Count), PartCount, ParallelParts());
         }
     }
 
@@ -342,8 +342,7 @@ public sealed unsafe class SparseRows
     private int ParallelParts() => Count < SparseLinear.ParallelThreshold ? 1 : PartCount;
 
     /// <summary>
-    /// values[e] = source[r·stride + index[e]] for the entries e of rows r in some parts: with the column indices and the
-    /// row length, a gather from the dense matrix; with the source slots and stride 0, a gather from another entry order.
+    /// values[e] = source[r·stride + index[e]] for the entries e of rows r in some parts: a gather from the dense matrix.
     /// </summary>
     private readonly struct GatherWork(int* rowStarts, int* index, int* partStarts, float* source, nint stride, float* values) : IRangeWork
     {
@@ -357,6 +356,64 @@ public sealed unsafe class SparseRows
                     values[e] = row[index[e]];
                 }
             }
+        }
+    }
+
+    /// <summary>values[e] = source[slots[e]] for the entries of rows in some parts: <see cref="LoadValuesFrom"/>'s gather from another entry order.</summary>
+    private readonly struct SlotGatherWork(int* rowStarts, int* slots, int* partStarts, float* source, float* values, int count) : IRangeWork
+    {
+        public void Run(int start, int end) => GatherSlots(slots, source, values, rowStarts[partStarts[start]], rowStarts[partStarts[end]], count);
+    }
+
+    /// <summary>
+    /// Entries from which a permutation through the source slots asks for its random lines ahead: above about a
+    /// quarter of a 1 MiB L2 the other order's values miss the cache, and a load or store that waits for a line
+    /// holds the ones behind it (4,096² at 90%, 1.7 million entries: the gather 2.4 → 1.5 ms, the scatter of the
+    /// weight gradient 3.3 → 2.1 ms, both threads, measured alternately).
+    /// </summary>
+    internal const int PermutePrefetchFrom = 1 << 16;
+
+    /// <summary>How many entries ahead a permutation asks for its line.</summary>
+    private const int PermuteAhead = 32;
+
+    /// <summary>target[e] = source[slots[e]] for e in [first, last), asking ahead for the source's lines when the orders hold <paramref name="count"/> ≥ <see cref="PermutePrefetchFrom"/> entries.</summary>
+    internal static void GatherSlots(int* slots, float* source, float* target, int first, int last, int count)
+    {
+        int e = first;
+        if (count >= PermutePrefetchFrom && Sse.IsSupported)
+        {
+            for (; e + PermuteAhead < last; e++)
+            {
+                Sse.Prefetch0(source + slots[e + PermuteAhead]);
+                target[e] = source[slots[e]];
+            }
+        }
+
+        for (; e < last; e++)
+        {
+            target[e] = source[slots[e]];
+        }
+    }
+
+    /// <summary>
+    /// target[slots[e]] = values[e] (+ second[e] where <paramref name="second"/> is given) for e in [first, last),
+    /// asking ahead for the target's lines when the orders hold <paramref name="count"/> ≥ <see cref="PermutePrefetchFrom"/> entries.
+    /// </summary>
+    internal static void ScatterSlots(int* slots, float* values, float* second, float* target, int first, int last, int count)
+    {
+        int e = first;
+        if (count >= PermutePrefetchFrom && Sse.IsSupported)
+        {
+            for (; e + PermuteAhead < last; e++)
+            {
+                Sse.Prefetch0(target + slots[e + PermuteAhead]);
+                target[slots[e]] = second == null ? values[e] : values[e] + second[e];
+            }
+        }
+
+        for (; e < last; e++)
+        {
+            target[slots[e]] = second == null ? values[e] : values[e] + second[e];
         }
     }
 

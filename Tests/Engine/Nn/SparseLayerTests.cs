@@ -108,6 +108,59 @@ public class SparseLayerTests
     }
 
     [Test]
+    public void DenseWeightGradient_IsWrittenWhenRead_WithTheValuesOfItsOwnPass()
+    {
+        var rng = new Random(9);
+        var (layer, _) = PrunedLayer(rng, 40, 24, 0.2, true, SparseMode.On);
+        var adam = new Adam(layer.Parameters(), learningRate: 0.01f);
+        var (x1, x2) = (Tensor.FromArray(RandomValues(rng, 6 * 40), 6, 40), Tensor.FromArray(RandomValues(rng, 6 * 40), 6, 40));
+        Tensor Loss(Tensor x)
+        {
+            var y = layer.Forward(x);
+            return (y * y).Sum();
+        }
+
+        for (int step = 0; step < 2; step++)
+        {
+            adam.ZeroGrad();
+            Gradients.Backward(Loss(x1));
+            adam.Step();
+        }
+
+        // From the second pass on, the pass writes its kept values into the same buffer: only when it is read.
+        var grad = layer.Weight.Grad!;
+        var storage = (SparseNet.Engine.Devices.CpuStorage)grad.Storage;
+        adam.ZeroGrad();
+        Gradients.Backward(Loss(x1));
+        Assert.That(storage.HasDeferredWrite, Is.True, "the dense gradient waits after a pass into the kept buffer");
+        var stepped = layer.Weight.Value.ToArray();
+
+        // Another pass of the same weight into a new tensor overwrites the compressed values: the waiting gradient gets
+        // the first pass's values before that.
+        var other = Gradients.Grad([Loss(x2)], [layer.Weight.Value])[0]!.ToArray();
+        Assert.That(storage.HasDeferredWrite, Is.False, "the waiting gradient was written before its values were overwritten");
+        var expected = Gradients.Grad([Loss(x1)], [layer.Weight.Value])[0]!.ToArray();
+        Assert.That(grad.ToArray(), Is.EqualTo(expected), "the gradient holds its own pass's values, bit for bit");
+        Assert.That(other, Is.Not.EqualTo(expected), "the two inputs give different gradients");
+        Assert.That(layer.Weight.Value.ToArray(), Is.EqualTo(stepped), "reading the gradient leaves the weight alone");
+
+        // The optimizer's sparse step reads the compressed values and leaves the dense gradient waiting (the first pass
+        // after the one into a new tensor overwrites the buffer whole, the next writes the kept values only).
+        adam.ZeroGrad();
+        Gradients.Backward(Loss(x1));
+        adam.Step();
+        var (before, biasBefore) = (layer.Weight.Value.ToArray(), layer.Bias!.Value.ToArray());
+        adam.ZeroGrad();
+        Gradients.Backward(Loss(x1));
+        adam.Step();
+        Assert.That(storage.HasDeferredWrite, Is.True, "the sparse Adam step does not read the dense gradient");
+        var read = layer.Weight.Grad!.ToArray();
+        before.CopyTo(layer.Weight.Value.Span);
+        biasBefore.CopyTo(layer.Bias.Value.Span);
+        Assert.That(read, Is.EqualTo(Gradients.Grad([Loss(x1)], [layer.Weight.Value])[0]!.ToArray()), "read after the step, the gradient holds its pass's values");
+    }
+
+    [Test]
     public void CompressedForm_FollowsTheMaskAndTheWeight()
     {
         var rng = new Random(4);
