@@ -67,7 +67,7 @@ public static class SparseCrossover
     public static string Machine { get; } = $"{CpuModel()} | {KernelInfo.VectorWidth * 32}-bit | {Environment.ProcessorCount} threads | sparse kernels r{KernelRevision}";
 
     /// <summary>Raised whenever the sparse or dense kernels change speed enough to move a crossover.</summary>
-    private const int KernelRevision = 3;
+    private const int KernelRevision = 4;
 
     /// <summary>
     /// The crossover density of a linear layer [outputs, inputs] at this batch size (rounded up to a power of two, so
