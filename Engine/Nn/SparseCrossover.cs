@@ -226,9 +226,24 @@ public static class SparseCrossover
             };
         }
 
-        var times = TimeInterleaved(Pass(SparseMode.Off, 1), Pass(SparseMode.On, LowDensity), Pass(SparseMode.On, HighDensity));
-        return Crossover(times[0] * SparseShare, LowDensity, times[1], HighDensity, times[2]);
+        var passes = new[] { Pass(SparseMode.Off, 1), Pass(SparseMode.On, LowDensity), Pass(SparseMode.On, HighDensity) };
+        var crossovers = new double[Repeats];
+        for (int i = 0; i < Repeats; i++)
+        {
+            var times = TimeInterleaved(passes);
+            crossovers[i] = Crossover(times[0] * SparseShare, LowDensity, times[1], HighDensity, times[2]);
+        }
+
+        Array.Sort(crossovers);
+        return crossovers[Repeats / 2];
     }
+
+    /// <summary>
+    /// Independent measurements of a crossover, of which the median is kept: the value is cached for good, and one
+    /// measurement caught by a slow phase of a shared machine once put LeNet-300-100's 300→100 layer at 4% (dense at
+    /// almost every level of a run) where three fresh ones gave 45–59%.
+    /// </summary>
+    private const int Repeats = 3;
 
     // The first measurement of a process also waits for the engine's own code to be recompiled; later ones only for
     // their kernels'.
