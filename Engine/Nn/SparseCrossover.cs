@@ -253,10 +253,12 @@ public static class SparseCrossover
     /// <summary>
     /// The share of the dense time the sparse path must come under, measured alone, to be chosen: a layer timed alone
     /// has its data warm in cache, while inside a training step the other layers evict it and the sparse path's
-    /// scattered reads lose more than the dense path's streams. With LeNet-300-100 on the 2-core Zen 4, a whole step
-    /// ran faster sparse from about 20% density while its layers alone crossed over at 30–38%.
+    /// scattered reads lose more than the dense path's streams. With LeNet-300-100 on the 2-core Zen 4
+    /// (`bench-ticket`, dense and sparse steps in turns, a main-job run's tickets), the whole step ran 0.76× as fast
+    /// sparse at 41% density, 0.99× at 26%, 0.91× at 21% and 1.23× at 17%; a share of 0.7 put the hidden layers'
+    /// crossovers at 42–49% (sparse from 41%), 0.5 puts them at 22–31% (sparse from 21%).
     /// </summary>
-    private const double SparseShare = 0.7;
+    private const double SparseShare = 0.5;
 
     private const double LowDensity = 0.05;
     private const double HighDensity = 0.25;
