@@ -230,7 +230,7 @@ public static class SparseCrossover
         var crossovers = new double[Repeats];
         for (int i = 0; i < Repeats; i++)
         {
-            var times = TimeInterleaved(passes);
+            var times = TimeInterleaved(passes, warmed: i > 0);
             crossovers[i] = Crossover(times[0] * SparseShare, LowDensity, times[1], HighDensity, times[2]);
         }
 
@@ -266,15 +266,16 @@ public static class SparseCrossover
     /// <summary>
     /// The median time in seconds of each of <paramref name="runs"/>, timed in turns (one of each, then again), so a
     /// load that comes and goes on a shared machine slows them alike and their ratios hold. Turns are run untimed for
-    /// a second first (a quarter of one after the first measurement of the process; at least two turns): code called for the first time runs unoptimised until the
-    /// runtime has recompiled it, and a kernel timed then would look several times slower than it is. More turns are
-    /// timed when a turn is short.
+    /// a second first (a quarter of one after the first measurement of the process; two turns alone when
+    /// <paramref name="warmed"/>, the runs having just been timed): code called for the first time runs unoptimised
+    /// until the runtime has recompiled it, and a kernel timed then would look several times slower than it is. More
+    /// turns are timed when a turn is short.
     /// </summary>
-    internal static double[] TimeInterleaved(params Action[] runs)
+    internal static double[] TimeInterleaved(Action[] runs, bool warmed = false)
     {
         var clock = Stopwatch.StartNew();
         int warm = 0;
-        double warmUp = Interlocked.Exchange(ref s_warmUpSeconds, LaterWarmUpSeconds);
+        double warmUp = warmed ? 0 : Interlocked.Exchange(ref s_warmUpSeconds, LaterWarmUpSeconds);
         while (warm < 2 || clock.Elapsed.TotalSeconds < warmUp)
         {
             foreach (var run in runs)
