@@ -10,9 +10,10 @@ namespace SparseNet.Benchmarks;
 /// their transpose from the dense weight, transpose x, SpMM forward, then one pass over the transpose for dx and for dW
 /// at the kept positions, transposing dy piece by piece, scattered into the dense gradient), and that sparse path as it
 /// runs inside training (<see cref="SparseInTraining"/>, where the gradient stays compressed). The Ratio column is
-/// sparse time / dense time; its inverse is the speed-up. Shapes are SparseProp's (Nikdan et al., 2023) 768→3072 at batch 2048 and a 4096×4096
-/// layer at batch 256, and the two larger layers of LeNet-300-100 at batch 60, the lottery-ticket experiments' own
-/// model, where a step takes tens of microseconds and thread wake-ups and transposes weigh as much as the products.
+/// sparse time / dense time; its inverse is the speed-up. Shapes are SparseProp's (Nikdan et al., 2023) 768→3072 at
+/// batch 2048 and a 4096×4096 layer at batch 256, and the two larger layers of LeNet-300-100 at batch 60, the
+/// lottery-ticket experiments' own model, where a step takes tens of microseconds and thread wake-ups and transposes
+/// weigh as much as the products.
 /// </summary>
 [Config(typeof(Config))]
 public class SparseLinearBenchmark

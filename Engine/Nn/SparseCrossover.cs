@@ -241,7 +241,7 @@ public static class SparseCrossover
     /// <summary>
     /// Independent measurements of a crossover, of which the median is kept: the value is cached for good, and one
     /// measurement caught by a slow phase of a shared machine once put LeNet-300-100's 300→100 layer at 4% (dense at
-    /// almost every level of a run) where three fresh ones gave 45–59%.
+    /// almost every level of a run) where three fresh ones, at the share then used, gave 45–59%.
     /// </summary>
     private const int Repeats = 3;
 
