@@ -40,10 +40,12 @@ internal sealed class CpuSparseMatrix(SparseRows rows, Device device) : SparseMa
     /// </summary>
     public void DeferKept(CpuStorage grad)
     {
-        var (rows, values) = (Matrix, GradValues);
-        grad.Defer(dense => rows.WriteKept(values, dense));
+        grad.Defer(_writeKept ??= dense => Matrix.WriteKept(GradValues, dense));
         _deferredGrad = grad;
     }
+
+    /// <summary>The deferred write of <see cref="DeferKept"/>, made once per matrix rather than once per step.</summary>
+    private Action<float[]>? _writeKept;
 
     /// <summary>
     /// Makes the deferred write of the last gradient before a backward pass overwrites <see cref="GradValues"/>; not

@@ -235,6 +235,7 @@ public static unsafe partial class SparseConvolution
                 {
                     CopyWherePositive(source + from, mask + from, row + j0, run);
                 }
+
                 for (int j = j1; j < targetColumns; j++)
                 {
                     row[j] = 0f;

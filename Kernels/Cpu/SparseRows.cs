@@ -377,7 +377,7 @@ public sealed unsafe class SparseRows
     private const int PermuteAhead = 32;
 
     /// <summary>target[e] = source[slots[e]] for e in [first, last), asking ahead for the source's lines when the orders hold <paramref name="count"/> ≥ <see cref="PermutePrefetchFrom"/> entries.</summary>
-    internal static void GatherSlots(int* slots, float* source, float* target, int first, int last, int count)
+    private static void GatherSlots(int* slots, float* source, float* target, int first, int last, int count)
     {
         int e = first;
         if (count >= PermutePrefetchFrom && Sse.IsSupported)

@@ -295,6 +295,45 @@ public class SparseLinearTests
     }
 
     [Test]
+    public void Permutations_AboveThePrefetchThreshold_MoveEveryValueToItsSlot()
+    {
+        // From PermutePrefetchFrom entries on, the transpose's value refresh and dW's return to W's order ask for
+        // lines ahead in their own loops: the values must still land where the plain paths put them, in both the
+        // one-half and the two-half backward pass.
+        var rng = new Random(15);
+        int inputs = 400, outputs = 300;
+        foreach (int batch in new[] { 8, 130 })
+        {
+            var l = new Layer(rng, batch, inputs, outputs, RandomMask(rng, outputs, inputs, 0.6));
+            Assert.That(l.Rows.Count, Is.GreaterThanOrEqualTo(SparseRows.PermutePrefetchFrom), "the layer is past the threshold");
+
+            var weight = Reference.Random(rng, outputs * inputs);
+            l.Rows.LoadValues(weight);
+            l.Transposed.LoadValuesFrom(l.Rows);
+            var expectedTransposed = new float[l.Rows.Count];
+            int[] starts = l.Transposed.RowStarts.ToArray(), columns = l.Transposed.ColumnIndices.ToArray();
+            for (int i = 0; i < inputs; i++)
+            {
+                for (int e = starts[i]; e < starts[i + 1]; e++)
+                {
+                    expectedTransposed[e] = weight[(columns[e] * inputs) + i];
+                }
+            }
+
+            Assert.That(l.Transposed.Values.ToArray(), Is.EqualTo(expectedTransposed), $"batch {batch}: the transpose's values");
+
+            var (_, _, dwValues, _) = l.Run();
+            var xT = new float[SparseLinear.WorkspaceLength(inputs, batch)];
+            var dyT = new float[SparseLinear.WorkspaceLength(outputs, batch)];
+            SparseLinear.Transpose(l.X, batch, inputs, xT);
+            SparseLinear.Transpose(l.Dy, batch, outputs, dyT);
+            var expectedValues = new float[l.Rows.Count];
+            SparseLinear.SampledProduct(l.Rows, dyT, xT, batch, expectedValues, default);
+            Assert.That(dwValues, Is.EqualTo(expectedValues), $"batch {batch}: dW values in W's order");
+        }
+    }
+
+    [Test]
     public void Backward_BatchOf128OrMore_SumsEachHalfApartThenAddsThem_AtEveryWidth()
     {
         // From a padded batch of 128 on, each dW value is the first half's sum plus the second half's, whatever the
